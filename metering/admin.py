@@ -1,0 +1,96 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from billing_site.errors import DomainError
+from metering import services
+from metering.models import ApiKey, Customer, Organization, PortalUser
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "currency", "timezone", "auto_create_customers"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class PortalUserInline(admin.TabularInline):
+    model = PortalUser
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "external_id", "email", "organization", "created_at"]
+    list_filter = ["organization"]
+    search_fields = ["name", "external_id", "email"]
+    list_select_related = ["organization"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [PortalUserInline]
+    list_per_page = 50
+
+    def delete_model(self, request, obj):
+        try:
+            services.customer_delete(customer=obj)
+        except DomainError as error:
+            self.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = [
+        "prefix",
+        "name",
+        "organization",
+        "created_at",
+        "last_used_at",
+        "is_active",
+    ]
+    list_filter = ["organization", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name"]
+    list_select_related = ["organization"]
+    fields = [
+        "organization",
+        "name",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    @admin.display(boolean=True, description="active")
+    def is_active(self, obj: ApiKey) -> bool:
+        return obj.is_active
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name", "updated_at"])
+            return
+        issued = services.api_key_create(organization=obj.organization, name=obj.name)
+        obj.pk = issued.api_key.pk
+        obj.prefix = issued.api_key.prefix
+        self.message_user(
+            request,
+            f"New API key (copy it now, it will not be shown again): {issued.raw_key}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            try:
+                services.api_key_revoke(api_key=api_key, now=timezone.now())
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(request, f"Revoked {api_key.prefix}…")
+
+
+@admin.register(PortalUser)
+class PortalUserAdmin(admin.ModelAdmin):
+    list_display = ["user", "customer"]
+    search_fields = ["user__username", "customer__name", "customer__external_id"]
+    autocomplete_fields = ["user", "customer"]
+    list_select_related = ["user", "customer"]

@@ -1,0 +1,21 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from metering import views
+from metering.api import CustomerViewSet
+
+router = DefaultRouter(trailing_slash="/?")
+router.register("customers", CustomerViewSet, basename="customer")
+
+api_urlpatterns = router.urls
+
+portal_urlpatterns = [
+    path("", views.portal_home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="portal/login.html"),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]
