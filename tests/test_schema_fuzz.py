@@ -8,9 +8,9 @@ keep the suite fast; raise FUZZ_EXAMPLES for a deeper local run.
 import os
 
 import pytest
+import schemathesis
 from django.core import signals
 from django.db import close_old_connections
-import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -60,5 +60,9 @@ def test_api_operation(case, wsgi_app, auth_headers):
     case.call_and_validate(
         app=wsgi_app,
         headers=auth_headers,
-        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+        checks=[
+            not_a_server_error,
+            response_schema_conformance,
+            content_type_conformance,
+        ],
     )
