@@ -27,6 +27,7 @@ run: install
 	mkdir -p var
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (admin: /admin/, customer portal: /portal/)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite against throwaway PostgreSQL and Redis

@@ -39,8 +39,8 @@ class Command(BaseCommand):
                 seeder(context=context, progress=progress)
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo ready. Admin: http://127.0.0.1:8000/admin/ "
-                f"(user 'admin', password '{password}'); customer portal: "
-                f"http://127.0.0.1:8000/portal/ (user 'customer', same password)."
+                f"Demo ready. Admin login: user 'admin', password '{password}' "
+                "(/admin/); customer portal login: user 'customer', same password "
+                "(/portal/)."
             )
         )
