@@ -109,3 +109,143 @@ class PortalUser(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.customer}"
+
+
+class Operation(TimeStampedModel):
+    """An operation of the organization's product that produces usage events.
+
+    Created on first sight by ingestion (named after its code) or by admins.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="operations"
+    )
+    # The code clients send as ``operation``, e.g. "image.resize".
+    code = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    # What one unit of quantity measures, e.g. "image", "GB", "call".
+    unit = models.CharField(max_length=50, blank=True)
+    description = models.TextField(blank=True)
+    # The activity invoices group this operation under; empty means the code itself.
+    activity_type = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "code"], name="operation_unique_code_per_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class UsageEvent(models.Model):
+    """One call of an operation by a customer, as reported by the product.
+
+    The table is owned by SQL in migration 0002, not by Django's schema editor: on
+    PostgreSQL it is partitioned by month on ``occurred_at`` (a DEFAULT partition
+    takes dates without a monthly partition; ``ensure_usage_partitions`` creates the
+    months ahead and moves rows out of the DEFAULT partition), on SQLite a plain
+    table. Its primary key in PostgreSQL is ``(id, occurred_at)`` because a
+    partitioned table's unique indexes must contain the partition key, so the
+    idempotency key ``event_id`` is made unique by ``UsageEventKey`` instead.
+    Rows are written only by ``metering.services.usage_events_ingest``.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="usage_events"
+    )
+    # The client's idempotency key, unique per organization through UsageEventKey.
+    event_id = models.CharField(max_length=128)
+    # The operation's code (see Operation.code).
+    operation = models.CharField(max_length=100, db_index=True)
+    # The end user inside the customer's account, when the product knows it.
+    user_id = models.CharField(max_length=128, blank=True)
+    # Units of the operation's unit; 0 <= quantity <= 1e12, six decimals.
+    quantity = models.DecimalField(max_digits=20, decimal_places=6, default=1)
+    data_volume_bytes = models.BigIntegerField(null=True, blank=True)
+    process_id = models.CharField(max_length=128, blank=True)
+    # The application context the operation ran in (free text, bounded).
+    context = models.CharField(max_length=256, blank=True)
+    # The operation's parameters; at most METERING_MAX_PROPERTIES_BYTES as JSON.
+    properties = models.JSONField(default=dict, blank=True)
+    # Client clock: when the operation ran. Partition key.
+    occurred_at = models.DateTimeField()
+    # Server clock: when the event was stored.
+    received_at = models.DateTimeField()
+    # Occurred before the calendar month (UTC) that was open when it was received.
+    is_late = models.BooleanField(default=False)
+
+    class Meta:
+        managed = False
+        db_table = "metering_usageevent"
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.operation} × {self.quantity} ({self.event_id})"
+
+
+class UsageEventKey(models.Model):
+    """The claimed idempotency keys: one row per (organization, event_id).
+
+    Written in the same statement as the event it stands for, so a key exists
+    exactly when its event is durably stored. ``payload_hash`` tells a resend of
+    the same event (duplicate) from a different event reusing the id (conflict).
+    """
+
+    pk = models.CompositePrimaryKey("organization_id", "event_id")
+    # No database-level constraint: it would fire a trigger per claimed key on the
+    # ingestion hot path; the service only writes keys of a loaded organization.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    event_id = models.CharField(max_length=128)
+    # BLAKE2b-128 of the normalised event (see metering.ingest.payload_hash).
+    payload_hash = models.BinaryField(max_length=16)
+    # The event's partition key, to find the event row without scanning partitions.
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "usage event key"
+
+    def __str__(self) -> str:
+        return self.event_id
+
+
+class UsageCounter(models.Model):
+    """Running totals per customer, operation and calendar month (UTC).
+
+    Incremented in the same statement that stores the events, so current-period
+    usage is read without scanning events.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="usage_counters"
+    )
+    operation = models.CharField(max_length=100)
+    # First day of the month (UTC) the counted events occurred in.
+    period_start = models.DateField()
+    quantity = models.DecimalField(max_digits=26, decimal_places=6, default=0)
+    event_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-period_start", "customer", "operation"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "customer", "operation", "period_start"],
+                name="usage_counter_unique_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.operation} {self.period_start}"

@@ -1,7 +1,18 @@
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from metering.models import Customer, Organization, PortalUser
+from metering.models import (
+    Customer,
+    Operation,
+    Organization,
+    PortalUser,
+    UsageEvent,
+)
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -47,3 +58,90 @@ class PortalUserFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     customer = factory.SubFactory(CustomerFactory)
+
+
+class OperationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Operation
+        django_get_or_create = ("organization", "code")
+
+    organization = factory.SubFactory(OrganizationFactory)
+    code = factory.Sequence(lambda n: f"op.{n}")
+    name = factory.LazyAttribute(lambda o: o.code)
+    unit = "call"
+
+
+class UsageEventFactory(factory.Factory):
+    """A stored usage event, written through the ingestion service so that the
+    idempotency key and the month counter are written with it, as in production.
+
+    ``UsageEventFactory(customer=c, operation="image.resize", quantity=...)``.
+    """
+
+    class Meta:
+        model = UsageEvent
+
+    customer = factory.SubFactory(CustomerFactory)
+    event_id = factory.Sequence(lambda n: f"evt_{n:08d}")
+    operation = "image.resize"
+    quantity = Decimal("1")
+    occurred_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=5))
+    user_id = ""
+    data_volume_bytes = None
+    process_id = ""
+    context = ""
+    properties = factory.LazyFunction(dict)
+
+    @classmethod
+    def _create(cls, model_class, customer, **fields):
+        (event,) = usage_events_bulk_create(customer=customer, events=[fields])
+        return event
+
+    @classmethod
+    def _build(cls, model_class, customer, **fields):
+        return model_class(
+            organization=customer.organization, customer=customer, **fields
+        )
+
+
+def usage_events_bulk_create(
+    *, customer: Customer, events: list[dict], now=None
+) -> list[UsageEvent]:
+    """Store many events of one customer through the service; returns them in order.
+
+    Each dict uses the model's field names; ``event_id`` and ``occurred_at`` are
+    generated when missing. Fails loudly if any event is not accepted.
+    """
+    from metering.services import usage_events_ingest
+
+    now = now or timezone.now()
+    payload = []
+    for fields in events:
+        row = {
+            "event_id": fields.get("event_id") or f"evt_{uuid.uuid4().hex}",
+            "customer_id": customer.external_id,
+            "operation": fields.get("operation", "image.resize"),
+            "quantity": str(fields.get("quantity", "1")),
+            "occurred_at": (
+                fields.get("occurred_at") or now - timedelta(minutes=5)
+            ).isoformat(),
+        }
+        for name in ("user_id", "data_volume_bytes", "process_id", "context"):
+            if fields.get(name) not in (None, ""):
+                row[name] = fields[name]
+        if fields.get("properties"):
+            row["properties"] = fields["properties"]
+        payload.append(row)
+    result = usage_events_ingest(
+        organization=customer.organization, events=payload, now=now
+    )
+    problems = [o for o in result.outcomes if o.status != "accepted"]
+    assert not problems, problems
+    stored = {
+        event.event_id: event
+        for event in UsageEvent.objects.filter(
+            organization=customer.organization,
+            event_id__in=[row["event_id"] for row in payload],
+        )
+    }
+    return [stored[row["event_id"]] for row in payload]

@@ -1,4 +1,9 @@
-"""Writes on tenancy: organizations, customers, API keys, portal users."""
+"""Writes of metering.
+
+Tenancy (organizations, customers, API keys, portal users) lives here; usage event
+ingestion in ``ingest.py`` and event table partitions in ``partitions.py``, both
+re-exported so callers import everything from ``metering.services``.
+"""
 
 import hashlib
 import secrets
@@ -10,6 +15,14 @@ from django.db import transaction
 
 from billing_site.errors import DomainError, InvalidTransition
 from metering.models import ApiKey, Customer, Organization, PortalUser
+from metering.services.ingest import MAX_BATCH_EVENTS as MAX_BATCH_EVENTS
+from metering.services.ingest import EventOutcome as EventOutcome
+from metering.services.ingest import IngestResult as IngestResult
+from metering.services.ingest import Status as Status
+from metering.services.ingest import usage_events_ingest as usage_events_ingest
+from metering.services.partitions import (
+    usage_partitions_ensure as usage_partitions_ensure,
+)
 
 API_KEY_PREFIX = "bk_"
 _LAST_USED_RESOLUTION = timedelta(minutes=1)

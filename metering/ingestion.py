@@ -1,0 +1,307 @@
+"""Validation and normalisation of usage events as integrations send them.
+
+Pure: plain values in, dataclasses out; no ORM, no settings, no clock. The batch
+endpoint runs this for every event, so it is written for speed: no serializer
+objects, one pass over each event's keys, errors collected as ``{field: [message]}``.
+
+Quantities sent as JSON numbers are parsed as binary floats by the JSON reader, so
+exact values beyond 15 significant digits must be sent as decimal strings
+(``"quantity": "123456789012.123456"``).
+"""
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+import orjson
+
+MAX_QUANTITY = Decimal("1000000000000")
+QUANTITY_STEP = Decimal("0.000001")
+DEFAULT_QUANTITY = Decimal("1.000000")
+MAX_DATA_VOLUME = 2**63 - 1
+
+# Longest accepted value per string field, in characters.
+STRING_LIMITS = {
+    "event_id": 128,
+    "customer_id": 128,
+    "operation": 100,
+    "user_id": 128,
+    "process_id": 128,
+    "context": 256,
+}
+OPTIONAL_STRINGS = ("user_id", "process_id", "context")
+FIELDS = frozenset(
+    {
+        "event_id",
+        "customer_id",
+        "operation",
+        "quantity",
+        "occurred_at",
+        "user_id",
+        "data_volume_bytes",
+        "process_id",
+        "context",
+        "properties",
+    }
+)
+OPERATION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*")
+
+REQUIRED = "This field is required."
+NOT_A_STRING = "Must be a string."
+BAD_TIMESTAMP = "Must be an ISO 8601 date-time string with a time zone."
+
+
+@dataclass(frozen=True)
+class Limits:
+    # How far past the server clock an occurred_at may be (client clock skew).
+    future_window: timedelta
+    # Largest accepted ``properties`` object, in bytes of compact JSON.
+    max_properties_bytes: int
+
+
+@dataclass(slots=True)
+class CleanEvent:
+    event_id: str
+    customer_key: str  # the customer's external id as sent
+    operation: str
+    quantity: Decimal  # quantised to six decimals
+    occurred_at: datetime  # UTC
+    user_id: str
+    data_volume_bytes: int | None
+    process_id: str
+    context: str
+    properties_json: str  # compact JSON with sorted keys
+    payload_hash: bytes  # 16 bytes, see payload_hash()
+    is_late: bool
+
+
+def month_start(moment: datetime) -> datetime:
+    """The first instant (UTC) of the calendar month containing ``moment``."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` (a month start) shifted by whole months."""
+    index = moment.year * 12 + moment.month - 1 + months
+    return moment.replace(year=index // 12, month=index % 12 + 1)
+
+
+def _string(raw: dict, field: str, errors: dict, *, required: bool) -> str:
+    value = raw.get(field)
+    if value is None or value == "":
+        if required:
+            errors[field] = [REQUIRED]
+        return ""
+    if not isinstance(value, str):
+        if field == "customer_id" and isinstance(value, int) and value >= 0:
+            value = str(value)
+        else:
+            errors[field] = [NOT_A_STRING]
+            return ""
+    limit = STRING_LIMITS[field]
+    if len(value) > limit:
+        errors[field] = [f"Ensure this field has no more than {limit} characters."]
+    elif "\x00" in value:
+        errors[field] = ["Must not contain NUL characters."]
+    return value
+
+
+def _quantity(value, errors: dict) -> Decimal:
+    if value is None:
+        return DEFAULT_QUANTITY
+    if isinstance(value, bool):
+        errors["quantity"] = ["Must be a number."]
+        return DEFAULT_QUANTITY
+    if isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            errors["quantity"] = ["Must be a finite number."]
+            return DEFAULT_QUANTITY
+        # repr() gives the shortest decimal that reads back as this float.
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            errors["quantity"] = ["Must be a number."]
+            return DEFAULT_QUANTITY
+    else:
+        errors["quantity"] = ["Must be a number."]
+        return DEFAULT_QUANTITY
+    if not number.is_finite():
+        errors["quantity"] = ["Must be a finite number."]
+    elif number < 0:
+        errors["quantity"] = ["Must not be negative."]
+    elif number > MAX_QUANTITY:
+        errors["quantity"] = ["Must be at most 1000000000000."]
+    else:
+        quantised = number.quantize(QUANTITY_STEP)
+        if quantised != number:
+            errors["quantity"] = ["Must have at most 6 decimal places."]
+        return quantised
+    return DEFAULT_QUANTITY
+
+
+def _occurred_at(
+    value, errors: dict, *, now: datetime, window: timedelta
+) -> datetime | None:
+    if value is None or value == "":
+        errors["occurred_at"] = [REQUIRED]
+        return None
+    if not isinstance(value, str):
+        errors["occurred_at"] = [BAD_TIMESTAMP]
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        errors["occurred_at"] = [BAD_TIMESTAMP]
+        return None
+    if moment.tzinfo is None:
+        errors["occurred_at"] = ["Must include a time zone, e.g. 'Z' or '+02:00'."]
+        return None
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        errors["occurred_at"] = [BAD_TIMESTAMP]
+        return None
+    if moment > now + window:
+        seconds = int(window.total_seconds())
+        errors["occurred_at"] = [
+            f"Must not be more than {seconds} seconds in the future."
+        ]
+        return None
+    return moment
+
+
+def _data_volume(value, errors: dict) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            errors["data_volume_bytes"] = ["Must be a whole number of bytes."]
+            return None
+    if value < 0:
+        errors["data_volume_bytes"] = ["Must not be negative."]
+    elif value > MAX_DATA_VOLUME:
+        errors["data_volume_bytes"] = [f"Must be at most {MAX_DATA_VOLUME}."]
+    return value
+
+
+def _properties(value, errors: dict, *, limit: int) -> bytes:
+    if value is None:
+        return b"{}"
+    if not isinstance(value, dict):
+        errors["properties"] = ["Must be a JSON object."]
+        return b"{}"
+    encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    if len(encoded) > limit:
+        errors["properties"] = [f"Must be at most {limit} bytes of JSON."]
+    elif b"\\u0000" in encoded:
+        errors["properties"] = ["Must not contain NUL characters."]
+    return encoded
+
+
+def payload_hash(
+    *,
+    customer_key: str,
+    operation: str,
+    quantity: Decimal,
+    occurred_at: datetime,
+    user_id: str,
+    data_volume_bytes: int | None,
+    process_id: str,
+    context: str,
+    properties_json: bytes,
+) -> bytes:
+    """BLAKE2b-128 of the normalised event without its id.
+
+    Equal for two sendings of the same event however they were spelled ("1" and
+    "1.0", "Z" and "+00:00", reordered properties); differs when any value differs.
+    """
+    head = orjson.dumps(
+        [
+            customer_key,
+            operation,
+            str(quantity),
+            occurred_at.isoformat(),
+            user_id,
+            data_volume_bytes,
+            process_id,
+            context,
+        ]
+    )
+    return hashlib.blake2b(head + b"\n" + properties_json, digest_size=16).digest()
+
+
+def clean_event(
+    raw, *, now: datetime, open_period_start: datetime, limits: Limits
+) -> tuple[CleanEvent | None, dict[str, list[str]]]:
+    """Validate one event as sent; ``(event, {})`` or ``(None, errors)``.
+
+    ``open_period_start`` is the first instant of the period still open for
+    billing; events that occurred before it are accepted and flagged ``is_late``.
+    """
+    if not isinstance(raw, dict):
+        return None, {"non_field_errors": ["Must be a JSON object."]}
+    errors: dict[str, list[str]] = {}
+    for field in raw.keys() - FIELDS:
+        errors[str(field)] = ["Unknown field."]
+    event_id = _string(raw, "event_id", errors, required=True)
+    customer_key = _string(raw, "customer_id", errors, required=True)
+    operation = _string(raw, "operation", errors, required=True)
+    if (
+        operation
+        and "operation" not in errors
+        and not OPERATION_RE.fullmatch(operation)
+    ):
+        errors["operation"] = [
+            "Use letters, digits and . _ : / - only, starting with a letter or digit."
+        ]
+    quantity = _quantity(raw.get("quantity"), errors)
+    occurred_at = _occurred_at(
+        raw.get("occurred_at"), errors, now=now, window=limits.future_window
+    )
+    user_id = _string(raw, "user_id", errors, required=False)
+    process_id = _string(raw, "process_id", errors, required=False)
+    context = _string(raw, "context", errors, required=False)
+    data_volume = _data_volume(raw.get("data_volume_bytes"), errors)
+    properties = _properties(
+        raw.get("properties"), errors, limit=limits.max_properties_bytes
+    )
+    if errors:
+        return None, errors
+    digest = payload_hash(
+        customer_key=customer_key,
+        operation=operation,
+        quantity=quantity,
+        occurred_at=occurred_at,
+        user_id=user_id,
+        data_volume_bytes=data_volume,
+        process_id=process_id,
+        context=context,
+        properties_json=properties,
+    )
+    return (
+        CleanEvent(
+            event_id=event_id,
+            customer_key=customer_key,
+            operation=operation,
+            quantity=quantity,
+            occurred_at=occurred_at,
+            user_id=user_id,
+            data_volume_bytes=data_volume,
+            process_id=process_id,
+            context=context,
+            properties_json=properties.decode(),
+            payload_hash=digest,
+            is_late=occurred_at < open_period_start,
+        ),
+        {},
+    )

@@ -1,0 +1,242 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import OperationalError
+
+from metering.models import Customer, Operation, UsageCounter, UsageEvent, UsageEventKey
+from metering.services import ingest as ingest_module
+from metering.services import usage_events_ingest
+from metering.tests.factories import CustomerFactory, UsageEventFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def event(**overrides) -> dict:
+    row = {
+        "event_id": "evt-1",
+        "customer_id": "cus_1",
+        "operation": "image.resize",
+        "quantity": "2.5",
+        "occurred_at": "2026-11-21T11:59:00Z",
+        "user_id": "u-7",
+        "data_volume_bytes": 2048,
+        "process_id": "p-1",
+        "context": "editor",
+        "properties": {"width": 640, "height": 480},
+    }
+    row.update(overrides)
+    return row
+
+
+@pytest.fixture
+def customer(organization):
+    return CustomerFactory(organization=organization, external_id="cus_1")
+
+
+def statuses(result) -> list[str]:
+    return [outcome.status for outcome in result.outcomes]
+
+
+def test_ingest_stores_event_with_all_fields(organization, customer):
+    result = usage_events_ingest(organization=organization, events=[event()], now=NOW)
+    assert statuses(result) == ["accepted"]
+    stored = UsageEvent.objects.get()
+    assert stored.organization == organization
+    assert stored.customer == customer
+    assert stored.event_id == "evt-1"
+    assert stored.operation == "image.resize"
+    assert stored.quantity == Decimal("2.5")
+    assert stored.occurred_at == datetime(2026, 11, 21, 11, 59, tzinfo=UTC)
+    assert stored.received_at == NOW
+    assert stored.user_id == "u-7"
+    assert stored.data_volume_bytes == 2048
+    assert stored.process_id == "p-1"
+    assert stored.context == "editor"
+    assert stored.properties == {"width": 640, "height": 480}
+    assert stored.is_late is False
+
+
+def test_ingest_updates_month_counter_and_catalogue(organization, customer):
+    usage_events_ingest(
+        organization=organization,
+        events=[
+            event(event_id="a", quantity="2.5"),
+            event(event_id="b", quantity=1),
+            event(event_id="c", operation="video.encode", quantity="0.25"),
+            event(event_id="d", occurred_at="2026-10-31T23:59:59+00:00"),
+        ],
+        now=NOW,
+    )
+    counters = {
+        (c.operation, c.period_start.isoformat()): (c.quantity, c.event_count)
+        for c in UsageCounter.objects.filter(customer=customer)
+    }
+    assert counters == {
+        ("image.resize", "2026-11-01"): (Decimal("3.5"), 2),
+        ("image.resize", "2026-10-01"): (Decimal("2.5"), 1),
+        ("video.encode", "2026-11-01"): (Decimal("0.25"), 1),
+    }
+    assert sorted(
+        Operation.objects.filter(organization=organization).values_list("code", "name")
+    ) == [("image.resize", "image.resize"), ("video.encode", "video.encode")]
+
+
+def test_resent_event_is_duplicate_without_second_effect(organization, customer):
+    usage_events_ingest(organization=organization, events=[event()], now=NOW)
+    # Same event spelled differently: "2.50" and "+00:00", properties reordered.
+    again = event(
+        quantity="2.50",
+        occurred_at="2026-11-21T11:59:00+00:00",
+        properties={"height": 480, "width": 640},
+    )
+    result = usage_events_ingest(organization=organization, events=[again], now=NOW)
+    assert statuses(result) == ["duplicate"]
+    assert UsageEvent.objects.count() == 1
+    counter = UsageCounter.objects.get()
+    assert (counter.quantity, counter.event_count) == (Decimal("2.5"), 1)
+
+
+def test_same_event_id_with_other_payload_is_conflict(organization, customer):
+    usage_events_ingest(organization=organization, events=[event()], now=NOW)
+    result = usage_events_ingest(
+        organization=organization, events=[event(quantity="3")], now=NOW
+    )
+    (outcome,) = result.outcomes
+    assert outcome.status == "conflict"
+    assert outcome.errors == {
+        "event_id": [
+            "Event 'evt-1' was already received with a different payload; "
+            "use a new event_id for a new event."
+        ]
+    }
+    assert UsageEvent.objects.get().quantity == Decimal("2.5")
+
+
+def test_repeated_event_id_inside_one_batch(organization, customer):
+    result = usage_events_ingest(
+        organization=organization,
+        events=[event(), event(), event(quantity="9")],
+        now=NOW,
+    )
+    assert statuses(result) == ["accepted", "duplicate", "conflict"]
+    assert UsageEvent.objects.count() == 1
+
+
+def test_event_ids_are_scoped_per_organization(
+    organization, other_organization, customer
+):
+    CustomerFactory(organization=other_organization, external_id="cus_1")
+    usage_events_ingest(organization=organization, events=[event()], now=NOW)
+    result = usage_events_ingest(
+        organization=other_organization, events=[event()], now=NOW
+    )
+    assert statuses(result) == ["accepted"]
+    assert UsageEvent.objects.count() == 2
+
+
+def test_valid_events_are_stored_beside_rejected_ones(organization, customer):
+    result = usage_events_ingest(
+        organization=organization,
+        events=[event(event_id="ok"), event(event_id="bad", quantity="-1")],
+        now=NOW,
+    )
+    assert [o.as_dict() for o in result.outcomes] == [
+        {"index": 0, "event_id": "ok", "status": "accepted"},
+        {
+            "index": 1,
+            "event_id": "bad",
+            "status": "rejected",
+            "errors": {"quantity": ["Must not be negative."]},
+        },
+    ]
+    assert list(UsageEvent.objects.values_list("event_id", flat=True)) == ["ok"]
+    assert list(UsageEventKey.objects.values_list("event_id", flat=True)) == ["ok"]
+
+
+def test_unknown_customer_is_rejected_unless_organization_allows(organization):
+    result = usage_events_ingest(
+        organization=organization, events=[event(customer_id="cus_new")], now=NOW
+    )
+    assert result.outcomes[0].errors == {"customer_id": ["Unknown customer 'cus_new'."]}
+    assert not UsageEvent.objects.exists()
+    assert not UsageEventKey.objects.exists()
+
+    organization.auto_create_customers = True
+    organization.save()
+    result = usage_events_ingest(
+        organization=organization, events=[event(customer_id="cus_new")], now=NOW
+    )
+    assert statuses(result) == ["accepted"]
+    created = Customer.objects.get(organization=organization, external_id="cus_new")
+    assert created.name == "cus_new"
+    assert UsageEvent.objects.get().customer == created
+
+
+def test_event_before_open_month_is_flagged_late(organization, customer):
+    usage_events_ingest(
+        organization=organization,
+        events=[
+            event(event_id="late", occurred_at="2026-10-31T23:59:59Z"),
+            event(event_id="now", occurred_at="2026-11-01T00:00:00Z"),
+        ],
+        now=NOW,
+    )
+    late = dict(UsageEvent.objects.values_list("event_id", "is_late"))
+    assert late == {"late": True, "now": False}
+
+
+def test_failed_insert_leaves_no_key_and_retry_counts_once(
+    organization, customer, monkeypatch
+):
+    real_store = ingest_module._store_postgresql
+
+    def store_then_fail(**kwargs):
+        real_store(**kwargs)
+        raise OperationalError("connection lost before commit")
+
+    monkeypatch.setattr(ingest_module, "_store_postgresql", store_then_fail)
+    with pytest.raises(OperationalError):
+        usage_events_ingest(organization=organization, events=[event()], now=NOW)
+    assert not UsageEventKey.objects.exists()
+    assert not UsageEvent.objects.exists()
+    assert not UsageCounter.objects.exists()
+
+    monkeypatch.setattr(ingest_module, "_store_postgresql", real_store)
+    result = usage_events_ingest(organization=organization, events=[event()], now=NOW)
+    assert statuses(result) == ["accepted"]
+    again = usage_events_ingest(organization=organization, events=[event()], now=NOW)
+    assert statuses(again) == ["duplicate"]
+    assert UsageEvent.objects.count() == 1
+    counter = UsageCounter.objects.get()
+    assert (counter.quantity, counter.event_count) == (Decimal("2.5"), 1)
+
+
+def test_orm_path_matches_sql_path(organization, customer, monkeypatch):
+    monkeypatch.setattr(ingest_module, "_store_postgresql", ingest_module._store_orm)
+    result = usage_events_ingest(
+        organization=organization,
+        events=[event(event_id="a"), event(event_id="b", quantity="1")],
+        now=NOW,
+    )
+    assert statuses(result) == ["accepted", "accepted"]
+    again = usage_events_ingest(
+        organization=organization,
+        events=[event(event_id="a"), event(event_id="b", quantity="7")],
+        now=NOW,
+    )
+    assert statuses(again) == ["duplicate", "conflict"]
+    counter = UsageCounter.objects.get()
+    assert (counter.quantity, counter.event_count) == (Decimal("3.5"), 2)
+    assert UsageEvent.objects.get(event_id="a").properties == {
+        "width": 640,
+        "height": 480,
+    }
+
+
+def test_usage_event_factory_goes_through_ingestion(organization, customer):
+    stored = UsageEventFactory(customer=customer, quantity=Decimal("4"))
+    assert stored.pk is not None
+    assert UsageCounter.objects.get().quantity == Decimal("4")
