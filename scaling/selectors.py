@@ -1,0 +1,245 @@
+"""Reads for scaling, scoped by organization first."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import numpy as np
+from django.db.models import Max, QuerySet
+
+from metering.models import Customer, Organization
+from scaling.models import (
+    Campaign,
+    CapacityFloor,
+    Entitlement,
+    FeatureBundle,
+    Forecast,
+    Recommendation,
+    ResourceMetric,
+    ScalingEvent,
+    ScalingPolicy,
+)
+from scaling.recommending import BundleOption, bundle_monthly_price
+
+
+def series_keys(*, organization: Organization) -> list[tuple[int, str]]:
+    """Every (customer id, resource) with metrics, in a stable order."""
+    return list(
+        ResourceMetric.objects.filter(organization=organization)
+        .values_list("customer_id", "resource")
+        .distinct()
+        .order_by("customer_id", "resource")
+    )
+
+
+def metric_arrays(
+    *, organization: Organization, keys: list[tuple[int, str]]
+) -> dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]:
+    """(epoch seconds, values) per series key, loaded with one query."""
+    customer_ids = sorted({customer_id for customer_id, _ in keys})
+    resources = sorted({resource for _, resource in keys})
+    rows = (
+        ResourceMetric.objects.filter(
+            organization=organization,
+            customer_id__in=customer_ids,
+            resource__in=resources,
+        )
+        .order_by("customer_id", "resource", "timestamp")
+        .values_list("customer_id", "resource", "timestamp", "value")
+    )
+    collected: dict[tuple[int, str], tuple[list, list]] = {}
+    for customer_id, resource, timestamp, value in rows.iterator(chunk_size=10_000):
+        seconds, values = collected.setdefault((customer_id, resource), ([], []))
+        seconds.append(int(timestamp.timestamp()))
+        values.append(value)
+    wanted = set(keys)
+    return {
+        key: (np.array(seconds, dtype=np.int64), np.array(values, dtype=float))
+        for key, (seconds, values) in collected.items()
+        if key in wanted
+    }
+
+
+def metric_series(
+    *, customer: Customer, resource: str, since: datetime | None = None
+) -> list[tuple[datetime, float]]:
+    rows = ResourceMetric.objects.filter(customer=customer, resource=resource)
+    if since is not None:
+        rows = rows.filter(timestamp__gte=since)
+    return list(rows.order_by("timestamp").values_list("timestamp", "value"))
+
+
+def customer_resources(*, customer: Customer) -> list[str]:
+    return list(
+        ResourceMetric.objects.filter(customer=customer)
+        .values_list("resource", flat=True)
+        .distinct()
+        .order_by("resource")
+    )
+
+
+def recent_peaks(*, customer: Customer, since: datetime) -> dict[str, float]:
+    """Largest value of each resource since ``since``."""
+    return dict(
+        ResourceMetric.objects.filter(customer=customer, timestamp__gte=since)
+        .values("resource")
+        .annotate(peak=Max("value"))
+        .values_list("resource", "peak")
+    )
+
+
+def forecast_latest(*, customer: Customer, resource: str) -> Forecast | None:
+    return (
+        Forecast.objects.filter(customer=customer, resource=resource)
+        .order_by("-generated_at", "-id")
+        .first()
+    )
+
+
+def forecasts_latest_for_customer(*, customer: Customer) -> list[Forecast]:
+    """The newest forecast of each resource of the account."""
+    latest = (
+        Forecast.objects.filter(customer=customer)
+        .order_by("resource", "-generated_at", "-id")
+        .distinct("resource")
+    )
+    return sorted(latest, key=lambda forecast: forecast.resource)
+
+
+def campaigns_for(
+    *, customer: Customer, start: datetime, end: datetime
+) -> QuerySet[Campaign]:
+    from django.db.models import Q
+
+    return Campaign.objects.filter(
+        Q(customer=customer) | Q(customer__isnull=True),
+        organization_id=customer.organization_id,
+        end__gt=start,
+        start__lt=end,
+    )
+
+
+def capacity_floors_for(
+    *, customer: Customer, start: datetime, end: datetime
+) -> dict[str, float]:
+    """The highest scheduled floor per resource overlapping [start, end)."""
+    return dict(
+        CapacityFloor.objects.filter(customer=customer, end__gt=start, start__lt=end)
+        .values("resource")
+        .annotate(top=Max("minimum"))
+        .values_list("resource", "top")
+    )
+
+
+def policy_for(*, customer: Customer) -> ScalingPolicy:
+    """The account's policy, or an unsaved default one (forecast-only)."""
+    policy = ScalingPolicy.objects.filter(customer=customer).first()
+    return policy or ScalingPolicy(
+        organization_id=customer.organization_id, customer=customer
+    )
+
+
+def bundle_list(*, organization: Organization) -> QuerySet[FeatureBundle]:
+    return FeatureBundle.objects.filter(
+        organization=organization, is_active=True
+    ).prefetch_related("capacities")
+
+
+def bundle_price(*, bundle: FeatureBundle, currency: str) -> Decimal:
+    return bundle_monthly_price(
+        base_price=bundle.base_price,
+        capacities=[(c.capacity, c.unit_price) for c in bundle.capacities.all()],
+        currency=currency,
+    )
+
+
+def bundle_option(*, bundle: FeatureBundle, currency: str) -> BundleOption:
+    return BundleOption(
+        key=bundle.pk,
+        name=bundle.name,
+        capacities={c.resource: float(c.capacity) for c in bundle.capacities.all()},
+        monthly_price=bundle_price(bundle=bundle, currency=currency),
+        features=frozenset(bundle.features or []),
+    )
+
+
+def bundle_options(*, organization: Organization) -> list[BundleOption]:
+    return [
+        bundle_option(bundle=bundle, currency=organization.currency)
+        for bundle in bundle_list(organization=organization)
+    ]
+
+
+def entitlement_for(*, customer: Customer) -> Entitlement | None:
+    return (
+        Entitlement.objects.select_related("bundle").filter(customer=customer).first()
+    )
+
+
+def recommendation_list(
+    *, organization: Organization, customer: Customer | None = None
+) -> QuerySet[Recommendation]:
+    rows = Recommendation.objects.filter(organization=organization).select_related(
+        "customer", "current_bundle", "recommended_bundle", "forecast"
+    )
+    if customer is not None:
+        rows = rows.filter(customer=customer)
+    return rows
+
+
+def recommendation_get(*, organization: Organization, pk) -> Recommendation:
+    from django.http import Http404
+
+    if not str(pk).isdigit():
+        raise Http404("No such recommendation")
+    recommendation = (
+        recommendation_list(organization=organization).filter(pk=pk).first()
+    )
+    if recommendation is None:
+        raise Http404("No such recommendation")
+    return recommendation
+
+
+def scaling_events_for(*, customer: Customer) -> QuerySet[ScalingEvent]:
+    return ScalingEvent.objects.filter(customer=customer).select_related(
+        "from_bundle", "to_bundle"
+    )
+
+
+@dataclass(frozen=True)
+class AccuracyRow:
+    resource: str
+    model: str
+    state: str
+    mase: float | None
+    smape: float | None
+    baseline_mase: float | None
+    coverage_80: float | None
+    coverage_95: float | None
+    generated_at: datetime
+
+
+def forecast_accuracy_rows(*, customer: Customer) -> list[AccuracyRow]:
+    return [
+        AccuracyRow(
+            resource=forecast.resource,
+            model=forecast.model or "—",
+            state=forecast.state,
+            mase=forecast.mase,
+            smape=forecast.smape,
+            baseline_mase=forecast.baseline_mase,
+            coverage_80=forecast.coverage_80,
+            coverage_95=forecast.coverage_95,
+            generated_at=forecast.generated_at,
+        )
+        for forecast in forecasts_latest_for_customer(customer=customer)
+    ]
+
+
+def customers_with_metrics(*, organization: Organization) -> QuerySet[Customer]:
+    return Customer.objects.filter(
+        organization=organization,
+        pk__in=ResourceMetric.objects.filter(organization=organization).values(
+            "customer_id"
+        ),
+    ).order_by("name", "id")
