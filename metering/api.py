@@ -1,11 +1,28 @@
-"""Customers API: ``/api/v1/customers/``."""
+"""Metering API: ``/api/v1/customers/`` and ``/api/v1/events/``.
+
+The event endpoints are the ingestion hot path: they read the raw body with orjson,
+hand plain dicts to ``services.usage_events_ingest`` (which validates in plain
+Python) and render with orjson, skipping DRF's per-object serializers.
+"""
+
+from datetime import UTC, date, datetime
 
 import django_filters
+import orjson
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.utils import timezone
 from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
 
 from metering import selectors, services
-from metering.models import Customer
+from metering.ingestion import month_start
+from metering.models import Customer, UsageEvent
 
 
 class CustomerInputSerializer(serializers.Serializer):
@@ -88,3 +105,202 @@ class CustomerViewSet(viewsets.ModelViewSet):
     def destroy(self, request, *args, **kwargs):
         services.customer_delete(customer=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["get"])
+    def usage(self, request, pk=None):
+        """Usage of the customer over ``[from, to)``, grouped by ``group_by``
+        (``operation``, ``day`` or both, comma-separated; days in UTC). Defaults:
+        the current month up to now, grouped by operation."""
+        customer = self.get_object()
+        now = timezone.now()
+        start = parse_time_param(request.query_params, "from") or month_start(now)
+        end = parse_time_param(request.query_params, "to") or now
+        if end < start:
+            raise ValidationError({"to": ["Must not be before 'from'."]})
+        raw_group_by = request.query_params.get("group_by", "operation")
+        group_by = [key.strip() for key in raw_group_by.split(",") if key.strip()]
+        if not group_by or any(key not in USAGE_API_GROUPINGS for key in group_by):
+            raise ValidationError(
+                {"group_by": ["Use 'operation', 'day' or 'operation,day'."]}
+            )
+        totals = selectors.usage_totals(
+            organization=request.organization,
+            customer=customer,
+            start=start,
+            end=end,
+            group_by=group_by,
+        )
+        results = []
+        for total in totals:
+            row = {}
+            if "operation" in group_by:
+                row["operation"] = total.operation
+            if "day" in group_by:
+                row["day"] = total.day.isoformat()
+            row["quantity"] = str(total.quantity)
+            row["event_count"] = total.event_count
+            results.append(row)
+        return Response(
+            {
+                "customer_id": customer.external_id,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "group_by": group_by,
+                "results": results,
+            }
+        )
+
+
+USAGE_API_GROUPINGS = ("operation", "day")
+
+
+def parse_time_param(params, name: str) -> datetime | None:
+    """An ISO 8601 date-time with time zone, or a date (midnight UTC); 400 else."""
+    value = params.get(name)
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            {name: ["Use an ISO 8601 date or date-time with a time zone."]}
+        ) from None
+    if moment.tzinfo is None:
+        if len(value) == 10 and date.fromisoformat(value):
+            return moment.replace(tzinfo=UTC)
+        raise ValidationError({name: ["Include a time zone, e.g. 'Z' or '+02:00'."]})
+    return moment
+
+
+# Usage events ----------------------------------------------------------------------
+
+
+class IngestRateThrottle(UserRateThrottle):
+    """Ingestion's own request budget per key (``METERING_INGEST_RATE``), far above
+    the general API rate: a busy product sends many small batches."""
+
+    scope = "ingest"
+
+    def get_rate(self) -> str:
+        return getattr(settings, "METERING_INGEST_RATE", "1000000/minute")
+
+
+def _json(payload, status_code: int = 200) -> HttpResponse:
+    return HttpResponse(
+        orjson.dumps(payload), status=status_code, content_type="application/json"
+    )
+
+
+def _errors(errors: dict, status_code: int = 400) -> HttpResponse:
+    return _json({"errors": errors}, status_code)
+
+
+def _read_json(request):
+    try:
+        return orjson.loads(request.body)
+    except orjson.JSONDecodeError as error:
+        raise ValidationError(
+            {"non_field_errors": [f"Request body is not valid JSON: {error}"]}
+        ) from None
+
+
+class UsageEventOutputSerializer(serializers.ModelSerializer):
+    customer_id = serializers.CharField(source="customer.external_id")
+
+    class Meta:
+        model = UsageEvent
+        fields = [
+            "id", "event_id", "customer_id", "operation", "quantity", "occurred_at",
+            "received_at", "is_late", "user_id", "data_volume_bytes", "process_id",
+            "context", "properties",
+        ]  # fmt: skip
+
+
+class UsageEventCursorPagination(CursorPagination):
+    ordering = ("-occurred_at", "-id")
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = 1000
+
+
+class UsageEventListCreateApi(APIView):
+    """``GET``: events newest first, filtered by ``customer`` (id or external id),
+    ``operation``, ``from`` (inclusive) and ``to`` (exclusive) on ``occurred_at``,
+    cursor-paginated. ``POST``: one event; 201 accepted, 200 duplicate, 409
+    conflict, 400 rejected with the fields named."""
+
+    throttle_classes = [IngestRateThrottle]
+
+    def get(self, request):
+        params = request.query_params
+        customer = None
+        if params.get("customer"):
+            try:
+                customer = selectors.customer_get(
+                    organization=request.organization, key=params["customer"]
+                )
+            except Http404:
+                raise ValidationError(
+                    {"customer": [f"Unknown customer {params['customer']!r}."]}
+                ) from None
+        events = selectors.usage_event_list(
+            organization=request.organization,
+            customer=customer,
+            operation=params.get("operation") or None,
+            start=parse_time_param(params, "from"),
+            end=parse_time_param(params, "to"),
+        ).select_related("customer")
+        paginator = UsageEventCursorPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(
+            UsageEventOutputSerializer(page, many=True).data
+        )
+
+    def post(self, request):
+        payload = _read_json(request)
+        result = services.usage_events_ingest(
+            organization=request.organization, events=[payload], now=timezone.now()
+        )
+        (outcome,) = result.outcomes
+        if outcome.status == services.Status.REJECTED:
+            return _errors(outcome.errors)
+        if outcome.status == services.Status.CONFLICT:
+            return _errors(outcome.errors, status.HTTP_409_CONFLICT)
+        return _json(
+            {"event_id": outcome.event_id, "status": outcome.status},
+            status.HTTP_201_CREATED
+            if outcome.status == services.Status.ACCEPTED
+            else status.HTTP_200_OK,
+        )
+
+
+class UsageEventBatchApi(APIView):
+    """``POST {"events": [...]}`` with up to 10,000 events. Answers 200 with the
+    counts and one result per event, in order: accepted, duplicate, conflict or
+    rejected (with ``errors``). Valid events are stored even when others are not."""
+
+    throttle_classes = [IngestRateThrottle]
+
+    def post(self, request):
+        payload = _read_json(request)
+        events = payload.get("events") if isinstance(payload, dict) else None
+        if not isinstance(events, list):
+            raise ValidationError({"events": ["Must be a list of event objects."]})
+        if len(events) > services.MAX_BATCH_EVENTS:
+            raise ValidationError(
+                {
+                    "events": [
+                        f"At most {services.MAX_BATCH_EVENTS} events per batch; "
+                        f"got {len(events)}."
+                    ]
+                }
+            )
+        result = services.usage_events_ingest(
+            organization=request.organization, events=events, now=timezone.now()
+        )
+        return _json(
+            {
+                **result.summary(),
+                "results": [outcome.as_dict() for outcome in result.outcomes],
+            }
+        )

@@ -1,10 +1,23 @@
-"""Reads on tenancy, always scoped by organization first."""
+"""Reads of metering (tenancy, usage events, counters), scoped by organization first."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, DateField, F, QuerySet, Sum
+from django.db.models.functions import TruncDate, TruncMinute, TruncMonth
 from django.http import Http404
 
-from metering.models import ApiKey, Customer, Organization
+from metering.models import (
+    ApiKey,
+    Customer,
+    Operation,
+    Organization,
+    UsageCounter,
+    UsageEvent,
+)
 from metering.services import api_key_hash
 
 
@@ -67,3 +80,201 @@ def portal_customer_for_request(request) -> Customer:
     if portal_user is None:
         raise PermissionDenied("This login is not linked to a customer account.")
     return portal_user.customer
+
+
+# Usage events ---------------------------------------------------------------------
+
+USAGE_GROUPINGS = ("operation", "day", "month", "customer", "user_id")
+
+
+@dataclass(frozen=True)
+class UsageTotal:
+    """One group of ``usage_totals``; keys not grouped by are ``None``."""
+
+    quantity: Decimal
+    event_count: int
+    operation: str | None = None
+    day: date | None = None  # UTC calendar day
+    month: date | None = None  # first day of the UTC month
+    customer_id: int | None = None
+    user_id: str | None = None
+
+
+def _grouping_expressions() -> dict:
+    return {
+        "operation": F("operation"),
+        "day": TruncDate("occurred_at", tzinfo=UTC),
+        "month": TruncMonth("occurred_at", tzinfo=UTC, output_field=DateField()),
+        "customer": F("customer_id"),
+        "user_id": F("user_id"),
+    }
+
+
+def usage_event_list(
+    *,
+    organization: Organization,
+    customer: Customer | None = None,
+    operation: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[UsageEvent]:
+    """Events of the organization, newest first; ``start`` inclusive, ``end``
+    exclusive, both on ``occurred_at`` (so only the period's partitions are read)."""
+    events = UsageEvent.objects.filter(organization=organization)
+    if customer is not None:
+        events = events.filter(customer=customer)
+    if operation:
+        events = events.filter(operation=operation)
+    if start is not None:
+        events = events.filter(occurred_at__gte=start)
+    if end is not None:
+        events = events.filter(occurred_at__lt=end)
+    return events.order_by("-occurred_at", "-id")
+
+
+def usage_totals(
+    *,
+    organization: Organization,
+    customer: Customer | None = None,
+    start: datetime,
+    end: datetime,
+    group_by: str | Sequence[str] = ("operation",),
+    operation: str | None = None,
+) -> list[UsageTotal]:
+    """Summed quantity and event count of events with ``start <= occurred_at <
+    end``, grouped by any of ``USAGE_GROUPINGS`` (days and months in UTC), in one
+    SQL aggregate ordered by the grouping keys. ``group_by=()`` gives one total."""
+    keys = (group_by,) if isinstance(group_by, str) else tuple(group_by)
+    unknown = [key for key in keys if key not in USAGE_GROUPINGS]
+    if unknown:
+        raise ValueError(f"Unknown usage grouping {unknown[0]!r}")
+    expressions = _grouping_expressions()
+    events = usage_event_list(
+        organization=organization,
+        customer=customer,
+        operation=operation,
+        start=start,
+        end=end,
+    ).order_by()
+    if keys:
+        rows = (
+            events.values(**{f"g_{key}": expressions[key] for key in keys})
+            .annotate(total_quantity=Sum("quantity"), total_count=Count("id"))
+            .order_by(*(f"g_{key}" for key in keys))
+        )
+    else:
+        rows = [
+            events.aggregate(total_quantity=Sum("quantity"), total_count=Count("id"))
+        ]
+    totals = []
+    for row in rows:
+        if not keys and not row["total_count"]:
+            row["total_quantity"] = Decimal("0")
+        fields = {
+            ("customer_id" if key == "customer" else key): row[f"g_{key}"]
+            for key in keys
+        }
+        totals.append(
+            UsageTotal(
+                quantity=row["total_quantity"],
+                event_count=row["total_count"],
+                **fields,
+            )
+        )
+    return totals
+
+
+def usage_counter_list(
+    *,
+    organization: Organization,
+    customer: Customer | None = None,
+    period_start: date | None = None,
+) -> QuerySet[UsageCounter]:
+    """Running month totals (see ``UsageCounter``), read without scanning events."""
+    counters = UsageCounter.objects.filter(organization=organization)
+    if customer is not None:
+        counters = counters.filter(customer=customer)
+    if period_start is not None:
+        counters = counters.filter(period_start=period_start)
+    return counters
+
+
+def operation_list(*, organization: Organization) -> QuerySet[Operation]:
+    return Operation.objects.filter(organization=organization)
+
+
+@dataclass(frozen=True)
+class OperationRate:
+    operation: str
+    # Events received in each minute, oldest first (one entry per minute).
+    per_minute: list[int]
+    total: int
+
+
+@dataclass(frozen=True)
+class TopCustomer:
+    customer_id: int
+    external_id: str
+    name: str
+    event_count: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class LiveUsage:
+    minutes: list[datetime]  # start of each minute, oldest first
+    operations: list[OperationRate]  # busiest first
+    top_customers: list[TopCustomer]
+    events_per_second: Decimal  # over the whole window
+
+
+def live_usage(
+    *, organization: Organization, now: datetime, minutes: int = 10, top: int = 10
+) -> LiveUsage:
+    """Events received (server clock) in the last ``minutes`` whole minutes plus
+    the current one: per operation and minute, and the busiest customers."""
+    current = now.astimezone(UTC).replace(second=0, microsecond=0)
+    first = current - timedelta(minutes=minutes)
+    slots = [first + timedelta(minutes=offset) for offset in range(minutes + 1)]
+    recent = UsageEvent.objects.filter(
+        organization=organization, received_at__gte=first, received_at__lte=now
+    ).order_by()
+    per_operation: dict[str, list[int]] = {}
+    for row in recent.values(
+        "operation", minute=TruncMinute("received_at", tzinfo=UTC)
+    ).annotate(count=Count("id")):
+        counts = per_operation.setdefault(row["operation"], [0] * len(slots))
+        counts[int((row["minute"] - first).total_seconds() // 60)] = row["count"]
+    operations = sorted(
+        (
+            OperationRate(operation=code, per_minute=counts, total=sum(counts))
+            for code, counts in per_operation.items()
+        ),
+        key=lambda rate: (-rate.total, rate.operation),
+    )
+    customers = (
+        recent.values("customer_id", "customer__external_id", "customer__name")
+        .annotate(count=Count("id"), quantity=Sum("quantity"))
+        .order_by("-count", "customer_id")[:top]
+    )
+    seconds = Decimal((now - first).total_seconds()).quantize(Decimal("0.001"))
+    total = sum(rate.total for rate in operations)
+    return LiveUsage(
+        minutes=slots,
+        operations=operations,
+        top_customers=[
+            TopCustomer(
+                customer_id=row["customer_id"],
+                external_id=row["customer__external_id"],
+                name=row["customer__name"],
+                event_count=row["count"],
+                quantity=row["quantity"],
+            )
+            for row in customers
+        ],
+        events_per_second=(
+            (Decimal(total) / seconds).quantize(Decimal("0.01"))
+            if seconds
+            else Decimal("0")
+        ),
+    )

@@ -1,14 +1,20 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from metering import views
-from metering.api import CustomerViewSet
+from metering.api import CustomerViewSet, UsageEventBatchApi, UsageEventListCreateApi
 
 router = DefaultRouter(trailing_slash="/?")
 router.register("customers", CustomerViewSet, basename="customer")
 
-api_urlpatterns = router.urls
+api_urlpatterns = [
+    re_path(r"^events/?$", UsageEventListCreateApi.as_view(), name="usage-event-list"),
+    re_path(
+        r"^events/batch/?$", UsageEventBatchApi.as_view(), name="usage-event-batch"
+    ),
+    *router.urls,
+]
 
 portal_urlpatterns = [
     path("", views.portal_home, name="home"),
