@@ -1,0 +1,181 @@
+"""Scaling API: metric batches, forecasts per account, recommendations and decisions.
+
+Money (costs, revenue at risk) is rendered as decimal strings; metric values and
+forecast points are JSON numbers.
+"""
+
+import math
+
+from django.utils import timezone
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing_site.errors import DomainError
+from metering.selectors import customer_get
+from scaling import selectors
+from scaling.models import Recommendation, code_validator
+from scaling.services import metrics, recommendations
+
+MAX_BATCH = 10_000
+
+
+class MetricItemSerializer(serializers.Serializer):
+    account_id = serializers.CharField(max_length=128)
+    resource = serializers.CharField(max_length=64, validators=[code_validator])
+    timestamp = serializers.DateTimeField()
+    value = serializers.FloatField(min_value=0)
+
+    def validate_value(self, value: float) -> float:
+        if not math.isfinite(value):
+            raise serializers.ValidationError("Must be a finite number.")
+        return value
+
+
+class MetricBatchInputSerializer(serializers.Serializer):
+    metrics = MetricItemSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+
+
+def _flatten(errors, prefix: str = "") -> dict:
+    """``{"metrics": [{}, {"value": [...]}]}`` -> ``{"metrics[1].value": [...]}``."""
+    flat: dict = {}
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(_flatten(value, name))
+    elif (
+        isinstance(errors, list)
+        and errors
+        and all(isinstance(item, (dict, list)) for item in errors)
+    ):
+        for index, value in enumerate(errors):
+            flat.update(_flatten(value, f"{prefix}[{index}]"))
+    elif errors:
+        flat[prefix or "non_field_errors"] = [str(error) for error in errors]
+    return flat
+
+
+class MetricBatchApi(APIView):
+    """``POST /api/v1/metrics/batch/``: store points, idempotent per (account,
+    resource, timestamp). An invalid item rejects the batch with a 400 naming it."""
+
+    def post(self, request):
+        data = MetricBatchInputSerializer(data=request.data)
+        if not data.is_valid():
+            raise serializers.ValidationError(_flatten(data.errors))
+        points = [
+            metrics.MetricPoint(**item) for item in data.validated_data["metrics"]
+        ]
+        result = metrics.metric_batch_ingest(
+            organization=request.organization, points=points
+        )
+        return Response(
+            {
+                "received": result.received,
+                "created": result.created,
+                "duplicates": result.duplicates,
+            },
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class AccountForecastApi(APIView):
+    """``GET /api/v1/accounts/{id}/forecasts/?resource=R``: the latest forecast."""
+
+    def get(self, request, key: str):
+        customer = customer_get(organization=request.organization, key=key)
+        resource = request.query_params.get("resource", "").strip()
+        if not resource:
+            raise DomainError("This query parameter is required.", field="resource")
+        forecast = selectors.forecast_latest(customer=customer, resource=resource)
+        if forecast is None:
+            raise DomainError(f"No forecast for {resource!r} yet.", field="resource")
+        return Response(
+            {
+                "account_id": customer.external_id,
+                "resource": forecast.resource,
+                "state": forecast.state,
+                "message": forecast.message,
+                "model": forecast.model,
+                "generated_at": forecast.generated_at,
+                "horizon": forecast.horizon,
+                "step_seconds": forecast.step_seconds,
+                "backtest": {
+                    "mase": forecast.mase,
+                    "smape": forecast.smape,
+                    "coverage_80": forecast.coverage_80,
+                    "coverage_95": forecast.coverage_95,
+                    "baseline_mase": forecast.baseline_mase,
+                    "baseline_smape": forecast.baseline_smape,
+                },
+                "points": forecast.points,
+            }
+        )
+
+
+class RecommendationOutputSerializer(serializers.ModelSerializer):
+    account_id = serializers.CharField(source="customer.external_id")
+    current_bundle = serializers.CharField(
+        source="current_bundle.name", default=None, allow_null=True
+    )
+    recommended_bundle = serializers.CharField(source="recommended_bundle.name")
+    forecast_id = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        model = Recommendation
+        fields = [
+            "id", "account_id", "current_bundle", "recommended_bundle",
+            "forecast_id", "direction", "status", "confidence", "predicted_peaks",
+            "horizon_days", "currency", "upgrade_cost", "revenue_at_risk_current",
+            "revenue_at_risk_recommended", "net_benefit", "reason", "decided_at",
+            "decided_by", "applied_at", "created_at",
+        ]  # fmt: skip
+
+
+class RecommendationListApi(APIView):
+    """``GET /api/v1/recommendations/?status=pending&account=<id>``."""
+
+    def get(self, request):
+        rows = selectors.recommendation_list(organization=request.organization)
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in Recommendation.Status.values:
+                raise DomainError(
+                    f"Unknown status {wanted!r}; use one of "
+                    f"{', '.join(Recommendation.Status.values)}.",
+                    field="status",
+                )
+            rows = rows.filter(status=wanted)
+        account = request.query_params.get("account")
+        if account:
+            customer = customer_get(organization=request.organization, key=account)
+            rows = rows.filter(customer=customer)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(
+            RecommendationOutputSerializer(page, many=True).data
+        )
+
+
+class RecommendationDecisionApi(APIView):
+    """``POST /api/v1/recommendations/{id}/approve/`` and ``/reject/``."""
+
+    decision = "approve"
+
+    def post(self, request, pk: str):
+        recommendation = selectors.recommendation_get(
+            organization=request.organization, pk=pk
+        )
+        service = (
+            recommendations.recommendation_approve
+            if self.decision == "approve"
+            else recommendations.recommendation_reject
+        )
+        service(
+            recommendation=recommendation,
+            decided_by=str(request.user),
+            now=timezone.now(),
+        )
+        recommendation.refresh_from_db()
+        return Response(RecommendationOutputSerializer(recommendation).data)

@@ -1,0 +1,153 @@
+"""The Performance & Scaling dashboard: staff (any account) and portal (own account)."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from billing_site.errors import DomainError
+from metering.models import Customer, Organization
+from metering.selectors import portal_customer_for_request
+from scaling import charts, selectors
+from scaling.services import recommendations
+
+ACTUALS_WINDOW = timedelta(days=60)
+
+
+def _html(figure) -> str:
+    return figure.to_html(full_html=False, include_plotlyjs=False)
+
+
+def dashboard_context(*, customer: Customer) -> dict:
+    entitlement = selectors.entitlement_for(customer=customer)
+    capacities = {
+        resource: float(value)
+        for resource, value in (entitlement.capacities if entitlement else {}).items()
+    }
+    forecasts = selectors.forecasts_latest_for_customer(customer=customer)
+    sections = []
+    for resource in selectors.customer_resources(customer=customer):
+        forecast = next((f for f in forecasts if f.resource == resource), None)
+        latest = selectors.metric_series(customer=customer, resource=resource)
+        if latest:
+            since = latest[-1][0] - ACTUALS_WINDOW
+            latest = [(t, v) for t, v in latest if t >= since]
+        capacity = capacities.get(resource)
+        sections.append(
+            {
+                "resource": resource,
+                "forecast": forecast,
+                "utilisation": _html(
+                    charts.utilisation_figure(
+                        resource=resource, actuals=latest, capacity=capacity
+                    )
+                ),
+                "forecast_chart": _html(
+                    charts.forecast_with_interval_figure(
+                        resource=resource,
+                        actuals=latest,
+                        points=forecast.points if forecast else [],
+                        capacity=capacity,
+                    )
+                )
+                if forecast and forecast.points
+                else "",
+            }
+        )
+    events = list(selectors.scaling_events_for(customer=customer))
+    timeline = [
+        {
+            "occurred_at": event.occurred_at,
+            "bundle": event.to_bundle.name,
+            "kind": event.kind,
+            "monthly_price": event.monthly_price,
+        }
+        for event in reversed(events)
+    ]
+    return {
+        "customer": customer,
+        "entitlement": entitlement,
+        "sections": sections,
+        "recommendations": selectors.recommendation_list(
+            organization=customer.organization, customer=customer
+        )[:20],
+        "events": events,
+        "events_chart": _html(charts.scaling_events_figure(events=timeline))
+        if timeline
+        else "",
+        "accuracy": selectors.forecast_accuracy_rows(customer=customer),
+    }
+
+
+@staff_member_required
+def staff_dashboard(request):
+    organizations = Organization.objects.order_by("name")
+    slug = request.GET.get("organization")
+    organization = (
+        organizations.filter(slug=slug).first() if slug else organizations.first()
+    )
+    if organization is None:
+        raise Http404("No organization")
+    accounts = selectors.customers_with_metrics(organization=organization)
+    key = request.GET.get("account")
+    customer = None
+    if key:
+        customer = accounts.filter(pk=key).first() if key.isdigit() else None
+        if customer is None:
+            raise Http404("No such account")
+    customer = customer or accounts.first()
+    context = {
+        "title": "Performance & Scaling",
+        "organizations": organizations,
+        "organization": organization,
+        "accounts": accounts,
+    }
+    if customer is not None:
+        context.update(dashboard_context(customer=customer))
+    return render(request, "scaling/staff_dashboard.html", context)
+
+
+@login_required
+def portal_dashboard(request):
+    customer = portal_customer_for_request(request)
+    return render(
+        request, "scaling/portal_dashboard.html", dashboard_context(customer=customer)
+    )
+
+
+@login_required
+@require_POST
+def portal_decide(request, pk: int, decision: str):
+    customer = portal_customer_for_request(request)
+    recommendation = selectors.recommendation_get(
+        organization=customer.organization, pk=pk
+    )
+    if recommendation.customer_id != customer.pk or decision not in (
+        "approve",
+        "reject",
+    ):
+        raise Http404("No such recommendation")
+    service = (
+        recommendations.recommendation_approve
+        if decision == "approve"
+        else recommendations.recommendation_reject
+    )
+    try:
+        service(
+            recommendation=recommendation,
+            decided_by=request.user.get_username(),
+            now=timezone.now(),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        verb = "approved" if decision == "approve" else "rejected"
+        messages.success(
+            request, f"Recommendation {recommendation.recommended_bundle} {verb}."
+        )
+    return redirect("portal:scaling")
