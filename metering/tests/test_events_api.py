@@ -69,7 +69,11 @@ BAD_EVENTS = [
     ({"quantity": "NaN"}, "quantity", "Must be a finite number."),
     ({"quantity": "Infinity"}, "quantity", "Must be a finite number."),
     ({"quantity": -1}, "quantity", "Must not be negative."),
-    ({"quantity": "1000000000000.000001"}, "quantity", "Must be at most 1000000000000."),
+    (
+        {"quantity": "1000000000000.000001"},
+        "quantity",
+        "Must be at most 1000000000000.",
+    ),
     ({"quantity": "0.0000001"}, "quantity", "Must have at most 6 decimal places."),
     ({"quantity": True}, "quantity", "Must be a number."),
     ({"quantity": "lots"}, "quantity", "Must be a number."),
@@ -98,7 +102,11 @@ BAD_EVENTS = [
         "operation",
         "Use letters, digits and . _ : / - only, starting with a letter or digit.",
     ),
-    ({"context": "c" * 257}, "context", "Ensure this field has no more than 256 characters."),
+    (
+        {"context": "c" * 257},
+        "context",
+        "Ensure this field has no more than 256 characters.",
+    ),
     ({"user_id": "a\x00b"}, "user_id", "Must not contain NUL characters."),
     ({"properties": [1, 2]}, "properties", "Must be a JSON object."),
     (
@@ -108,9 +116,13 @@ BAD_EVENTS = [
     ),
     ({"properties": {"k": "a\x00"}}, "properties", "Must not contain NUL characters."),
     ({"data_volume_bytes": -5}, "data_volume_bytes", "Must not be negative."),
-    ({"data_volume_bytes": "big"}, "data_volume_bytes", "Must be a whole number of bytes."),
+    (
+        {"data_volume_bytes": "big"},
+        "data_volume_bytes",
+        "Must be a whole number of bytes.",
+    ),
     ({"qty": 3}, "qty", "Unknown field."),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("overrides", "field", "message"), BAD_EVENTS)
@@ -265,11 +277,19 @@ def test_event_list_is_scoped_to_the_organization(
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"from": "soon"}, "from", "Use an ISO 8601 date or date-time with a time zone."),
-        ({"to": "2026-11-01T00:00"}, "to", "Include a time zone, e.g. 'Z' or '+02:00'."),
+        (
+            {"from": "soon"},
+            "from",
+            "Use an ISO 8601 date or date-time with a time zone.",
+        ),
+        (
+            {"to": "2026-11-01T00:00"},
+            "to",
+            "Include a time zone, e.g. 'Z' or '+02:00'.",
+        ),
         ({"customer": "ghost"}, "customer", "Unknown customer 'ghost'."),
     ],
-)  # fmt: skip
+)
 def test_event_list_bad_filter_is_400(api_client, customer, params, field, message):
     response = api_client.get("/api/v1/events/", params)
     assert response.status_code == 400
@@ -287,10 +307,14 @@ def test_customer_usage_grouped_by_operation_and_day(
             {"operation": "image.resize", "quantity": "2.5", "occurred_at": day1},
             {"operation": "image.resize", "quantity": "1", "occurred_at": day2},
             {"operation": "video.encode", "quantity": "4", "occurred_at": day2},
-            {"operation": "video.encode", "quantity": "9", "occurred_at": day2 + timedelta(days=30)},
+            {
+                "operation": "video.encode",
+                "quantity": "9",
+                "occurred_at": day2 + timedelta(days=30),
+            },
         ],
         now=datetime(2027, 1, 1, tzinfo=UTC),
-    )  # fmt: skip
+    )
     params = {"from": "2026-11-01", "to": "2026-12-01T00:00:00Z"}
     response = api_client.get(
         f"/api/v1/customers/{customer.external_id}/usage/", params
