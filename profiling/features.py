@@ -1,0 +1,292 @@
+"""Behavioural features of customers, computed from event arrays with numpy/scipy.
+
+Input is ``EventArrays``: one row per usage event, sorted by customer then time, with
+the operation as an integer code. Everything here is vectorised (bincount, sparse
+matrices); no Python loop runs over events. Times are epoch seconds (UTC) shifted by
+the organization's UTC offset for hour-of-day and weekday.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from profiling import markov
+
+SESSION_GAP_SECONDS = 30 * 60
+NIGHT_HOURS = (22, 23, 0, 1, 2, 3, 4, 5)
+# Bigram columns kept for clustering: the most frequent ones across the organization.
+MAX_BIGRAM_COLUMNS = 200
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class EventArrays:
+    customer: np.ndarray  # int64 customer index 0..C-1, non-decreasing
+    operation: np.ndarray  # int64 operation code 0..V-1
+    timestamp: np.ndarray  # int64 epoch seconds, non-decreasing per customer
+    volume: np.ndarray  # float64 data volume in bytes, NaN when not reported
+    customer_count: int
+    operations: tuple[str, ...]  # operation code -> operation name
+
+    def __len__(self) -> int:
+        return len(self.customer)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.operations)
+
+
+def session_starts(events: EventArrays, gap_seconds: int = SESSION_GAP_SECONDS):
+    """True where an event opens a session: a new customer, or a gap over the limit."""
+    starts = np.ones(len(events), dtype=bool)
+    if len(events) > 1:
+        same_customer = events.customer[1:] == events.customer[:-1]
+        close = np.diff(events.timestamp) <= gap_seconds
+        starts[1:] = ~(same_customer & close)
+    return starts
+
+
+def sessions(
+    events: EventArrays, starts: np.ndarray
+) -> tuple[markov.Sequences, np.ndarray]:
+    """Sessions as Markov sequences, and the customer index of each session."""
+    first = np.flatnonzero(starts)
+    offsets = np.append(first, len(events)).astype(np.int64)
+    return (
+        markov.Sequences(tokens=events.operation, offsets=offsets),
+        events.customer[first],
+    )
+
+
+def operation_counts(events: EventArrays) -> sparse.csr_matrix:
+    """Customers x operations event counts."""
+    ones = np.ones(len(events))
+    return sparse.csr_matrix(
+        (ones, (events.customer, events.operation)),
+        shape=(events.customer_count, events.vocab_size),
+    )
+
+
+def tfidf(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Sublinear TF-IDF rows, L2-normalised.
+
+    ``tf = 1 + log(count)``, ``idf = log((1 + n) / (1 + df)) + 1`` (smooth IDF, as in
+    scikit-learn), so an operation every customer uses still weighs a little.
+    """
+    counts = sparse.csr_matrix(counts, dtype=np.float64, copy=True)
+    n = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    idf = np.log((1 + n) / (1 + df)) + 1
+    counts.data = (1 + np.log(counts.data)) * idf[counts.indices]
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    norms[norms == 0] = 1
+    return sparse.csr_matrix(sparse.diags(1 / norms) @ counts)
+
+
+def bigram_counts(events: EventArrays, starts: np.ndarray) -> sparse.csr_matrix:
+    """Customers x (previous * V + next) counts of transitions inside sessions."""
+    follow = ~starts[1:]
+    prev = events.operation[:-1][follow]
+    nxt = events.operation[1:][follow]
+    customers = events.customer[1:][follow]
+    v = events.vocab_size
+    return sparse.csr_matrix(
+        (np.ones(len(prev)), (customers, prev * v + nxt)),
+        shape=(events.customer_count, v * v),
+    )
+
+
+def _per_customer(events: EventArrays, values: np.ndarray) -> np.ndarray:
+    return np.bincount(events.customer, weights=values, minlength=events.customer_count)
+
+
+def time_histograms(
+    events: EventArrays, utc_offset_seconds: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shares of each customer's events by hour of day (C x 24) and weekday (C x 7).
+
+    Weekday 0 is Monday (1970-01-01 was a Thursday).
+    """
+    local = events.timestamp + utc_offset_seconds
+    hours = (local // 3600) % 24
+    weekdays = (local // DAY + 3) % 7
+    c = events.customer_count
+    by_hour = np.zeros((c, 24))
+    np.add.at(by_hour, (events.customer, hours), 1)
+    by_day = np.zeros((c, 7))
+    np.add.at(by_day, (events.customer, weekdays), 1)
+    totals = np.maximum(by_hour.sum(axis=1, keepdims=True), 1)
+    return by_hour / totals, by_day / totals
+
+
+@dataclass(frozen=True)
+class ActivityStats:
+    events: np.ndarray  # per customer
+    sessions: np.ndarray
+    mean_session_length: np.ndarray  # events per session
+    mean_session_seconds: np.ndarray
+    volume_mean: np.ndarray  # bytes, 0 when never reported
+    volume_peak: np.ndarray
+    recency_days: np.ndarray  # days from the last event to the window end
+    trend: np.ndarray  # (late - early) / (late + early) halves of the window, -1..1
+    night_share: np.ndarray
+
+
+def activity_stats(
+    events: EventArrays,
+    starts: np.ndarray,
+    *,
+    window_start: int,
+    window_end: int,
+    by_hour: np.ndarray,
+) -> ActivityStats:
+    c = events.customer_count
+    counts = np.bincount(events.customer, minlength=c).astype(np.float64)
+    session_count = _per_customer(events, starts.astype(np.float64))
+    session_index = np.cumsum(starts) - 1
+    first_time = events.timestamp[starts]
+    last_time = np.zeros(len(first_time), dtype=np.int64)
+    np.maximum.at(last_time, session_index, events.timestamp)
+    durations = (last_time - first_time).astype(np.float64)
+    session_customer = events.customer[starts]
+    total_duration = np.bincount(session_customer, weights=durations, minlength=c)
+    safe_sessions = np.maximum(session_count, 1)
+
+    reported = ~np.isnan(events.volume)
+    volume = np.where(reported, events.volume, 0.0)
+    reported_count = np.bincount(
+        events.customer, weights=reported.astype(np.float64), minlength=c
+    )
+    volume_mean = _per_customer(events, volume) / np.maximum(reported_count, 1)
+    volume_peak = np.zeros(c)
+    np.maximum.at(volume_peak, events.customer, volume)
+
+    last_event = np.full(c, window_start, dtype=np.int64)
+    np.maximum.at(last_event, events.customer, events.timestamp)
+    recency = (window_end - last_event) / DAY
+    middle = window_start + (window_end - window_start) / 2
+    late = _per_customer(events, (events.timestamp >= middle).astype(np.float64))
+    early = counts - late
+    trend = np.where(counts > 0, (late - early) / np.maximum(counts, 1), 0.0)
+    return ActivityStats(
+        events=counts,
+        sessions=session_count,
+        mean_session_length=counts / safe_sessions,
+        mean_session_seconds=total_duration / safe_sessions,
+        volume_mean=volume_mean,
+        volume_peak=volume_peak,
+        recency_days=recency,
+        trend=trend,
+        night_share=by_hour[:, list(NIGHT_HOURS)].sum(axis=1),
+    )
+
+
+@dataclass(frozen=True)
+class Features:
+    operation_counts: sparse.csr_matrix
+    operation_tfidf: sparse.csr_matrix
+    bigrams: sparse.csr_matrix
+    by_hour: np.ndarray
+    by_weekday: np.ndarray
+    activity: ActivityStats
+    session_starts: np.ndarray  # per event
+
+    def clustering_matrix(self) -> np.ndarray:
+        """Dense customers x features matrix, each block scaled to equal weight.
+
+        Blocks: operation mix (TF-IDF), the most frequent bigrams, hour and weekday
+        shares, and log-scaled activity. Each block is centred and divided by the
+        square root of its total variance, then weighted, so no block dominates
+        because it has many columns or large units.
+        """
+        bigrams = self.bigrams
+        if bigrams.shape[1] > MAX_BIGRAM_COLUMNS:
+            totals = np.asarray(bigrams.sum(axis=0)).ravel()
+            keep = np.sort(np.argsort(-totals, kind="stable")[:MAX_BIGRAM_COLUMNS])
+            bigrams = bigrams[:, keep]
+        bigram_rows = np.asarray(bigrams.sum(axis=1)).ravel()
+        bigram_share = sparse.diags(1 / np.maximum(bigram_rows, 1)) @ bigrams
+        a = self.activity
+        activity = np.column_stack(
+            [
+                np.log1p(a.events),
+                np.log1p(a.sessions),
+                np.log1p(a.mean_session_length),
+                np.log1p(a.mean_session_seconds),
+                np.log1p(a.volume_mean),
+                np.log1p(a.volume_peak),
+                a.trend,
+            ]
+        )
+        blocks = [
+            (self.operation_tfidf.toarray(), 1.0),
+            (np.asarray(bigram_share.todense()), 0.5),
+            (self.by_hour, 0.5),
+            (self.by_weekday, 0.25),
+            (activity, 0.75),
+        ]
+        return np.hstack([_scaled_block(block, weight) for block, weight in blocks])
+
+
+def _scaled_block(block: np.ndarray, weight: float) -> np.ndarray:
+    centred = block - block.mean(axis=0)
+    spread = np.sqrt((centred**2).sum() / max(len(block), 1))
+    return centred * (weight / spread) if spread > 0 else centred
+
+
+def extract(
+    events: EventArrays,
+    *,
+    window_start: int,
+    window_end: int,
+    gap_seconds: int = SESSION_GAP_SECONDS,
+    utc_offset_seconds: int = 0,
+) -> Features:
+    starts = session_starts(events, gap_seconds)
+    counts = operation_counts(events)
+    by_hour, by_weekday = time_histograms(events, utc_offset_seconds)
+    return Features(
+        operation_counts=counts,
+        operation_tfidf=tfidf(counts),
+        bigrams=bigram_counts(events, starts),
+        by_hour=by_hour,
+        by_weekday=by_weekday,
+        activity=activity_stats(
+            events,
+            starts,
+            window_start=window_start,
+            window_end=window_end,
+            by_hour=by_hour,
+        ),
+        session_starts=starts,
+    )
+
+
+def customer_summary(
+    features: Features, index: int, operations: tuple[str, ...]
+) -> dict:
+    """Readable figures of one customer for storage on their profile."""
+    a = features.activity
+    row = features.operation_counts.getrow(index)
+    total = max(row.sum(), 1)
+    top = sorted(
+        zip(row.indices.tolist(), row.data.tolist(), strict=True),
+        key=lambda item: (-item[1], item[0]),
+    )[:5]
+    return {
+        "events": int(a.events[index]),
+        "sessions": int(a.sessions[index]),
+        "mean_session_length": round(float(a.mean_session_length[index]), 2),
+        "mean_session_minutes": round(float(a.mean_session_seconds[index]) / 60, 1),
+        "volume_mean_bytes": round(float(a.volume_mean[index])),
+        "volume_peak_bytes": round(float(a.volume_peak[index])),
+        "recency_days": round(float(a.recency_days[index]), 1),
+        "trend": round(float(a.trend[index]), 3),
+        "night_share": round(float(a.night_share[index]), 3),
+        "peak_hour": int(np.argmax(features.by_hour[index])),
+        "top_operations": [
+            {"operation": operations[code], "share": round(count / total, 3)}
+            for code, count in top
+        ],
+    }
