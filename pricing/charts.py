@@ -1,0 +1,49 @@
+"""Plotly figures for the pricing reports; they take selector output, never the ORM."""
+
+import plotly.graph_objects as go
+
+from pricing.selectors import BpoComparison, TierUtilisation
+
+
+def tier_utilisation_figure(rows: list[TierUtilisation], *, title: str) -> go.Figure:
+    """Customers whose period usage ended in each tier (bars, one per tier)."""
+    figure = go.Figure(
+        go.Bar(
+            x=[row.label for row in rows],
+            y=[row.customers for row in rows],
+            text=[row.customers for row in rows],
+            textposition="auto",
+            name="customers",
+        )
+    )
+    figure.update_layout(
+        title=title,
+        xaxis_title="tier (units)",
+        yaxis_title="customers",
+        margin={"t": 60, "r": 20, "b": 50, "l": 60},
+    )
+    return figure
+
+
+def bpo_comparison_figure(rows: list[BpoComparison], *, currency: str) -> go.Figure:
+    """Monthly cost of each billing model beside the BPO benchmark for the scenario."""
+    names = [row.billing_model for row in rows]
+    figure = go.Figure(
+        [
+            go.Bar(
+                name="billing model",
+                x=names,
+                y=[row.our_cost for row in rows],
+                text=[row.verdict for row in rows],
+                textposition="outside",
+            ),
+            go.Bar(name="BPO", x=names, y=[row.bpo_cost for row in rows]),
+        ]
+    )
+    figure.update_layout(
+        barmode="group",
+        title="Monthly cost against BPO staffing",
+        yaxis_title=f"cost per month ({currency})",
+        margin={"t": 60, "r": 20, "b": 80, "l": 60},
+    )
+    return figure

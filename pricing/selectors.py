@@ -1,0 +1,243 @@
+"""Reads on pricing, scoped by organization: billing models, engine inputs, reports.
+
+``billing_model_pricing`` is what invoicing calls: it turns a billing model into the
+cost engine's input dataclasses (``pricing.engine.ModelPricing``).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.http import Http404
+
+from billing_site.money import quantize_money
+from metering.models import Organization
+from pricing import engine
+from pricing.models import ActivityBasedConfig, BillingModel, PriceTier, UsageSample
+
+DEFAULT_BPO_BENCHMARK = Decimal("900")  # BPO cost per employee per month, USD
+
+
+def _with_pricing(queryset: QuerySet[BillingModel]) -> QuerySet[BillingModel]:
+    return queryset.select_related("organization").prefetch_related(
+        Prefetch(
+            "activity_configs",
+            queryset=ActivityBasedConfig.objects.order_by("id").prefetch_related(
+                Prefetch("tiers", queryset=PriceTier.objects.order_by("position"))
+            ),
+        )
+    )
+
+
+def billing_model_list(
+    *,
+    organization: Organization,
+    model_type: str | None = None,
+    activity_type: str | None = None,
+    is_active: bool | None = None,
+) -> QuerySet[BillingModel]:
+    """The organization's billing models with their pricing prefetched."""
+    models = BillingModel.objects.filter(organization=organization)
+    if model_type:
+        models = models.filter(model_type=model_type)
+    if activity_type:
+        models = models.filter(activity_configs__activity_type=activity_type)
+    if is_active is not None:
+        models = models.filter(is_active=is_active)
+    return _with_pricing(models.distinct().order_by("name", "id"))
+
+
+def billing_model_get(*, organization: Organization, pk: int | str) -> BillingModel:
+    """One billing model of the organization; 404 for any other."""
+    key = str(pk)
+    model = (
+        _with_pricing(BillingModel.objects.filter(organization=organization))
+        .filter(pk=int(key))
+        .first()
+        if key.isdigit()
+        else None
+    )
+    if model is None:
+        raise Http404(f"No billing model {key!r}")
+    return model
+
+
+def billing_model_all() -> QuerySet[BillingModel]:
+    """Every organization's billing models, for staff pages."""
+    return _with_pricing(BillingModel.objects.all()).order_by(
+        "organization__name", "name"
+    )
+
+
+def activity_pricing(
+    config: ActivityBasedConfig, *, currency: str
+) -> engine.ActivityPricing:
+    """The engine input for one activity (uses prefetched tiers when present)."""
+    return engine.ActivityPricing(
+        price_per_unit=config.price_per_unit,
+        activity_type=config.activity_type,
+        base_agent_fee=config.base_agent_fee,
+        volume_pricing_enabled=config.volume_pricing_enabled,
+        tier_mode=config.tier_mode,
+        tiers=tuple(
+            engine.Tier(
+                up_to=tier.up_to, unit_price=tier.unit_price, flat_fee=tier.flat_fee
+            )
+            for tier in sorted(config.tiers.all(), key=lambda t: t.position)
+        ),
+        minimum_charge=config.minimum_charge,
+        currency=currency,
+    )
+
+
+def billing_model_pricing(billing_model: BillingModel) -> engine.ModelPricing:
+    """The engine input for a whole billing model (its active activities only)."""
+    currency = billing_model.organization.currency
+    return engine.ModelPricing(
+        model_type=billing_model.model_type,
+        subscription_fee=billing_model.subscription_fee,
+        activities=tuple(
+            activity_pricing(config, currency=currency)
+            for config in billing_model.activity_configs.all()
+            if config.is_active
+        ),
+        currency=currency,
+    )
+
+
+def organization_with_billing_models(*, slug: str | None) -> Organization | None:
+    """The organization named by ``slug``, else the first with billing models."""
+    organizations = Organization.objects.filter(billing_models__isnull=False)
+    if slug:
+        organizations = organizations.filter(slug=slug)
+    return organizations.order_by("name").first()
+
+
+def tiered_activity_list(*, organization: Organization) -> list[ActivityBasedConfig]:
+    """The organization's activity pricing with volume tiers, tiers prefetched."""
+    return list(
+        ActivityBasedConfig.objects.filter(
+            billing_model__organization=organization,
+            volume_pricing_enabled=True,
+            tiers__isnull=False,
+        )
+        .distinct()
+        .select_related("billing_model__organization")
+        .prefetch_related(
+            Prefetch("tiers", queryset=PriceTier.objects.order_by("position"))
+        )
+        .order_by("billing_model__name", "activity_type")
+    )
+
+
+@dataclass(frozen=True)
+class TierUtilisation:
+    label: str
+    customers: int
+    units: Decimal
+
+
+def usage_latest_period(
+    *, organization: Organization, activity_type: str
+) -> date | None:
+    """The most recent period with recorded usage of ``activity_type``."""
+    return UsageSample.objects.filter(
+        organization=organization, activity_type=activity_type
+    ).aggregate(latest=Max("period_start"))["latest"]
+
+
+def tier_utilisation(
+    *, config: ActivityBasedConfig, period_start: date
+) -> list[TierUtilisation]:
+    """How many customers' usage of the config's activity ended in each tier.
+
+    One SQL aggregate with a filtered count per tier (the effective tiers, including
+    the open-ended ``price_per_unit`` band). Customers without usage are not counted.
+    Usage comes from ``UsageSample`` rows (the demo's, until metering's events do).
+    """
+    organization = config.billing_model.organization
+    pricing = activity_pricing(config, currency=organization.currency)
+    tiers = engine.effective_tiers(pricing)
+    labels = engine.tier_labels(pricing)
+    aggregates = {}
+    lower = Decimal(0)
+    for index, tier in enumerate(tiers):
+        band = Q(units__gt=lower) if index else Q(units__gte=lower)
+        if tier.up_to is not None:
+            band &= Q(units__lte=tier.up_to)
+        aggregates[f"c{index}"] = Count("customer", distinct=True, filter=band)
+        aggregates[f"u{index}"] = Sum("units", filter=band)
+        lower = tier.up_to if tier.up_to is not None else lower
+    totals = UsageSample.objects.filter(
+        organization=organization,
+        activity_type=config.activity_type,
+        period_start=period_start,
+    ).aggregate(**aggregates)
+    return [
+        TierUtilisation(
+            label=labels[index],
+            customers=totals[f"c{index}"] or 0,
+            units=totals[f"u{index}"] or Decimal(0),
+        )
+        for index in range(len(tiers))
+    ]
+
+
+@dataclass(frozen=True)
+class BpoComparison:
+    billing_model: str
+    agents: int
+    units_per_agent: Decimal
+    our_cost: Decimal
+    bpo_cost: Decimal
+    savings_percent: int  # negative when the billing model costs more
+
+    @property
+    def verdict(self) -> str:
+        if self.savings_percent >= 0:
+            return f"saves {self.savings_percent}%"
+        return f"costs {-self.savings_percent}% more"
+
+
+def _percent_half_up(part: Fraction) -> int:
+    scaled = part * 100
+    sign = -1 if scaled < 0 else 1
+    return sign * int(abs(scaled) + Fraction(1, 2))
+
+
+def bpo_comparison(
+    *,
+    billing_models: list[BillingModel],
+    agents: int,
+    units_per_agent: Decimal,
+    benchmark_per_employee: Decimal = DEFAULT_BPO_BENCHMARK,
+) -> list[BpoComparison]:
+    """Monthly cost of each model against ``agents`` BPO employees at the benchmark.
+
+    Each agent replaces one employee and does ``units_per_agent`` units of every
+    activity the model prices. Savings are rounded half-up to a whole percent.
+    """
+    rows = []
+    for model in billing_models:
+        pricing = billing_model_pricing(model)
+        bpo_cost = quantize_money(benchmark_per_employee * agents, pricing.currency)
+        units = {a.activity_type: units_per_agent * agents for a in pricing.activities}
+        cost = engine.calculate_model_cost(pricing, units, agents).total
+        savings = (
+            _percent_half_up((Fraction(bpo_cost) - Fraction(cost)) / Fraction(bpo_cost))
+            if bpo_cost
+            else 0
+        )
+        rows.append(
+            BpoComparison(
+                billing_model=model.name,
+                agents=agents,
+                units_per_agent=units_per_agent,
+                our_cost=cost,
+                bpo_cost=bpo_cost,
+                savings_percent=savings,
+            )
+        )
+    return rows
