@@ -6,7 +6,10 @@ from rest_framework.routers import DefaultRouter
 from pricing import views
 from pricing.api import BillingModelViewSet
 
-router = DefaultRouter(trailing_slash="/?")
+router = DefaultRouter()
+# Routes answer with and without the trailing slash (DRF turns any truthy
+# ``trailing_slash`` argument into "/", so the pattern is set afterwards).
+router.trailing_slash = "/?"
 router.include_root_view = False
 router.register("billing-models", BillingModelViewSet, basename="billing-model")
 
