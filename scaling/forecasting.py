@@ -33,6 +33,7 @@ How a series is forecast (``forecast_series``):
 
 import logging
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -286,8 +287,12 @@ def prophet_forecast(
         history[name] = np.interp(seconds, signal_seconds, signal_values)
         upcoming[name] = np.interp(future, signal_seconds, signal_values)
         model.add_regressor(name)
-    model.fit(history)
-    return model.predict(upcoming)["yhat"].to_numpy(dtype=float)
+    with warnings.catch_warnings():
+        # Prophet's own use of deprecated pandas arguments.
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        model.fit(history)
+        return model.predict(upcoming)["yhat"].to_numpy(dtype=float)
 
 
 # --- scoring ---------------------------------------------------------------------

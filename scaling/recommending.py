@@ -130,7 +130,8 @@ def find_best_bundle(
     """The highest-scoring bundle (see ``score_bundles``).
 
     When some bundle covers every need, only such bundles compete: a cheap bundle that
-    saturates is never preferred to one that fits. Ties go to the lower price, then
+    saturates is never preferred to one that fits; when none fits, only those with
+    the highest coverage compete. Ties go to the lower price, then
     the name.
     """
     scored = score_bundles(
@@ -140,6 +141,9 @@ def find_best_bundle(
         return None
     if any(item.covers_all for item in scored):
         scored = [item for item in scored if item.covers_all]
+    else:
+        widest = max(round(item.coverage, 9) for item in scored)
+        scored = [item for item in scored if round(item.coverage, 9) == widest]
     best = min(
         scored,
         key=lambda item: (

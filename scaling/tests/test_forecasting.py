@@ -1,0 +1,146 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scaling.forecasting import (
+    CampaignWindow,
+    ForecastOptions,
+    conformal_widths,
+    detect_frequency,
+    forecast_series,
+    seasonal_naive,
+)
+
+DAY = 86_400
+START = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def weekly_daily_series(days: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    t = np.arange(days)
+    values = 100 + 0.2 * t + 20 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 3, days)
+    return START + DAY * t, values
+
+
+def test_detect_frequency_of_common_steps():
+    hourly = detect_frequency(START + 3600 * np.arange(50))
+    assert (hourly.kind, hourly.candidate_periods, hourly.default_horizon) == (
+        "sub_daily", (24, 168), 48,
+    )  # fmt: skip
+    five_minute = detect_frequency(START + 300 * np.arange(50))
+    assert (five_minute.candidate_periods, five_minute.default_horizon) == (
+        (288, 2016), 576,
+    )  # fmt: skip
+    daily = detect_frequency(START + DAY * np.arange(50))
+    assert (daily.kind, daily.default_horizon, daily.min_history) == ("daily", 30, 14)
+    months = np.arange("2020-01", "2023-01", dtype="datetime64[M]")
+    monthly = detect_frequency(months.astype("datetime64[s]").astype(np.int64))
+    assert (monthly.kind, monthly.candidate_periods) == ("monthly", (12,))
+
+
+def test_short_sub_daily_series_has_not_enough_history():
+    result = forecast_series(START + 3600 * np.arange(20), np.arange(20.0))
+    assert result.state == "not_enough_history"
+    assert result.message == "20 points of sub-daily data; at least 24 are needed."
+    assert len(result.yhat) == 0
+
+
+def test_short_daily_series_has_not_enough_history():
+    result = forecast_series(START + DAY * np.arange(13), np.arange(13.0))
+    assert result.message == "13 points of daily data; at least 14 are needed."
+
+
+def test_constant_series_has_not_enough_history():
+    result = forecast_series(START + DAY * np.arange(40), np.full(40, 5.0))
+    assert (result.state, result.message) == (
+        "not_enough_history", "The series is constant.",
+    )  # fmt: skip
+
+
+def test_empty_series_has_not_enough_history():
+    result = forecast_series(np.zeros(0), np.zeros(0))
+    assert result.state == "not_enough_history"
+
+
+def test_daily_seasonal_series_beats_seasonal_naive_with_nested_bands():
+    seconds, values = weekly_daily_series(140)
+    result = forecast_series(seconds, values, ForecastOptions(folds=3))
+    assert result.ok
+    assert result.horizon == 30
+    assert len(result.yhat) == 30
+    assert result.timestamps[0] == seconds[-1] + DAY
+    assert result.scores.mase <= result.baseline.mase
+    low80, up80 = result.bands[0.8]
+    low95, up95 = result.bands[0.95]
+    assert np.all(low95 <= low80) and np.all(low80 <= result.yhat)
+    assert np.all(result.yhat <= up80) and np.all(up80 <= up95)
+    assert 0.5 <= result.scores.coverage_80 <= 1.0
+
+
+def test_horizon_counts_steps_of_the_series():
+    seconds = START + 3600 * np.arange(24 * 10)
+    values = 10 + np.sin(2 * np.pi * np.arange(240) / 24)
+    result = forecast_series(seconds, values, ForecastOptions(horizon=6, folds=2))
+    assert len(result.yhat) == 6
+    assert result.timestamps[-1] - seconds[-1] == 6 * 3600
+
+
+def test_campaign_lift_scales_points_inside_the_window():
+    seconds, values = weekly_daily_series(60)
+    plain = forecast_series(
+        seconds, values, ForecastOptions(horizon=10, folds=2, use_prophet="never")
+    )
+    window = CampaignWindow(
+        start=int(seconds[-1]) + 3 * DAY, end=int(seconds[-1]) + 5 * DAY, lift=0.5
+    )
+    lifted = forecast_series(
+        seconds,
+        values,
+        ForecastOptions(horizon=10, folds=2, use_prophet="never", campaigns=(window,)),
+    )
+    assert plain.model == lifted.model
+    np.testing.assert_allclose(lifted.yhat[2:4], plain.yhat[2:4] * 1.5)
+    np.testing.assert_allclose(lifted.yhat[:2], plain.yhat[:2])
+
+
+def test_seasonal_naive_repeats_the_last_season():
+    assert seasonal_naive(np.array([1.0, 2, 3, 4, 5]), 4, 2).tolist() == [4, 5, 4, 5]
+
+
+def test_conformal_widths_use_the_finite_sample_rank_and_grow():
+    residuals = np.array([[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]])
+    # radius 1: step 0 pools |1, 2, 4, 5|; rank ceil(5 * 0.5) = 3 -> 4
+    widths = conformal_widths(residuals, 0.5, 5)
+    assert widths[:3].tolist() == [4.0, 4.0, 5.0]
+    assert widths[3] == pytest.approx(5.0 * np.sqrt(4 / 3))
+
+
+def test_prophet_is_a_candidate_when_asked():
+    seconds, values = weekly_daily_series(60)
+    result = forecast_series(
+        seconds, values, ForecastOptions(horizon=7, folds=2, use_prophet="always")
+    )
+    assert "prophet" in result.candidates
+    assert result.ok and len(result.yhat) == 7
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=3, max_size=60
+    )
+)
+def test_any_non_negative_daily_series_gives_nested_non_negative_bands(values):
+    seconds = START + DAY * np.arange(len(values))
+    result = forecast_series(
+        seconds, np.array(values), ForecastOptions(folds=2, use_prophet="never")
+    )
+    if not result.ok:
+        assert result.state == "not_enough_history"
+        return
+    low80, up80 = result.bands[0.8]
+    low95, up95 = result.bands[0.95]
+    assert np.all(np.isfinite(result.yhat))
+    assert np.all(low95 >= 0) and np.all(result.yhat >= 0)
+    assert np.all(low95 <= low80 + 1e-9) and np.all(up80 <= up95 + 1e-9)
