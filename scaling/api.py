@@ -42,7 +42,12 @@ def _flatten(errors, prefix: str = "") -> dict:
     flat: dict = {}
     if isinstance(errors, dict):
         for key, value in errors.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            elif key == "non_field_errors" and prefix:
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             flat.update(_flatten(value, name))
     elif (
         isinstance(errors, list)
