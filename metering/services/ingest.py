@@ -236,10 +236,10 @@ def _stored_hashes(*, organization: Organization, event_ids: list[str]) -> dict:
 INGEST_SQL = """
 WITH input AS (
     SELECT * FROM unnest(
-        %(event_ids)s::varchar[], %(customer_ids)s::bigint[], %(operations)s::varchar[],
-        %(user_ids)s::varchar[], %(quantities)s::numeric[], %(volumes)s::bigint[],
-        %(process_ids)s::varchar[], %(contexts)s::varchar[], %(properties)s::jsonb[],
-        %(occurred)s::timestamptz[], %(hashes)s::bytea[], %(late)s::boolean[]
+        %(event_ids)b::varchar[], %(customer_ids)b::bigint[], %(operations)b::varchar[],
+        %(user_ids)b::varchar[], %(quantities)b::numeric[], %(volumes)b::bigint[],
+        %(process_ids)b::varchar[], %(contexts)b::varchar[], %(properties)b::jsonb[],
+        %(occurred)b::timestamptz[], %(hashes)b::bytea[], %(late)b::boolean[]
     ) AS t(event_id, customer_id, operation, user_id, quantity, data_volume_bytes,
            process_id, context, properties, occurred_at, payload_hash, is_late)
 ),
@@ -313,8 +313,11 @@ def _store_postgresql(
     connection.ensure_connection()
     # A server-side-binding cursor: arrays travel as parameters instead of being
     # spelled out as SQL literals by Django's client-side-binding cursor.
+    # Prepared once per connection; JIT compilation would cost more than it saves
+    # on a statement whose row estimates for unnest() are guesses.
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(INGEST_SQL, params)
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(INGEST_SQL, params, prepare=True)
         return {row[0] for row in cursor.fetchall()}
 
 

@@ -1,0 +1,213 @@
+"""Usage event ingestion through the real HTTP batch endpoint.
+
+gunicorn (2 sync workers) serves the project on loopback against the benchmark's
+PostgreSQL; client threads POST pre-encoded batches of 1,000 and of 10,000 events
+(half of the events each) to ``/api/v1/events/batch/``. The rate is compared with
+the reference probe's raw COPY rate measured in the same run. Afterwards the stored
+event count and the month counters are checked against what was sent, and the
+p50/p95 latency of single-event POSTs is measured.
+"""
+
+import http.client
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from bench.core import Context, Result, stopwatch
+
+ORDER = 20
+EVENTS = 1_000_000
+BATCH_SIZES = (1_000, 10_000)
+CUSTOMERS = 1_000
+OPERATIONS = [
+    f"{area}.{verb}"
+    for area in ("image", "video", "pdf", "audio", "search")
+    for verb in ("resize", "convert", "analyse", "export", "index", "store")
+]
+CLIENT_THREADS = 3
+SINGLE_POSTS = 300
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _setup_organization() -> tuple[object, str]:
+    from metering.models import Customer, Organization
+    from metering.services import api_key_create
+
+    slug = f"bench-ingest-{uuid.uuid4().hex[:8]}"
+    organization = Organization.objects.create(slug=slug, name="Ingestion benchmark")
+    Customer.objects.bulk_create(
+        [
+            Customer(organization=organization, external_id=f"c{n}", name=f"C {n}")
+            for n in range(CUSTOMERS)
+        ]
+    )
+    return organization, api_key_create(organization=organization).raw_key
+
+
+def _start_gunicorn(ctx: Context, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": ctx.database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "billing_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "300",
+            "--log-level",
+            "warning",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _batches(prefix: str, total: int, size: int, start: datetime) -> list[bytes]:
+    rng = random.Random(prefix)
+    bodies = []
+    for first in range(0, total, size):
+        events = [
+            {
+                "event_id": f"{prefix}-{n}",
+                "customer_id": f"c{rng.randrange(CUSTOMERS)}",
+                "operation": rng.choice(OPERATIONS),
+                "quantity": rng.randint(1, 50),
+                "occurred_at": (start + timedelta(seconds=n % 86_400)).isoformat(),
+                "user_id": f"u{rng.randrange(20)}",
+                "properties": {"width": rng.randint(100, 4000), "format": "png"},
+            }
+            for n in range(first, min(first + size, total))
+        ]
+        bodies.append(orjson.dumps({"events": events}))
+    return bodies
+
+
+def _post(port: int, headers: dict, path: str, body: bytes) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+    finally:
+        connection.close()
+    if response.status >= 300:
+        raise RuntimeError(f"{path}: HTTP {response.status}: {payload[:300]!r}")
+    return orjson.loads(payload)
+
+
+def run(ctx: Context) -> list[Result]:
+    from django.db.models import Sum
+
+    from metering.models import UsageCounter, UsageEvent
+
+    organization, raw_key = _setup_organization()
+    headers = {
+        "Authorization": f"Api-Key {raw_key}",
+        "Content-Type": "application/json",
+    }
+    total = ctx.scaled(EVENTS)
+    start = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    port = _free_port()
+    server = _start_gunicorn(ctx, port)
+    results = []
+    sent = 0
+    try:
+        for size in BATCH_SIZES:
+            count = max(size, total // len(BATCH_SIZES))
+            bodies = _batches(f"b{size}", count, size, start)
+            with stopwatch() as timing, ThreadPoolExecutor(CLIENT_THREADS) as pool:
+                answers = list(
+                    pool.map(
+                        lambda body: _post(
+                            port, headers, "/api/v1/events/batch/", body
+                        ),
+                        bodies,
+                    )
+                )
+            accepted = sum(answer["accepted"] for answer in answers)
+            if accepted != count:
+                raise RuntimeError(f"{count} events sent, {accepted} accepted")
+            sent += count
+            results.append(
+                Result(
+                    f"ingest: HTTP batches of {size:,}",
+                    count / timing["seconds"],
+                    "events/s",
+                    reference=ctx.reference.get("copy_rows_per_s"),
+                    reference_name="raw COPY",
+                    note=(
+                        f"{count:,} events, gunicorn 2 workers, "
+                        f"{CLIENT_THREADS} client threads; goal ratio >= 0.25"
+                    ),
+                )
+            )
+        latencies = []
+        for n in range(ctx.scaled(SINGLE_POSTS)):
+            body = orjson.dumps(
+                {
+                    "event_id": f"single-{n}",
+                    "customer_id": f"c{n % CUSTOMERS}",
+                    "operation": "image.resize",
+                    "occurred_at": start.isoformat(),
+                }
+            )
+            began = time.perf_counter()
+            _post(port, headers, "/api/v1/events/", body)
+            latencies.append((time.perf_counter() - began) * 1000)
+        sent += len(latencies)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    latencies.sort()
+    stored = UsageEvent.objects.filter(organization=organization).count()
+    counted = UsageCounter.objects.filter(organization=organization).aggregate(
+        events=Sum("event_count")
+    )["events"]
+    if not stored == counted == sent:
+        raise RuntimeError(f"sent {sent}, stored {stored}, counters say {counted}")
+    for label, quantile in (("p50", 0.50), ("p95", 0.95)):
+        results.append(
+            Result(
+                f"ingest: single-event POST latency {label}",
+                latencies[min(len(latencies) - 1, int(len(latencies) * quantile))],
+                "ms",
+                better="lower",
+                note=f"{len(latencies)} sequential POSTs, new connection each",
+            )
+        )
+    results[-1].note += f"; stored {stored:,} = counters {counted:,} = sent"
+    return results
