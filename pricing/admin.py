@@ -6,6 +6,8 @@ are saved through ``services.activity_tiers_replace`` (renumbered 1..n in the
 order of their ``position``).
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -29,8 +31,8 @@ class TierFormSet(forms.BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
-        if any(self.errors):
-            return
+        # Checked even when a row has its own errors, so every message shows at
+        # once; a field that already failed is not reported twice.
         kept = self.kept_forms()
         positions = [form.cleaned_data.get("position") for form in kept]
         if len(set(positions)) != len(positions):
@@ -38,8 +40,8 @@ class TierFormSet(forms.BaseInlineFormSet):
         tiers = [
             engine.Tier(
                 up_to=form.cleaned_data.get("up_to"),
-                unit_price=form.cleaned_data["unit_price"],
-                flat_fee=form.cleaned_data.get("flat_fee") or 0,
+                unit_price=form.cleaned_data.get("unit_price") or Decimal(0),
+                flat_fee=form.cleaned_data.get("flat_fee") or Decimal(0),
             )
             for form in kept
         ]
@@ -49,14 +51,15 @@ class TierFormSet(forms.BaseInlineFormSet):
         for index, field, message in problems:
             if index is None:
                 raise ValidationError(message)
-            kept[index].add_error(field, message)
+            if field not in kept[index].errors:
+                kept[index].add_error(field, message)
 
     def tier_specs(self) -> list[services.TierSpec]:
         return [
             services.TierSpec(
                 up_to=form.cleaned_data.get("up_to"),
                 unit_price=form.cleaned_data["unit_price"],
-                flat_fee=form.cleaned_data.get("flat_fee") or 0,
+                flat_fee=form.cleaned_data.get("flat_fee") or Decimal(0),
             )
             for form in self.kept_forms()
         ]

@@ -1,0 +1,123 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.http import Http404
+
+from metering.tests.factories import CustomerFactory
+from pricing import charts, engine, selectors, services
+from pricing.models import BillingModel
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+def test_billing_model_pricing_is_the_engine_input(gpt_token_model):
+    pricing = selectors.billing_model_pricing(
+        selectors.billing_model_get(
+            organization=gpt_token_model.organization, pk=gpt_token_model.pk
+        )
+    )
+    assert pricing == engine.ModelPricing(
+        model_type="activity",
+        subscription_fee=D("0.00"),
+        currency="USD",
+        activities=(
+            engine.ActivityPricing(
+                activity_type="gpt_tokens",
+                price_per_unit=D("0.002"),
+                base_agent_fee=D("15.00"),
+                volume_pricing_enabled=True,
+                tier_mode="graduated",
+                tiers=(
+                    engine.Tier(D(5000), D("0.0015"), D("0")),
+                    engine.Tier(D(20000), D("0.001"), D("0")),
+                ),
+                minimum_charge=D("10.00"),
+                currency="USD",
+            ),
+        ),
+    )
+    assert engine.calculate_model_cost(pricing, 15000, 2).total == D("47.50")
+
+
+def test_billing_model_get_is_404_for_another_organization(
+    gpt_token_model, other_organization
+):
+    with pytest.raises(Http404):
+        selectors.billing_model_get(
+            organization=other_organization, pk=gpt_token_model.pk
+        )
+    with pytest.raises(Http404):
+        selectors.billing_model_get(organization=other_organization, pk="abc")
+
+
+def test_tier_utilisation_counts_customers_per_tier(organization, seed_token_model):
+    period = date(2026, 10, 1)
+    usages = [0, 500, 10000, 10001, 49999, 75000, 100000, 100001, 250000]
+    for units in usages:
+        services.usage_sample_record(
+            customer=CustomerFactory(organization=organization),
+            activity_type="tokens",
+            period_start=period,
+            units=D(units),
+        )
+    services.usage_sample_record(  # another period does not count
+        customer=CustomerFactory(organization=organization),
+        activity_type="tokens",
+        period_start=date(2026, 9, 1),
+        units=D(10),
+    )
+    config = seed_token_model.activity_configs.get()
+    assert (
+        selectors.usage_latest_period(organization=organization, activity_type="tokens")
+        == period
+    )
+    rows = selectors.tier_utilisation(config=config, period_start=period)
+    assert [(row.label, row.customers, row.units) for row in rows] == [
+        ("0-10k", 3, D(10500)),
+        ("10k-50k", 2, D(60000)),
+        ("50k-100k", 2, D(175000)),
+        ("100k+", 2, D(350001)),
+    ]
+    figure = charts.tier_utilisation_figure(rows, title="t")
+    assert list(figure.data[0].x) == ["0-10k", "10k-50k", "50k-100k", "100k+"]
+    assert list(figure.data[0].y) == [3, 2, 2, 2]
+
+
+def test_bpo_comparison_against_900_per_employee(seed_token_model, gpt_token_model):
+    rows = selectors.bpo_comparison(
+        billing_models=[seed_token_model, gpt_token_model],
+        agents=2,
+        units_per_agent=D(12500),
+    )
+    # 25,000 tokens / 2 agents: 37.00 (the seed's figure), and
+    # 30.00 + 5,000 x 0.0015 + 15,000 x 0.0010 + 5,000 x 0.002 = 62.50.
+    assert [(r.billing_model, r.our_cost, r.bpo_cost, r.verdict) for r in rows] == [
+        ("Advanced Token Billing", D("37.00"), D("1800.00"), "saves 98%"),
+        ("Token-Based AI Services", D("62.50"), D("1800.00"), "saves 97%"),
+    ]
+    figure = charts.bpo_comparison_figure(rows, currency="USD")
+    assert [trace.name for trace in figure.data] == ["billing model", "BPO"]
+    assert list(figure.data[0].y) == [D("37.00"), D("62.50")]
+    assert list(figure.data[0].text) == ["saves 98%", "saves 97%"]
+
+
+def test_bpo_comparison_says_when_it_costs_more(organization):
+    model = services.billing_model_create(
+        organization=organization,
+        spec=services.BillingModelSpec(
+            name="Seat",
+            activities=(
+                services.ActivitySpec("seats", D("0"), base_agent_fee=D("1000.00")),
+            ),
+        ),
+    )
+    model = BillingModel.objects.get(pk=model.pk)
+    (row,) = selectors.bpo_comparison(
+        billing_models=[model], agents=1, units_per_agent=D(0)
+    )
+    assert (row.our_cost, row.savings_percent, row.verdict) == (
+        D("1000.00"), -11, "costs 11% more",
+    )  # fmt: skip
