@@ -3,7 +3,15 @@ from django.utils import timezone
 
 from billing_site.errors import DomainError
 from metering import services
-from metering.models import ApiKey, Customer, Organization, PortalUser
+from metering.models import (
+    ApiKey,
+    Customer,
+    Operation,
+    Organization,
+    PortalUser,
+    UsageCounter,
+    UsageEvent,
+)
 
 
 @admin.register(Organization)
@@ -94,3 +102,54 @@ class PortalUserAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "customer__name", "customer__external_id"]
     autocomplete_fields = ["user", "customer"]
     list_select_related = ["user", "customer"]
+
+
+@admin.register(Operation)
+class OperationAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "unit", "activity_type", "organization"]
+    list_filter = ["organization"]
+    search_fields = ["code", "name", "activity_type"]
+    list_select_related = ["organization"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written only by ingestion; the admin shows, never edits."""
+
+    # Counting hundreds of millions of rows on every page view is not affordable.
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(UsageEvent)
+class UsageEventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "occurred_at",
+        "operation",
+        "quantity",
+        "customer",
+        "user_id",
+        "event_id",
+        "is_late",
+        "received_at",
+    ]
+    list_filter = ["organization", "is_late"]
+    search_fields = ["=event_id", "=operation", "=customer__external_id"]
+    list_select_related = ["customer"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(UsageCounter)
+class UsageCounterAdmin(ReadOnlyAdmin):
+    list_display = ["period_start", "customer", "operation", "quantity", "event_count"]
+    list_filter = ["organization", "period_start"]
+    search_fields = ["=operation", "=customer__external_id", "customer__name"]
+    list_select_related = ["customer"]

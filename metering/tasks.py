@@ -1,13 +1,14 @@
-"""Celery tasks of metering: thin wrappers that load by id and call one function."""
+"""Periodic metering work."""
 
 from celery import shared_task
+from django.utils import timezone
 
-from metering.models import Organization
-from metering.selectors import customer_list
+from metering.services import usage_partitions_ensure
 
 
-@shared_task
-def organization_customer_count(organization_id: int) -> int:
-    """Count an organization's customers (a cheap health check of the worker path)."""
-    organization = Organization.objects.get(pk=organization_id)
-    return customer_list(organization=organization).count()
+@shared_task(name="metering.ensure_usage_partitions")
+def ensure_usage_partitions(months_ahead: int = 3) -> list[str]:
+    """Keep monthly partitions of the usage event table created ahead; idempotent.
+
+    Scheduled daily by ``setup_periodic_tasks`` (django-celery-beat)."""
+    return usage_partitions_ensure(now=timezone.now(), months_ahead=months_ahead)

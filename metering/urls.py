@@ -16,6 +16,11 @@ api_urlpatterns = [
     *router.urls,
 ]
 
+staff_urlpatterns = [
+    path("live-usage/", views.live_usage_page, name="live-usage"),
+    path("live-usage/data/", views.live_usage_data, name="live-usage-data"),
+]
+
 portal_urlpatterns = [
     path("", views.portal_home, name="home"),
     path(

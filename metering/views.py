@@ -1,12 +1,85 @@
-"""Customer portal pages owned by metering: login and the home page."""
+"""Pages owned by metering: the portal home and the staff "Live usage" page."""
 
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from metering.selectors import portal_customer_for_request
+from metering.models import Organization
+from metering.selectors import live_usage, portal_customer_for_request
 
 
 @login_required
 def portal_home(request):
     customer = portal_customer_for_request(request)
     return render(request, "portal/home.html", {"customer": customer})
+
+
+def _live_organization(request) -> Organization | None:
+    slug = request.GET.get("organization")
+    organizations = Organization.objects.order_by("name")
+    if slug:
+        return organizations.filter(slug=slug).first()
+    return organizations.first()
+
+
+def _live_minutes(request) -> int:
+    raw = request.GET.get("minutes", "")
+    return min(max(int(raw), 1), 60) if raw.isdigit() else LIVE_MINUTES
+
+
+LIVE_MINUTES = 10
+
+
+@staff_member_required
+def live_usage_page(request):
+    """Staff page "Live usage": refreshes itself from ``live_usage_data``."""
+    organization = _live_organization(request)
+    return render(
+        request,
+        "metering/live_usage.html",
+        {
+            "title": "Live usage",
+            "organization": organization,
+            "organizations": Organization.objects.order_by("name"),
+            "minutes": _live_minutes(request),
+        },
+    )
+
+
+@staff_member_required
+def live_usage_data(request):
+    """JSON for the live page: events per operation and minute, top customers."""
+    organization = _live_organization(request)
+    if organization is None:
+        return JsonResponse(
+            {"errors": {"organization": ["Unknown organization."]}}, status=404
+        )
+    usage = live_usage(
+        organization=organization, now=timezone.now(), minutes=_live_minutes(request)
+    )
+    return JsonResponse(
+        {
+            "organization": organization.slug,
+            "minutes": [minute.isoformat() for minute in usage.minutes],
+            "events_per_second": str(usage.events_per_second),
+            "operations": [
+                {
+                    "operation": rate.operation,
+                    "per_minute": rate.per_minute,
+                    "total": rate.total,
+                }
+                for rate in usage.operations
+            ],
+            "top_customers": [
+                {
+                    "external_id": top.external_id,
+                    "name": top.name,
+                    "event_count": top.event_count,
+                    "quantity": str(top.quantity),
+                }
+                for top in usage.top_customers
+            ],
+        }
+    )
