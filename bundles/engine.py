@@ -76,13 +76,13 @@ class EngineSettings:
     # Minimum matching score in [0, 1].
     threshold: Decimal = Decimal("0.5")
     # Headroom added to predicted quantities of algorithmic lines, percent.
-    quantity_margin_percent: Decimal = Decimal("20")
+    quantity_margin_percent: Decimal = Decimal("10")
     # Most operation lines a bundle may hold.
     max_lines: int = 10
     # Added on top of the discounted value, percent.
     upsell_percent: Decimal = Decimal("5")
     # Discount of algorithmic lines (no template gives them one), percent.
-    algorithmic_discount_percent: Decimal = Decimal("10")
+    algorithmic_discount_percent: Decimal = Decimal("20")
 
 
 @dataclass(frozen=True)
@@ -343,30 +343,43 @@ def combine(
             current = lines.get(line.operation)
             if current is None or _larger(candidate, current):
                 lines[line.operation] = candidate
-    margin = 1 + Fraction(settings.quantity_margin_percent) / 100
-    algorithmic_discount = Fraction(settings.algorithmic_discount_percent) / 100
     for operation, quantity in sorted(predicted.items()):
         if operation in lines or operation not in prices:
             continue
-        included = _whole_units(_to_decimal(Fraction(quantity) * margin))
-        lines[operation] = BundleLine(
-            operation=operation,
-            included_quantity=included,
-            unit_price=prices[operation],
-            predicted_quantity=quantity,
-            source=ALGORITHMIC,
-            template_key=None,
-            discount=algorithmic_discount,
-        )
+        lines[operation] = _algorithmic_line(operation, quantity, prices, settings)
+    return merged, _capped(lines.values(), settings.max_lines)
+
+
+def _algorithmic_line(
+    operation: str,
+    predicted: Decimal,
+    prices: Mapping[str, Decimal],
+    settings: EngineSettings,
+) -> BundleLine:
+    """Predicted quantity plus the margin, rounded up to whole units."""
+    margin = 1 + Fraction(settings.quantity_margin_percent) / 100
+    return BundleLine(
+        operation=operation,
+        included_quantity=_whole_units(_to_decimal(Fraction(predicted) * margin)),
+        unit_price=prices[operation],
+        predicted_quantity=predicted,
+        source=ALGORITHMIC,
+        template_key=None,
+        discount=Fraction(settings.algorithmic_discount_percent) / 100,
+    )
+
+
+def _capped(lines: Iterable[BundleLine], max_lines: int) -> tuple[BundleLine, ...]:
+    """The ``max_lines`` lines worth most in predicted use, by operation code."""
     kept = sorted(
-        lines.values(),
+        lines,
         key=lambda line: (
             -line.covered_quantity * line.unit_price,
             line.source != TEMPLATE,
             line.operation,
         ),
-    )[: max(settings.max_lines, 0)]
-    return merged, tuple(sorted(kept, key=lambda line: line.operation))
+    )[: max(max_lines, 0)]
+    return tuple(sorted(kept, key=lambda line: line.operation))
 
 
 def _larger(candidate: BundleLine, current: BundleLine) -> bool:
@@ -444,19 +457,63 @@ def propose_bundle(
     merged, lines = combine(matches, signals, prices, settings)
     if not lines:
         return None
-    priced = price_bundle(lines, settings)
-    if not priced.never_pay_more:
-        return None
     best = merged[0].template
+    return _proposal(
+        signals, merged, lines, prices, settings, best.validity, best.validity_seconds
+    )
+
+
+def propose_algorithmic(
+    signals: CustomerSignals,
+    operations: Iterable[str],
+    prices: Mapping[str, Decimal],
+    settings: EngineSettings,
+    validity: str,
+    validity_seconds: int,
+) -> Proposal | None:
+    """A bundle of algorithmic lines only, for the given predicted operations.
+
+    Same pricing and never-pay-more rule as ``propose_bundle``.
+    """
     predicted = scale_counts(
         signals.predicted_counts,
         from_seconds=signals.horizon_seconds,
-        to_seconds=best.validity_seconds,
+        to_seconds=validity_seconds,
+    )
+    lines = _capped(
+        (
+            _algorithmic_line(operation, predicted[operation], prices, settings)
+            for operation in sorted(set(operations))
+            if operation in predicted and operation in prices
+        ),
+        settings.max_lines,
+    )
+    if not lines:
+        return None
+    return _proposal(signals, (), lines, prices, settings, validity, validity_seconds)
+
+
+def _proposal(
+    signals: CustomerSignals,
+    matches: tuple[Match, ...],
+    lines: tuple[BundleLine, ...],
+    prices: Mapping[str, Decimal],
+    settings: EngineSettings,
+    validity: str,
+    validity_seconds: int,
+) -> Proposal | None:
+    priced = price_bundle(lines, settings)
+    if not priced.never_pay_more:
+        return None
+    predicted = scale_counts(
+        signals.predicted_counts,
+        from_seconds=signals.horizon_seconds,
+        to_seconds=validity_seconds,
     )
     return Proposal(
-        matches=merged,
-        validity=best.validity,
-        validity_seconds=best.validity_seconds,
+        matches=matches,
+        validity=validity,
+        validity_seconds=validity_seconds,
         lines=priced.lines,
         list_value=priced.list_value,
         discount=priced.discount,
@@ -468,14 +525,19 @@ def propose_bundle(
     )
 
 
+def score_text(score: Fraction) -> str:
+    """A score shown to three decimals."""
+    return f"{_to_decimal(score):.3f}"
+
+
 def reasons_for(proposal: Proposal, signals: CustomerSignals) -> dict:
     """Why the bundle was built, as JSON-ready values (strings for decimals)."""
     return {
         "templates": [
             {
                 "name": match.template.name,
-                "score": f"{_to_decimal(match.score):.3f}",
-                "coverage": f"{_to_decimal(match.coverage):.3f}",
+                "score": score_text(match.score),
+                "coverage": score_text(match.coverage),
                 "tags": list(match.matched_tags),
                 "segment": match.matched_segment,
             }

@@ -86,14 +86,14 @@ def test_image_heavy_customer_gets_the_image_suite_priced_exactly():
     ]
     # 6 x 0.10 + 200 x 0.03 + 500 x 0.015 + 1000 x 0.02
     assert proposal.list_value == Decimal("34.10")
-    # 20% of 33.50 (template lines) + 10% of 0.60 (algorithmic line)
-    assert proposal.discount == Decimal("6.76")
-    # 5% of 27.34 = 1.367
-    assert proposal.upsell == Decimal("1.37")
-    assert proposal.price == Decimal("28.71")
+    # 20% of 33.50 (template lines) + 20% of 0.60 (algorithmic line)
+    assert proposal.discount == Decimal("6.82")
+    # 5% of 27.28 = 1.364
+    assert proposal.upsell == Decimal("1.36")
+    assert proposal.price == Decimal("28.64")
     # 5 x 0.10 + 150 x 0.03 + 450 x 0.015 + 1000 x 0.02
     assert proposal.predicted_cost == Decimal("31.75")
-    assert proposal.expected_saving == Decimal("3.04")
+    assert proposal.expected_saving == Decimal("3.11")
     assert proposal.validity == "month"
 
 
@@ -310,7 +310,7 @@ def test_reasons_name_templates_tags_and_saving():
     assert reasons["templates"][0]["name"] == "Image Processing Suite"
     assert reasons["templates"][0]["tags"] == ["heavy:image.resize"]
     assert reasons["algorithmic_lines"] == ["export.csv"]
-    assert reasons["expected_saving"] == "3.04"
+    assert reasons["expected_saving"] == "3.11"
     assert reasons["predictions"]["image.crop"] == "450.00"
 
 
