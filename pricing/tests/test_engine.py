@@ -341,7 +341,7 @@ quantities = st.decimals(min_value=0, max_value=10**7, places=6, allow_nan=False
 
 @st.composite
 def activity_pricings(draw, mode=None):
-    mode = mode or st.sampled_from(["graduated", "volume"])
+    mode = st.sampled_from(["graduated", "volume"]) if mode is None else mode
     bounds = sorted(
         draw(
             st.sets(

@@ -1,0 +1,99 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from metering.tests.factories import CustomerFactory, UserFactory
+from pricing import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(staff=True))
+    return client
+
+
+def test_staff_pages_need_staff(client):
+    client.force_login(UserFactory())
+    for name in ("pricing-calculator", "pricing-tier-utilisation",
+                 "pricing-bpo-comparison"):  # fmt: skip
+        response = client.get(reverse(f"staff:{name}"))
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+
+
+def test_calculator_page_carries_the_selected_model(
+    staff_client, gpt_token_model, api_calls_model
+):
+    url = reverse("staff:pricing-calculator")
+    response = staff_client.get(url, {"model": gpt_token_model.pk})
+    assert response.status_code == 200
+    config = response.context["config"]
+    assert config["name"] == "Token-Based AI Services"
+    assert config["minor_units"] == 2
+    assert config["activities"][0]["summary"] == (
+        "0-5k @0.0015 | 5k-20k @0.001 | 20k+ @0.002"
+    )
+    assert "data-calculator" in response.content.decode()
+
+
+def test_calculator_page_without_models(staff_client):
+    response = staff_client.get(reverse("staff:pricing-calculator"))
+    assert "No billing models yet." in response.content.decode()
+
+
+def test_tier_utilisation_page(staff_client, organization, seed_token_model):
+    for units in (500, 20000, 20001):
+        services.usage_sample_record(
+            customer=CustomerFactory(organization=organization),
+            activity_type="tokens",
+            period_start=date(2026, 10, 1),
+            units=Decimal(units),
+        )
+    response = staff_client.get(reverse("staff:pricing-tier-utilisation"))
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert [(row.label, row.customers) for row in rows] == [
+        ("0-10k", 1), ("10k-50k", 2), ("50k-100k", 0), ("100k+", 0),
+    ]  # fmt: skip
+    body = response.content.decode()
+    assert "plotly/plotly.min.js" in body
+    assert "October 2026" in body
+
+
+def test_bpo_comparison_page_defaults_to_900(staff_client, seed_token_model):
+    response = staff_client.get(reverse("staff:pricing-bpo-comparison"))
+    assert response.status_code == 200
+    (row,) = response.context["rows"]
+    # 5 agents x 20,000 tokens = 100,000 tokens: 50 + 8 + 24 + 20 = 102.00
+    assert (row.our_cost, row.bpo_cost, row.verdict) == (
+        Decimal("102.00"), Decimal("4500.00"), "saves 98%",
+    )  # fmt: skip
+    assert "saves 98%" in response.content.decode()
+
+
+def test_bpo_comparison_page_with_a_custom_benchmark(staff_client, seed_token_model):
+    response = staff_client.get(
+        reverse("staff:pricing-bpo-comparison"),
+        {"benchmark": "100", "agents": "1", "units_per_agent": "50000"},
+    )
+    (row,) = response.context["rows"]
+    # 10 + 8 + 24 = 42.00 against 100.00
+    assert (row.our_cost, row.verdict) == (Decimal("42.00"), "saves 58%")
+
+
+def test_bpo_comparison_page_validates_the_form(staff_client, seed_token_model):
+    response = staff_client.get(
+        reverse("staff:pricing-bpo-comparison"),
+        {"benchmark": "-5", "agents": "0", "units_per_agent": "x"},
+    )
+    assert response.status_code == 200
+    assert response.context["rows"] is None
+    assert response.context["form"].errors == {
+        "benchmark": ["Ensure this value is greater than or equal to 0.01."],
+        "agents": ["Ensure this value is greater than or equal to 1."],
+        "units_per_agent": ["Enter a number."],
+    }
