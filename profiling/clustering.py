@@ -168,6 +168,8 @@ def characteristic_operations(
 
 def _family(operation: str) -> str:
     head = operation.replace("_", ".").replace("-", ".").split(".")[0] or operation
+    if len(head) <= 2:
+        return head.upper()  # "ml" -> "ML"
     return head[:1].upper() + head[1:]
 
 

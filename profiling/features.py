@@ -131,6 +131,9 @@ class ActivityStats:
     recency_days: np.ndarray  # days from the last event to the window end
     trend: np.ndarray  # (late - early) / (late + early) halves of the window, -1..1
     night_share: np.ndarray
+    # Goh-Barabasi burstiness of gaps between events, (sd - mean) / (sd + mean):
+    # -1 regular, 0 random (Poisson), towards 1 bursty; 0 with fewer than 2 gaps.
+    burstiness: np.ndarray
 
 
 def activity_stats(
@@ -169,6 +172,22 @@ def activity_stats(
     late = _per_customer(events, (events.timestamp >= middle).astype(np.float64))
     early = counts - late
     trend = np.where(counts > 0, (late - early) / np.maximum(counts, 1), 0.0)
+    same = np.zeros(len(events), dtype=bool)
+    same[1:] = events.customer[1:] == events.customer[:-1]
+    gaps = np.zeros(len(events))
+    gaps[1:] = np.diff(events.timestamp)
+    gap_count = _per_customer(events, same.astype(np.float64))
+    gap_sum = _per_customer(events, np.where(same, gaps, 0.0))
+    gap_squares = _per_customer(events, np.where(same, gaps**2, 0.0))
+    safe_gaps = np.maximum(gap_count, 1)
+    gap_mean = gap_sum / safe_gaps
+    gap_sd = np.sqrt(np.maximum(gap_squares / safe_gaps - gap_mean**2, 0))
+    spread = gap_sd + gap_mean
+    burstiness = np.where(
+        (gap_count >= 2) & (spread > 0),
+        (gap_sd - gap_mean) / np.where(spread > 0, spread, 1),
+        0.0,
+    )
     return ActivityStats(
         events=counts,
         sessions=session_count,
@@ -179,6 +198,7 @@ def activity_stats(
         recency_days=recency,
         trend=trend,
         night_share=by_hour[:, list(NIGHT_HOURS)].sum(axis=1),
+        burstiness=burstiness,
     )
 
 
@@ -242,8 +262,11 @@ def extract(
     window_end: int,
     gap_seconds: int = SESSION_GAP_SECONDS,
     utc_offset_seconds: int = 0,
+    starts: np.ndarray | None = None,
 ) -> Features:
-    starts = session_starts(events, gap_seconds)
+    """All features; ``starts`` (session openings) may come precomputed from SQL."""
+    if starts is None:
+        starts = session_starts(events, gap_seconds)
     counts = operation_counts(events)
     by_hour, by_weekday = time_histograms(events, utc_offset_seconds)
     return Features(
@@ -284,9 +307,10 @@ def customer_summary(
         "recency_days": round(float(a.recency_days[index]), 1),
         "trend": round(float(a.trend[index]), 3),
         "night_share": round(float(a.night_share[index]), 3),
+        "burstiness": round(float(a.burstiness[index]), 3),
         "peak_hour": int(np.argmax(features.by_hour[index])),
         "top_operations": [
-            {"operation": operations[code], "share": round(count / total, 3)}
+            {"operation": operations[code], "share": round(float(count / total), 3)}
             for code, count in top
         ],
     }

@@ -24,6 +24,7 @@ with no data gets exactly their segment's prediction, and a segment with no data
 global one: the customer -> segment -> global fall-back, smoothly.
 """
 
+import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -470,3 +471,74 @@ def most_likely_path(
         candidates = expanded[:beam]
     path, logp = candidates[0]
     return path, float(np.exp(logp))
+
+
+# ------------------------------------------------------------------- persistence
+
+
+def chains_dump(chains: dict[str, Chain], extra: dict[str, np.ndarray]) -> bytes:
+    """Serialise named chains and extra arrays to compressed ``.npz`` bytes."""
+    arrays: dict[str, np.ndarray] = {f"extra.{k}": v for k, v in extra.items()}
+    for name, chain in chains.items():
+        arrays[f"{name}.meta"] = np.array(
+            [
+                chain.vocab_size,
+                chain.max_order,
+                chain.alpha,
+                chain.beta,
+                chain.min_support,
+                chain.group_count,
+            ],
+            dtype=np.float64,
+        )
+        for order, table in enumerate(chain.tables):
+            prefix = f"{name}.{order}"
+            arrays[f"{prefix}.keys"] = table.keys
+            arrays[f"{prefix}.data"] = table.counts.data
+            arrays[f"{prefix}.indices"] = table.counts.indices
+            arrays[f"{prefix}.indptr"] = table.counts.indptr
+            arrays[f"{prefix}.totals"] = table.totals
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def chains_load(payload: bytes) -> tuple[dict[str, Chain], dict[str, np.ndarray]]:
+    with np.load(io.BytesIO(bytes(payload))) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    extra = {k[len("extra.") :]: v for k, v in arrays.items() if k.startswith("extra.")}
+    chains = {}
+    for key in arrays:
+        if not key.endswith(".meta") or key.startswith("extra."):
+            continue
+        name = key[: -len(".meta")]
+        vocab, max_order, alpha, beta, support, groups = arrays[key]
+        vocab, max_order = int(vocab), int(max_order)
+        tables = []
+        for order in range(max_order + 1):
+            prefix = f"{name}.{order}"
+            keys = arrays[f"{prefix}.keys"]
+            tables.append(
+                OrderTable(
+                    keys=keys,
+                    counts=sparse.csr_matrix(
+                        (
+                            arrays[f"{prefix}.data"],
+                            arrays[f"{prefix}.indices"],
+                            arrays[f"{prefix}.indptr"],
+                        ),
+                        shape=(len(keys) + 1, vocab),
+                    ),
+                    totals=arrays[f"{prefix}.totals"],
+                )
+            )
+        chains[name] = Chain(
+            vocab_size=vocab,
+            max_order=max_order,
+            tables=tables,
+            alpha=float(alpha),
+            beta=float(beta),
+            min_support=int(support),
+            group_count=int(groups),
+        )
+    return chains, extra

@@ -22,6 +22,7 @@ from profiling import markov
 
 HEADER_LINES = 7
 MEMBER = "msnbc990928.seq"
+ARCHIVE = "msnbc990928.zip"
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,10 @@ def evaluate_sequences(
     targets = seqs.tokens[test_positions]
     train_targets = seqs.tokens[train & (positions > starts)]
     scores = [
-        Score("most popular", *_pair(markov.popular_hits(train_targets, targets, 17))),
+        Score(
+            "most popular",
+            *_pair(markov.popular_hits(train_targets, targets, vocab_size)),
+        ),
         Score("repeat last", *_pair(markov.repeat_last_hits(queries, targets))),
     ]
     for order in orders:

@@ -1,5 +1,35 @@
 """URL patterns this app contributes; the root URLconf mounts each list."""
 
-api_urlpatterns: list = []  # under /api/v1/
-staff_urlpatterns: list = []  # under /staff/, namespace "staff"
-portal_urlpatterns: list = []  # under /portal/, namespace "portal"
+from django.urls import path, re_path
+
+from profiling import views
+from profiling.api import CustomerProfileApi, PredictNextApi, SegmentListApi
+
+api_urlpatterns = [
+    re_path(
+        r"^customers/(?P<key>[^/]+)/profile/?$",
+        CustomerProfileApi.as_view(),
+        name="customer-profile",
+    ),
+    re_path(
+        r"^customers/(?P<key>[^/]+)/predict-next/?$",
+        PredictNextApi.as_view(),
+        name="customer-predict-next",
+    ),
+    re_path(r"^segments/?$", SegmentListApi.as_view(), name="segment-list"),
+]
+staff_urlpatterns = [
+    path("profiling/", views.run_list, name="profiling-runs"),
+    path("profiling/runs/<int:run_id>/", views.run_detail, name="profiling-run"),
+    path(
+        "profiling/segments/<int:segment_id>/",
+        views.segment_detail,
+        name="profiling-segment",
+    ),
+    path(
+        "profiling/customers/<int:customer_id>/",
+        views.customer_profile,
+        name="profiling-customer",
+    ),
+]
+portal_urlpatterns: list = []

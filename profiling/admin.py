@@ -1,0 +1,102 @@
+from django.contrib import admin
+
+from profiling.models import (
+    BehavioralTag,
+    CustomerProfile,
+    ProfilingRun,
+    Segment,
+    TagRule,
+)
+
+
+class SegmentInline(admin.TabularInline):
+    model = Segment
+    fields = ["label", "name", "size"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(ProfilingRun)
+class ProfilingRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "organization", "status", "window_start", "window_end",
+        "customer_count", "event_count", "chosen_k", "silhouette", "total_seconds",
+    ]  # fmt: skip
+    list_filter = ["status", "organization"]
+    list_select_related = ["organization"]
+    readonly_fields = [
+        "organization", "status", "window_start", "window_end", "parameters",
+        "timings", "scores", "customer_count", "event_count", "operations",
+        "chunks_expected", "started_at", "finished_at", "error",
+    ]  # fmt: skip
+    exclude = ["chains"]
+    inlines = [SegmentInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("chains")
+
+    @admin.display(description="k")
+    def chosen_k(self, run):
+        return run.scores.get("k")
+
+    @admin.display(description="silhouette")
+    def silhouette(self, run):
+        value = run.scores.get("silhouette")
+        return "—" if value is None else f"{value:.3f}"
+
+    @admin.display(description="seconds")
+    def total_seconds(self, run):
+        value = run.timings.get("total")
+        return "—" if value is None else f"{value:.2f}"
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "run", "label", "size"]
+    list_filter = ["run__organization"]
+    list_select_related = ["run"]
+    search_fields = ["name"]
+    readonly_fields = [
+        "run", "label", "size", "top_operations", "centroid_summary", "transitions",
+    ]  # fmt: skip
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("run__chains")
+
+
+@admin.register(BehavioralTag)
+class BehavioralTagAdmin(admin.ModelAdmin):
+    list_display = ["name", "customer", "score", "run", "explanation"]
+    list_filter = ["name"]
+    list_select_related = ["customer", "run"]
+    search_fields = ["name", "customer__name", "customer__external_id"]
+    readonly_fields = ["run", "customer", "name", "score", "explanation"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("run__chains")
+
+
+@admin.register(TagRule)
+class TagRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "kind", "pattern", "threshold", "is_active"]
+    list_filter = ["kind", "is_active", "organization"]
+    list_editable = ["threshold", "is_active"]
+    list_select_related = ["organization"]
+    search_fields = ["name", "pattern"]
+
+
+@admin.register(CustomerProfile)
+class CustomerProfileAdmin(admin.ModelAdmin):
+    list_display = ["customer", "segment", "run"]
+    list_select_related = ["customer", "segment", "run"]
+    search_fields = ["customer__name", "customer__external_id"]
+    readonly_fields = [
+        "run", "customer", "segment", "features", "next_operations",
+        "predicted_counts", "predicted_path", "recent_operations",
+        "projection_x", "projection_y",
+    ]  # fmt: skip
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("run__chains")

@@ -1,0 +1,86 @@
+"""Profiling API: a customer's profile, next-operation predictions, segments."""
+
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from metering.selectors import customer_get
+from profiling import selectors
+from profiling.models import Segment
+
+
+class NextOperationSerializer(serializers.Serializer):
+    operation = serializers.CharField()
+    probability = serializers.FloatField()
+
+
+class TagOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    score = serializers.FloatField()
+    explanation = serializers.CharField()
+
+
+class CustomerProfileApi(APIView):
+    """``GET /api/v1/customers/{id}/profile/``: latest run's view of a customer."""
+
+    def get(self, request, key):
+        customer = customer_get(organization=request.organization, key=key)
+        behaviour = selectors.customer_profile(customer)
+        segment = (
+            {"id": behaviour.segment_id, "name": behaviour.segment_name}
+            if behaviour.segment_id is not None
+            else None
+        )
+        return Response(
+            {
+                "segment": segment,
+                "tags": TagOutputSerializer(behaviour.tags, many=True).data,
+                "next_operations": NextOperationSerializer(
+                    behaviour.next_operations, many=True
+                ).data,
+                "predicted_counts": behaviour.predicted_counts,
+            }
+        )
+
+
+class PredictNextInputSerializer(serializers.Serializer):
+    sequence = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=1000
+    )
+    k = serializers.IntegerField(min_value=1, max_value=50, default=3)
+
+
+class PredictNextApi(APIView):
+    """``POST /api/v1/customers/{id}/predict-next/`` with ``{"sequence", "k"}``."""
+
+    def post(self, request, key):
+        customer = customer_get(organization=request.organization, key=key)
+        payload = PredictNextInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        predictions = selectors.predict_next(
+            customer=customer,
+            sequence=payload.validated_data["sequence"],
+            k=payload.validated_data["k"],
+        )
+        return Response(
+            {"predictions": NextOperationSerializer(predictions, many=True).data}
+        )
+
+
+class SegmentOutputSerializer(serializers.ModelSerializer):
+    run = serializers.IntegerField(source="run_id")
+
+    class Meta:
+        model = Segment
+        fields = [
+            "id", "run", "label", "name", "size", "top_operations",
+            "centroid_summary",
+        ]  # fmt: skip
+
+
+class SegmentListApi(APIView):
+    """``GET /api/v1/segments/``: segments of the latest successful run."""
+
+    def get(self, request):
+        segments = selectors.segment_list(organization=request.organization)
+        return Response(SegmentOutputSerializer(segments, many=True).data)

@@ -1,0 +1,316 @@
+"""Reads of profiling: event extraction into numpy, runs, profiles, predictions.
+
+Extraction on PostgreSQL is one ``COPY (SELECT ...) TO STDOUT (FORMAT binary)`` of
+fixed-width bigint columns parsed by ``numpy.frombuffer``: operation codes come from
+a join on the run's operation list, and session openings from ``LAG(occurred_at)``
+over each customer's events. Other databases (the SQLite demo) use the ORM and
+numpy for the same arrays.
+"""
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import psycopg
+from django.db import connection
+from django.db.models import Count, QuerySet
+
+from metering.models import Customer, Organization, UsageEvent
+from profiling import markov
+from profiling.features import SESSION_GAP_SECONDS
+from profiling.models import (
+    BehavioralTag,
+    CustomerProfile,
+    ProfilingRun,
+    Segment,
+)
+
+_COLUMNS = 5  # customer id, operation code, epoch seconds, volume + 1, new session
+
+EXTRACT_SQL = """
+COPY (
+    SELECT e.customer_id,
+           o.code - 1,
+           floor(extract(epoch FROM e.occurred_at))::bigint,
+           coalesce(e.data_volume_bytes + 1, 0),
+           (lag(e.occurred_at) OVER w IS NULL
+            OR e.occurred_at - lag(e.occurred_at) OVER w
+               > make_interval(secs => {gap}))::int::bigint
+    FROM metering_usageevent e
+    JOIN unnest(%(operations)s::text[]) WITH ORDINALITY AS o(operation, code)
+      ON o.operation = e.operation
+    WHERE e.organization_id = %(organization)s
+      AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
+      AND e.customer_id = ANY(%(customers)s)
+    WINDOW w AS (PARTITION BY e.customer_id ORDER BY e.occurred_at, e.id)
+    ORDER BY e.customer_id, e.occurred_at, e.id
+) TO STDOUT (FORMAT binary)
+"""
+
+
+@dataclass(frozen=True)
+class RawEvents:
+    """Events of some customers, sorted by customer then time."""
+
+    customer_id: np.ndarray  # database ids
+    operation: np.ndarray  # codes into the run's operation list
+    timestamp: np.ndarray  # epoch seconds
+    volume: np.ndarray  # float64 bytes, NaN when not reported
+    session_start: np.ndarray  # bool
+
+    def to_npz(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            customer_id=self.customer_id,
+            operation=self.operation,
+            timestamp=self.timestamp,
+            volume=self.volume,
+            session_start=self.session_start,
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_npz(cls, payload: bytes) -> "RawEvents":
+        with np.load(io.BytesIO(bytes(payload))) as stored:
+            return cls(**{key: stored[key] for key in stored.files})
+
+    @classmethod
+    def concatenate(cls, parts: list["RawEvents"]) -> "RawEvents":
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty, empty, empty.astype(float), empty.astype(bool))
+        return cls(
+            *(
+                np.concatenate([getattr(p, name) for p in parts])
+                for name in (
+                    "customer_id",
+                    "operation",
+                    "timestamp",
+                    "volume",
+                    "session_start",
+                )
+            )
+        )
+
+
+def operation_frequencies(
+    *, organization: Organization, start: datetime, end: datetime
+) -> list[tuple[str, int]]:
+    """``(operation, events)`` in the window, most frequent first (one GROUP BY)."""
+    rows = (
+        UsageEvent.objects.filter(
+            organization=organization, occurred_at__gte=start, occurred_at__lt=end
+        )
+        .values("operation")
+        .annotate(events=Count("id"))
+        .order_by("-events", "operation")
+    )
+    return [(row["operation"], row["events"]) for row in rows]
+
+
+def active_customer_ids(
+    *, organization: Organization, start: datetime, end: datetime
+) -> list[int]:
+    return list(
+        UsageEvent.objects.filter(
+            organization=organization, occurred_at__gte=start, occurred_at__lt=end
+        )
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+
+
+def _parse_binary_copy(payload: bytes) -> np.ndarray:
+    fields = [("count", ">i2")]
+    for index in range(_COLUMNS):
+        fields += [(f"len{index}", ">i4"), (f"v{index}", ">i8")]
+    row = np.dtype(fields)
+    body = payload[19:-2]  # 11-byte signature + flags + extension; trailer -1
+    records = np.frombuffer(body, dtype=row)
+    return np.column_stack([records[f"v{i}"].astype(np.int64) for i in range(_COLUMNS)])
+
+
+def events_extract(
+    *,
+    organization: Organization,
+    start: datetime,
+    end: datetime,
+    operations: list[str],
+    customer_ids: list[int],
+    gap_seconds: int = SESSION_GAP_SECONDS,
+) -> RawEvents:
+    """The events of ``customer_ids`` in ``[start, end)`` as arrays."""
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        sql = EXTRACT_SQL.format(gap=int(gap_seconds))
+        params = {
+            "operations": operations,
+            "organization": organization.pk,
+            "start": start,
+            "end": end,
+            "customers": customer_ids,
+        }
+        buffer = io.BytesIO()
+        with psycopg.ClientCursor(connection.connection) as cursor:
+            with cursor.copy(sql, params) as copy:
+                for block in copy:
+                    buffer.write(block)
+        table = _parse_binary_copy(buffer.getvalue())
+        if len(table) == 0:
+            table = np.zeros((0, _COLUMNS), dtype=np.int64)
+        volume = table[:, 3].astype(np.float64) - 1
+        volume[table[:, 3] == 0] = np.nan
+        return RawEvents(
+            customer_id=table[:, 0],
+            operation=table[:, 1],
+            timestamp=table[:, 2],
+            volume=volume,
+            session_start=table[:, 4].astype(bool),
+        )
+    codes = {op: i for i, op in enumerate(operations)}
+    rows = list(
+        UsageEvent.objects.filter(
+            organization=organization,
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+            customer_id__in=customer_ids,
+        )
+        .order_by("customer_id", "occurred_at", "id")
+        .values_list("customer_id", "operation", "occurred_at", "data_volume_bytes")
+    )
+    rows = [row for row in rows if row[1] in codes]
+    customer = np.array([r[0] for r in rows], dtype=np.int64)
+    stamps = np.array([int(r[2].timestamp()) for r in rows], dtype=np.int64)
+    starts = np.ones(len(rows), dtype=bool)
+    if len(rows) > 1:
+        starts[1:] = (customer[1:] != customer[:-1]) | (np.diff(stamps) > gap_seconds)
+    return RawEvents(
+        customer_id=customer,
+        operation=np.array([codes[r[1]] for r in rows], dtype=np.int64),
+        timestamp=stamps,
+        volume=np.array(
+            [np.nan if r[3] is None else float(r[3]) for r in rows], dtype=np.float64
+        ),
+        session_start=starts,
+    )
+
+
+# ------------------------------------------------------------------------ reads
+
+
+def run_list(*, organization: Organization) -> QuerySet[ProfilingRun]:
+    return ProfilingRun.objects.filter(organization=organization).defer("chains")
+
+
+def latest_run(*, organization: Organization) -> ProfilingRun | None:
+    return (
+        ProfilingRun.objects.filter(
+            organization=organization, status=ProfilingRun.Status.SUCCEEDED
+        )
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def segment_list(*, organization: Organization) -> QuerySet[Segment]:
+    """Segments of the organization's latest successful run."""
+    run = latest_run(organization=organization)
+    return Segment.objects.filter(run=run).order_by("label")
+
+
+def profile_for_customer(*, customer: Customer) -> CustomerProfile | None:
+    run = latest_run(organization=customer.organization)
+    if run is None:
+        return None
+    return (
+        CustomerProfile.objects.select_related("segment")
+        .filter(run=run, customer=customer)
+        .first()
+    )
+
+
+def tags_for_customer(*, customer: Customer) -> QuerySet[BehavioralTag]:
+    run = latest_run(organization=customer.organization)
+    return BehavioralTag.objects.filter(run=run, customer=customer).order_by(
+        "-score", "name"
+    )
+
+
+@dataclass(frozen=True)
+class CustomerBehaviour:
+    """What the bundles app needs of a customer's behaviour."""
+
+    segment_id: int | None
+    segment_name: str
+    tags: list[dict]  # [{"name", "score" (Decimal), "explanation"}]
+    next_operations: list[dict]  # [{"operation", "probability"}]
+    predicted_counts: dict[str, float]  # operation -> expected events next 30 days
+
+
+def customer_profile(customer: Customer) -> CustomerBehaviour:
+    """Tags, segment and predicted counts from the latest run (empty when none)."""
+    profile = profile_for_customer(customer=customer)
+    tags = [
+        {"name": t.name, "score": t.score, "explanation": t.explanation}
+        for t in tags_for_customer(customer=customer)
+    ]
+    if profile is None:
+        return CustomerBehaviour(None, "", tags, [], {})
+    return CustomerBehaviour(
+        segment_id=profile.segment_id,
+        segment_name=profile.segment.name if profile.segment else "",
+        tags=tags,
+        next_operations=profile.next_operations,
+        predicted_counts=profile.predicted_counts,
+    )
+
+
+def _run_chains(run: ProfilingRun) -> tuple[list[markov.Chain], dict]:
+    stored = ProfilingRun.objects.filter(pk=run.pk).values_list("chains", flat=True)
+    chains, extra = markov.chains_load(stored[0])
+    return [chains["global"], chains["segment"], chains["customer"]], extra
+
+
+def predict_next(*, customer: Customer, sequence: list[str], k: int) -> list[dict]:
+    """Top-``k`` next operations after ``sequence`` for this customer.
+
+    Uses the latest run's chains with the customer -> segment -> global fall-back;
+    operations unknown to the run cut the history (only what follows them counts).
+    An empty list when the organization was never profiled.
+    """
+    run = latest_run(organization=customer.organization)
+    if run is None or not run.operations:
+        return []
+    levels, extra = _run_chains(run)
+    codes = {op: i for i, op in enumerate(run.operations)}
+    history: list[int] = []
+    for operation in sequence:
+        if operation in codes:
+            history.append(codes[operation])
+        else:
+            history = []
+    customer_ids = extra["customer_ids"]
+    index = int(np.searchsorted(customer_ids, customer.pk))
+    known = index < len(customer_ids) and customer_ids[index] == customer.pk
+    segment_group = int(extra["segment_groups"][index]) if known else 0
+    customer_group = index if known else levels[2].group_count + 1
+    queries = markov.queries_for_histories(
+        [history], [[0], [segment_group], [customer_group]]
+    )
+    proba = markov.predict_proba(levels, queries)
+    best, values = markov.top_k(proba, k)
+    return [
+        {"operation": run.operations[int(c)], "probability": round(float(p), 4)}
+        for c, p in zip(best[0], values[0], strict=True)
+    ]
+
+
+def segment_profiles(*, segment: Segment) -> QuerySet[CustomerProfile]:
+    return CustomerProfile.objects.filter(segment=segment).select_related("customer")
+
+
+def run_profiles(*, run: ProfilingRun) -> QuerySet[CustomerProfile]:
+    return CustomerProfile.objects.filter(run=run).select_related("customer", "segment")

@@ -1,0 +1,471 @@
+"""Writes of profiling: runs (created, extracted in chunks, finished), tag rules and
+the nightly schedule.
+
+A run goes PENDING -> RUNNING -> SUCCEEDED or FAILED. ``profiling_run_create`` fixes
+the window, the operation list and the customer chunks; each chunk is extracted by
+``profiling_chunk_extract`` (one task per chunk, so several workers share a big
+organization); ``profiling_run_finish`` joins the chunks and runs the pipeline. The
+synchronous path (``profiling_run_execute``) calls the same three in order.
+"""
+
+import json
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.db import transaction
+
+from billing_site.errors import DomainError, InvalidTransition
+from metering.models import Customer, Organization
+from metering.services import usage_events_ingest
+from profiling import markov, pipeline
+from profiling.features import EventArrays
+from profiling.models import (
+    BehavioralTag,
+    CustomerProfile,
+    ProfilingChunk,
+    ProfilingRun,
+    Segment,
+    TagRule,
+)
+from profiling.selectors import (
+    RawEvents,
+    active_customer_ids,
+    events_extract,
+    operation_frequencies,
+)
+
+DEFAULT_WINDOW_DAYS = 90
+DEFAULT_CHUNK_SIZE = 2_000
+SCHEDULE_NAME = "profiling: nightly run per organization"
+
+DEFAULT_RULES = [
+    ("heavy:{family}.*", TagRule.Kind.FAMILY_SHARE, "", "0.400"),
+    ("export-power-user", TagRule.Kind.OPERATION_SHARE, "export.*", "0.500"),
+    ("night-owl", TagRule.Kind.NIGHT_SHARE, "", "0.400"),
+    ("bursty", TagRule.Kind.BURSTINESS, "", "0.500"),
+    ("growing", TagRule.Kind.TREND, "", "0.200"),
+    ("unusual", TagRule.Kind.UNUSUAL, "", "1.000"),
+]
+
+
+def tag_rules_ensure_defaults(*, organization: Organization) -> int:
+    """Create the default tag rules an organization lacks (by name); returns count."""
+    existing = set(
+        TagRule.objects.filter(organization=organization).values_list("name", flat=True)
+    )
+    missing = [
+        TagRule(
+            organization=organization,
+            name=name,
+            kind=kind,
+            pattern=pattern,
+            threshold=Decimal(threshold),
+        )
+        for name, kind, pattern, threshold in DEFAULT_RULES
+        if name not in existing
+    ]
+    TagRule.objects.bulk_create(missing)
+    return len(missing)
+
+
+@transaction.atomic
+def profiling_run_create(
+    *,
+    organization: Organization,
+    now: datetime,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    k_min: int = 2,
+    k_max: int = 10,
+    algorithm: str = "kmeans",
+    seed: int = 0,
+) -> tuple[ProfilingRun, list[list[int]]]:
+    """A pending run over the ``window_days`` before ``now``, and its chunks."""
+    if window_days < 1:
+        raise DomainError("The window must be at least one day.", field="window_days")
+    if not 2 <= k_min <= k_max:
+        raise DomainError("Need 2 <= k_min <= k_max.", field="k_min")
+    if algorithm not in ("kmeans", "dbscan"):
+        raise DomainError("Use 'kmeans' or 'dbscan'.", field="algorithm")
+    start = now - timedelta(days=window_days)
+    operations = [
+        op
+        for op, _ in operation_frequencies(
+            organization=organization, start=start, end=now
+        )
+    ]
+    customers = active_customer_ids(organization=organization, start=start, end=now)
+    chunks = [
+        customers[i : i + chunk_size] for i in range(0, len(customers), chunk_size)
+    ]
+    run = ProfilingRun.objects.create(
+        organization=organization,
+        window_start=start,
+        window_end=now,
+        operations=operations,
+        customer_count=len(customers),
+        chunks_expected=len(chunks),
+        parameters={
+            "window_days": window_days,
+            "chunk_size": chunk_size,
+            "k_range": [k_min, k_max],
+            "algorithm": algorithm,
+            "seed": seed,
+            "session_gap_minutes": 30,
+            "chain_orders": {
+                "global": pipeline.GLOBAL_ORDER,
+                "segment": pipeline.SEGMENT_ORDER,
+                "customer": pipeline.CUSTOMER_ORDER,
+            },
+        },
+    )
+    return run, chunks
+
+
+def profiling_chunk_extract(
+    *, run: ProfilingRun, index: int, customer_ids: list[int]
+) -> ProfilingChunk:
+    """Extract one chunk's events; a chunk already stored is returned as is."""
+    existing = ProfilingChunk.objects.filter(run=run, index=index).first()
+    if existing is not None:
+        return existing
+    started = time.perf_counter()
+    raw = events_extract(
+        organization=run.organization,
+        start=run.window_start,
+        end=run.window_end,
+        operations=run.operations,
+        customer_ids=customer_ids,
+    )
+    chunk, _ = ProfilingChunk.objects.get_or_create(
+        run=run,
+        index=index,
+        defaults={
+            "payload": raw.to_npz(),
+            "event_count": len(raw.customer_id),
+            "seconds": time.perf_counter() - started,
+        },
+    )
+    return chunk
+
+
+def _rules(organization: Organization) -> list[pipeline.Rule]:
+    return [
+        pipeline.Rule(r.name, r.kind, r.pattern, float(r.threshold))
+        for r in TagRule.objects.filter(organization=organization, is_active=True)
+    ]
+
+
+def profiling_run_finish(*, run: ProfilingRun, now: datetime) -> ProfilingRun:
+    """Join the chunks, run the pipeline and store segments, profiles and tags."""
+    run = ProfilingRun.objects.defer("chains").get(pk=run.pk)
+    if run.status == ProfilingRun.Status.SUCCEEDED:
+        raise InvalidTransition(f"profiling run {run.pk} has already succeeded")
+    started = time.perf_counter()
+    ProfilingRun.objects.filter(pk=run.pk).update(
+        status=ProfilingRun.Status.RUNNING, started_at=run.started_at or now
+    )
+    try:
+        return _finish(run, started, now)
+    except Exception as error:
+        ProfilingRun.objects.filter(pk=run.pk).update(
+            status=ProfilingRun.Status.FAILED, error=repr(error)[:2000]
+        )
+        raise
+
+
+def _finish(run: ProfilingRun, started: float, now: datetime) -> ProfilingRun:
+    chunks = list(ProfilingChunk.objects.filter(run=run).order_by("index"))
+    if len(chunks) != run.chunks_expected:
+        raise DomainError(
+            f"{len(chunks)} of {run.chunks_expected} chunks extracted", field="run"
+        )
+    clock = time.perf_counter()
+    raw = RawEvents.concatenate([RawEvents.from_npz(c.payload) for c in chunks])
+    customer_ids, customer_index = np.unique(raw.customer_id, return_inverse=True)
+    events = EventArrays(
+        customer=customer_index.astype(np.int64),
+        operation=raw.operation,
+        timestamp=raw.timestamp,
+        volume=raw.volume,
+        customer_count=len(customer_ids),
+        operations=tuple(run.operations),
+    )
+    timings = {
+        "extract": round(sum(c.seconds for c in chunks), 4),
+        "load": round(time.perf_counter() - clock, 4),
+    }
+    tag_rules_ensure_defaults(organization=run.organization)
+    k_min, k_max = run.parameters.get("k_range", [2, 10])
+    result = pipeline.profile(
+        events,
+        window_start=int(run.window_start.timestamp()),
+        window_end=int(run.window_end.timestamp()),
+        rules=_rules(run.organization),
+        k_range=(k_min, k_max),
+        seed=run.parameters.get("seed", 0),
+        algorithm=run.parameters.get("algorithm", "kmeans"),
+        starts=raw.session_start,
+    )
+    timings.update(result.timings)
+    clock = time.perf_counter()
+    _store(run, result, customer_ids)
+    timings["store"] = round(time.perf_counter() - clock, 4)
+    timings["total"] = round(time.perf_counter() - started + timings["extract"], 4)
+    payload = markov.chains_dump(
+        result.chains,
+        {
+            "customer_ids": customer_ids,
+            "segment_groups": pipeline.segment_groups(result.labels),
+        },
+    )
+    ProfilingRun.objects.filter(pk=run.pk).update(
+        status=ProfilingRun.Status.SUCCEEDED,
+        chains=payload,
+        scores=json.loads(json.dumps(result.scores, default=float)),
+        timings=timings,
+        event_count=len(events),
+        customer_count=events.customer_count,
+        finished_at=now,
+    )
+    ProfilingChunk.objects.filter(run=run).delete()
+    run.refresh_from_db()
+    return run
+
+
+@transaction.atomic
+def _store(run: ProfilingRun, result: pipeline.ProfileResult, customer_ids) -> None:
+    CustomerProfile.objects.filter(run=run).delete()
+    BehavioralTag.objects.filter(run=run).delete()
+    Segment.objects.filter(run=run).delete()
+    segments = Segment.objects.bulk_create(
+        [
+            Segment(
+                run=run,
+                label=s.label,
+                name=s.name,
+                size=s.size,
+                top_operations=s.top_operations,
+                centroid_summary=s.centroid_summary,
+                transitions=s.transitions,
+            )
+            for s in result.segments
+        ]
+    )
+    by_label = {s.label: s for s in segments}
+    CustomerProfile.objects.bulk_create(
+        [
+            CustomerProfile(
+                run=run,
+                customer_id=int(customer_id),
+                segment=by_label.get(int(result.labels[i])),
+                features=result.summaries[i],
+                next_operations=result.next_operations[i],
+                predicted_counts=result.predicted_counts[i],
+                predicted_path=result.predicted_paths[i],
+                recent_operations=result.recent_operations[i],
+                projection_x=float(result.projection[i, 0]),
+                projection_y=float(result.projection[i, 1]),
+            )
+            for i, customer_id in enumerate(customer_ids.tolist())
+        ],
+        batch_size=2_000,
+    )
+    BehavioralTag.objects.bulk_create(
+        [
+            BehavioralTag(
+                run=run,
+                customer_id=int(customer_ids[tag.customer]),
+                name=tag.name[:100],
+                score=Decimal(f"{tag.score:.3f}"),
+                explanation=tag.explanation[:300],
+            )
+            for tag in result.tags
+        ],
+        batch_size=5_000,
+    )
+
+
+def profiling_run_execute(
+    *, organization: Organization, now: datetime, progress=None, **options
+) -> ProfilingRun:
+    """A whole run, synchronously: create, extract every chunk, finish."""
+    run, chunks = profiling_run_create(organization=organization, now=now, **options)
+    indexed = list(enumerate(chunks))
+    for index, customer_ids in progress(indexed) if progress else indexed:
+        profiling_chunk_extract(run=run, index=index, customer_ids=customer_ids)
+    return profiling_run_finish(run=run, now=now)
+
+
+def profiling_schedule_upsert() -> tuple[object, bool]:
+    """The nightly beat entry that profiles every organization (upsert by name).
+
+    Runs at 02:30 UTC, after the day's late events have mostly arrived and before
+    the bundles app renews bundles in the morning. Editing it in the admin is
+    preserved: an existing entry keeps its schedule, only the task is corrected.
+    """
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        minute="30",
+        hour="2",
+        day_of_week="*",
+        day_of_month="*",
+        month_of_year="*",
+        timezone="UTC",
+    )
+    task, created = PeriodicTask.objects.get_or_create(
+        name=SCHEDULE_NAME,
+        defaults={
+            "task": "profiling.tasks.profile_all_organizations",
+            "crontab": crontab,
+        },
+    )
+    if not created and task.task != "profiling.tasks.profile_all_organizations":
+        task.task = "profiling.tasks.profile_all_organizations"
+        task.save(update_fields=["task"])
+    return task, created
+
+
+PLANTED_KEY = "planted_segment"
+
+
+def profiling_evaluate(
+    *, organization: Organization, now: datetime, window_days: int = DEFAULT_WINDOW_DAYS
+) -> pipeline.Evaluation:
+    """Held-out evaluation over the window (see ``pipeline.evaluate``).
+
+    The adjusted Rand index is reported when every customer carries a planted
+    segment in ``metadata["planted_segment"]`` (synthetic data).
+    """
+    start = now - timedelta(days=window_days)
+    operations = [
+        op
+        for op, _ in operation_frequencies(
+            organization=organization, start=start, end=now
+        )
+    ]
+    customers = active_customer_ids(organization=organization, start=start, end=now)
+    if not customers:
+        raise DomainError("No usage events in the window.", field="organization")
+    raw = events_extract(
+        organization=organization,
+        start=start,
+        end=now,
+        operations=operations,
+        customer_ids=customers,
+    )
+    customer_ids, customer_index = np.unique(raw.customer_id, return_inverse=True)
+    events = EventArrays(
+        customer=customer_index.astype(np.int64),
+        operation=raw.operation,
+        timestamp=raw.timestamp,
+        volume=raw.volume,
+        customer_count=len(customer_ids),
+        operations=tuple(operations),
+    )
+    planted = dict(
+        Customer.objects.filter(pk__in=customer_ids.tolist()).values_list(
+            "pk", f"metadata__{PLANTED_KEY}"
+        )
+    )
+    truth = None
+    if all(planted.get(int(pk)) is not None for pk in customer_ids):
+        truth = np.array([planted[int(pk)] for pk in customer_ids])
+    return pipeline.evaluate(
+        events,
+        window_start=int(start.timestamp()),
+        window_end=int(now.timestamp()),
+        truth=truth,
+    )
+
+
+def synthetic_usage_store(
+    *,
+    organization: Organization,
+    events: EventArrays,
+    external_ids: list[str],
+    now: datetime,
+    planted: np.ndarray | None = None,
+    prefix: str = "syn",
+    progress=None,
+    batch: int = 10_000,
+) -> int:
+    """Store generated events through metering's ingestion; returns events accepted.
+
+    Customers are created when missing (with their planted segment in metadata);
+    event ids are ``<prefix>-<n>`` so storing the same data twice is idempotent.
+    """
+    existing = set(
+        Customer.objects.filter(
+            organization=organization, external_id__in=external_ids
+        ).values_list("external_id", flat=True)
+    )
+    Customer.objects.bulk_create(
+        [
+            Customer(
+                organization=organization,
+                external_id=external_id,
+                name=f"Customer {external_id}",
+                metadata=(
+                    {PLANTED_KEY: int(planted[i])} if planted is not None else {}
+                ),
+            )
+            for i, external_id in enumerate(external_ids)
+            if external_id not in existing
+        ],
+        batch_size=2_000,
+    )
+    stamps = (events.timestamp.astype("datetime64[s]")).astype(str)
+    customer_keys = np.asarray(external_ids, dtype=object)[events.customer]
+    operations = np.asarray(events.operations, dtype=object)[events.operation]
+    volumes = events.volume
+    accepted = 0
+    starts = range(0, len(events), batch)
+    for start in progress(starts) if progress else starts:
+        stop = min(start + batch, len(events))
+        payload = [
+            {
+                "event_id": f"{prefix}-{i}",
+                "customer_id": customer_keys[i],
+                "operation": operations[i],
+                "quantity": "1",
+                "occurred_at": stamps[i] + "Z",
+                "data_volume_bytes": None if np.isnan(volumes[i]) else int(volumes[i]),
+            }
+            for i in range(start, stop)
+        ]
+        result = usage_events_ingest(organization=organization, events=payload, now=now)
+        accepted += result.accepted
+    return accepted
+
+
+def msnbc_store(*, organization: Organization, clickstream, now: datetime) -> int:
+    """Store clickstream users as customers and their page views as events.
+
+    Each user's views get synthesised times: the session starts at a random time in
+    the last 20 days (fixed seed) and views are one minute apart, in file order.
+    """
+    seqs = clickstream.sequences
+    rng = np.random.default_rng(0)
+    end = int(now.timestamp()) - 3_600
+    session_start = end - rng.integers(0, 20 * 86_400, seqs.count)
+    customer = seqs.sequence_of_position()
+    step = np.arange(len(seqs.tokens)) - seqs.start_of_position()
+    events = EventArrays(
+        customer=customer,
+        operation=seqs.tokens,
+        timestamp=session_start[customer] + 60 * step,
+        volume=np.full(len(seqs.tokens), np.nan),
+        customer_count=seqs.count,
+        operations=tuple(clickstream.categories),
+    )
+    return synthetic_usage_store(
+        organization=organization,
+        events=events,
+        external_ids=[f"msnbc_{i:07d}" for i in range(seqs.count)],
+        now=now,
+        prefix="msnbc",
+    )

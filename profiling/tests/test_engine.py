@@ -1,0 +1,164 @@
+"""Features, clustering, the synthetic generator and the pipeline (no database)."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from profiling import clustering, features, markov, pipeline, synthetic
+from profiling.features import DAY, EventArrays
+
+
+def _events(customers, operations, stamps, volumes=None):
+    n = len(customers)
+    return EventArrays(
+        customer=np.array(customers),
+        operation=np.array(operations),
+        timestamp=np.array(stamps),
+        volume=np.array(volumes if volumes else [np.nan] * n, dtype=float),
+        customer_count=max(customers) + 1,
+        operations=("a.x", "a.y", "b.z"),
+    )
+
+
+def test_sessions_split_on_customer_change_and_30_minute_gaps():
+    events = _events([0, 0, 0, 1], [0, 1, 2, 0], [0, 1800, 3601, 3602])
+    starts = features.session_starts(events)
+    assert starts.tolist() == [True, False, True, True]
+    seqs, owners = features.sessions(events, starts)
+    assert seqs.to_lists() == [[0, 1], [2], [0]]
+    assert owners.tolist() == [0, 0, 1]
+
+
+def test_activity_stats_volumes_sessions_and_trend():
+    events = _events([0, 0, 0], [0, 0, 1], [0, 60, 10 * DAY], [100.0, np.nan, 300.0])
+    f = features.extract(events, window_start=0, window_end=12 * DAY)
+    a = f.activity
+    assert a.events.tolist() == [3.0]
+    assert a.sessions.tolist() == [2.0]
+    assert a.mean_session_length.tolist() == [1.5]
+    assert a.volume_mean.tolist() == [200.0]
+    assert a.volume_peak.tolist() == [300.0]
+    assert a.recency_days.tolist() == [2.0]
+    assert a.trend.tolist() == pytest.approx([-1 / 3])
+
+
+def test_time_histograms_use_hour_and_monday_based_weekday():
+    # 1970-01-05 was a Monday; 23:00 that day.
+    events = _events([0], [0], [4 * DAY + 23 * 3600])
+    by_hour, by_day = features.time_histograms(events)
+    assert np.argmax(by_hour[0]) == 23
+    assert np.argmax(by_day[0]) == 0
+
+
+def test_tfidf_rows_are_unit_length_and_favour_rare_operations():
+    counts = features.operation_counts(_events([0, 0, 1], [0, 2, 0], [0, 1, 2]))
+    weights = features.tfidf(counts).toarray()
+    assert np.linalg.norm(weights, axis=1) == pytest.approx([1, 1])
+    assert weights[0, 2] > weights[0, 0]
+
+
+def test_bigrams_count_transitions_inside_sessions():
+    events = _events([0, 0, 0], [0, 1, 2], [0, 10, 5000])
+    f = features.extract(events, window_start=0, window_end=DAY)
+    assert f.bigrams.toarray()[0].nonzero()[0].tolist() == [0 * 3 + 1]
+
+
+def test_segment_name_from_operations_and_style():
+    name = clustering.segment_name(
+        ["image.resize", "image.crop"],
+        mean_session_length=20,
+        overall_session_length=8,
+        mean_events=100,
+        overall_events=100,
+        night_share=0.1,
+    )
+    assert name == "Image-heavy batch users"
+    assert clustering.unique_names(["A", "A", "B"]) == ["A", "A (2)", "B"]
+
+
+def test_knee_eps_sits_between_dense_and_sparse_distances():
+    rng = np.random.default_rng(0)
+    dense = rng.normal(0, 0.1, (200, 2))
+    far = rng.uniform(5, 50, (10, 2))
+    eps = clustering.knee_eps(np.vstack([dense, far]), min_samples=5)
+    assert 0.01 < eps < 5
+    result = clustering.dbscan(np.vstack([dense, far]))
+    assert (result.labels[200:] == clustering.UNUSUAL).sum() >= 8
+
+
+@pytest.fixture(scope="module")
+def usage():
+    return synthetic.generate(customers=200, seed=11, scale_sessions=0.6)
+
+
+def test_generator_is_deterministic():
+    one = synthetic.generate(customers=20, seed=5)
+    two = synthetic.generate(customers=20, seed=5)
+    assert np.array_equal(one.events.operation, two.events.operation)
+    assert np.array_equal(one.events.timestamp, two.events.timestamp)
+    assert np.allclose(one.matrices.sum(axis=2), 1)
+
+
+def test_planted_segments_are_recovered(usage):
+    f = features.extract(
+        usage.events, window_start=usage.window_start, window_end=usage.window_end
+    )
+    result = clustering.kmeans_auto(f.clustering_matrix(), k_range=(2, 8))
+    assert result.k == 4
+    assert adjusted_rand_score(usage.labels, result.labels) >= 0.9
+
+
+def test_top1_within_two_points_of_bayes_optimal(usage):
+    events = usage.events
+    evaluation = pipeline.evaluate(
+        events,
+        window_start=usage.window_start,
+        window_end=usage.window_end,
+        truth=usage.labels,
+    )
+    train = pipeline.time_split(events)
+    starts = features.session_starts(events)
+    test = np.flatnonzero(~train & ~starts)
+    bayes = synthetic.bayes_top1(
+        usage, events.operation[test - 1], events.operation[test], events.customer[test]
+    )
+    assert evaluation.transitions == len(test)
+    assert evaluation.adjusted_rand >= 0.9
+    assert evaluation.accuracy["segment"][1] >= bayes - 0.02
+    assert evaluation.accuracy["customer"][1] >= bayes - 0.02
+    assert evaluation.accuracy["segment"][1] > evaluation.accuracy["most frequent"][1]
+
+
+def test_pipeline_tags_follow_rules(usage):
+    rules = [
+        pipeline.Rule("heavy:{family}.*", "family_share", "", 0.4),
+        pipeline.Rule("export-power-user", "operation_share", "export.*", 0.5),
+    ]
+    result = pipeline.profile(
+        usage.events,
+        window_start=usage.window_start,
+        window_end=usage.window_end,
+        rules=rules,
+        k_range=(2, 6),
+    )
+    image_customers = {t.customer for t in result.tags if t.name == "heavy:image.*"}
+    assert image_customers == set(np.flatnonzero(usage.labels == 0).tolist())
+    tag = next(t for t in result.tags if t.name == "export-power-user")
+    assert tag.explanation.endswith("of events match export.*")
+    assert len(result.segments) == 4
+    assert sum(s.size for s in result.segments) == 200
+    assert len(result.next_operations) == 200
+
+
+def test_expected_counts_batch_matches_single():
+    matrix = np.array([[0.5, 0.5], [0.2, 0.8]])
+    start = np.array([[1.0, 0.0], [0.0, 1.0]])
+    batch = pipeline.expected_counts_batch(
+        np.stack([matrix, matrix]), start, np.array([3, 7])
+    )
+    assert batch[0].tolist() == pytest.approx(
+        markov.expected_counts(matrix, start[0], 3).tolist()
+    )
+    assert batch[1].tolist() == pytest.approx(
+        markov.expected_counts(matrix, start[1], 7).tolist()
+    )

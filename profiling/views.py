@@ -1,0 +1,98 @@
+"""Staff pages: runs with scores, a segment with its projection, a customer profile."""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.shortcuts import get_object_or_404, render
+
+from metering.models import Customer
+from profiling import charts, selectors
+from profiling.models import ProfilingRun, Segment
+
+
+def _embed(figure) -> str:
+    return figure.to_html(full_html=False, include_plotlyjs=False)
+
+
+@staff_member_required
+def run_list(request):
+    runs = ProfilingRun.objects.select_related("organization").defer("chains")[:100]
+    return render(
+        request, "profiling/run_list.html", {"runs": runs, "title": "Profiling runs"}
+    )
+
+
+@staff_member_required
+def run_detail(request, run_id: int):
+    run = get_object_or_404(ProfilingRun.objects.defer("chains"), pk=run_id)
+    segments = Segment.objects.filter(run=run).order_by("label")
+    points = [
+        charts.ProjectedCustomer(
+            p.customer.name, p.segment.name if p.segment else "—",
+            p.projection_x, p.projection_y,
+        )
+        for p in selectors.run_profiles(run=run)
+    ]  # fmt: skip
+    return render(
+        request,
+        "profiling/run_detail.html",
+        {
+            "run": run,
+            "segments": segments,
+            "projection": _embed(charts.segment_projection_figure(points)),
+            "title": f"Profiling run {run.pk}",
+        },
+    )
+
+
+@staff_member_required
+def segment_detail(request, segment_id: int):
+    segment = get_object_or_404(Segment.objects.select_related("run"), pk=segment_id)
+    profiles = selectors.run_profiles(run=segment.run)
+    points = [
+        charts.ProjectedCustomer(
+            p.customer.name, p.segment.name if p.segment else "—",
+            p.projection_x, p.projection_y,
+        )
+        for p in profiles
+    ]  # fmt: skip
+    members = [p for p in profiles if p.segment_id == segment.pk][:200]
+    heatmap = charts.transition_heatmap_figure(
+        segment.run.operations, segment.transitions, f"Transitions of {segment.name}"
+    )
+    return render(
+        request,
+        "profiling/segment_detail.html",
+        {
+            "segment": segment,
+            "members": members,
+            "projection": _embed(charts.segment_projection_figure(points)),
+            "heatmap": _embed(heatmap),
+            "title": segment.name,
+        },
+    )
+
+
+@staff_member_required
+def customer_profile(request, customer_id: int):
+    customer = get_object_or_404(Customer, pk=customer_id)
+    profile = selectors.profile_for_customer(customer=customer)
+    tags = selectors.tags_for_customer(customer=customer)
+    heatmap = ""
+    if profile is not None and profile.segment is not None:
+        heatmap = _embed(
+            charts.transition_heatmap_figure(
+                profile.run.operations,
+                profile.segment.transitions,
+                f"Transitions of {profile.segment.name}",
+            )
+        )
+    return render(
+        request,
+        "profiling/customer_profile.html",
+        {
+            "customer": customer,
+            "profile": profile,
+            "tags": tags,
+            "heatmap": heatmap,
+            "title": f"Profile of {customer.name}",
+        },
+    )
