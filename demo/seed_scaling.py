@@ -108,7 +108,7 @@ def seed(*, context: dict, progress) -> None:
     rows = []
     for number, customer in enumerate(progress(customers, desc="scaling metrics")):
         # The portal's account (the first) grows out of its Startup bundle.
-        size = 1.6 if number == 0 else float(rng.uniform(0.3, 2.5))
+        size = 1.3 if number == 0 else float(rng.uniform(0.25, 1.2))
         if customer.pk in seeded:
             continue
         compute = cpu * 5.5 * size + rng.normal(0, 0.2, HOURS).clip(-0.5, 0.5)
@@ -132,7 +132,7 @@ def seed(*, context: dict, progress) -> None:
                 for i, value in enumerate(values)
             ]
         if not Entitlement.objects.filter(customer=customer).exists():
-            name = "Growth Accelerator" if size > 1.8 else "Startup Launch"
+            name = "Growth Accelerator" if size > 0.9 else "Startup Launch"
             entitlement_record(
                 customer=customer, bundle=bundles[name], now=now - dt.timedelta(days=90)
             )

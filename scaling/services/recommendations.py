@@ -65,7 +65,8 @@ def recommendation_generate(
     highest need relative to the current capacity; the recommendation's confidence is
     its forecast's confidence (``forecast_confidence``). Below the policy's minimum
     confidence nothing is recommended and the fact is logged. A downgrade is proposed
-    only after sustained low utilisation. A new recommendation expires the pending one;
+    only after sustained low utilisation, and any change only when its net benefit
+    over the horizon is positive. A new recommendation expires the pending one;
     an identical pending one is kept. Auto-approval applies when the policy opts in,
     the confidence reaches its threshold and the monthly increase fits its cap.
     """
@@ -125,17 +126,6 @@ def recommendation_generate(
             recent_peaks=peaks, capacities=current.capacities, threshold=LOW_UTILISATION
         ):
             return None
-    pending = (
-        Recommendation.objects.select_for_update()
-        .filter(customer=customer, status=Recommendation.Status.PENDING)
-        .first()
-    )
-    if pending is not None:
-        if pending.recommended_bundle_id == best.key:
-            return pending
-        pending.status = Recommendation.Status.EXPIRED
-        pending.decided_at = now
-        pending.save(update_fields=["status", "decided_at", "updated_at"])
     horizon_seconds = max(f.horizon * (f.step_seconds or 86_400) for f in forecasts)
     analysis = cost_benefit(
         forecasts={f.resource: _arrays(f) for f in forecasts},
@@ -148,6 +138,23 @@ def recommendation_generate(
         horizon_seconds=horizon_seconds,
         currency=organization.currency,
     )
+    if analysis.net_benefit <= 0:
+        logger.info(
+            "No recommendation: customer %s, %s would not pay off (net benefit %s)",
+            customer.pk, best.name, analysis.net_benefit,
+        )  # fmt: skip
+        return None
+    pending = (
+        Recommendation.objects.select_for_update()
+        .filter(customer=customer, status=Recommendation.Status.PENDING)
+        .first()
+    )
+    if pending is not None:
+        if pending.recommended_bundle_id == best.key:
+            return pending
+        pending.status = Recommendation.Status.EXPIRED
+        pending.decided_at = now
+        pending.save(update_fields=["status", "decided_at", "updated_at"])
     increase = best.monthly_price - (current.monthly_price if current else 0)
     auto = (
         policy.auto_approve

@@ -322,3 +322,17 @@ def test_schedules_are_upserted_by_name(organization):
     from django_celery_beat.models import PeriodicTask
 
     assert PeriodicTask.objects.filter(name__startswith="scaling:").count() == 2
+
+
+def test_change_that_does_not_pay_off_is_not_recommended(
+    organization, customer, bundles
+):
+    provisioning.entitlement_record(
+        customer=customer, bundle=bundles["Startup Launch"], now=NOW
+    )
+    ScalingPolicy.objects.create(
+        organization=organization, customer=customer, revenue_per_unit=Decimal("0.03")
+    )
+    ForecastFactory(customer=customer)
+    # 120 units x 0.03 = 3.60 protected for 4.00 more
+    assert recommendation_generate(customer=customer, now=NOW) is None
