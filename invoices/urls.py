@@ -1,5 +1,37 @@
 """URL patterns this app contributes; the root URLconf mounts each list."""
 
-api_urlpatterns: list = []  # under /api/v1/
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from invoices import views
+from invoices.api import (
+    CurrentUsageCostApi,
+    InvoiceViewSet,
+    ProviderChargeViewSet,
+    SubscriptionViewSet,
+)
+
+router = DefaultRouter(trailing_slash="/?")
+router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("provider-charges", ProviderChargeViewSet, basename="provider-charge")
+router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+
+# under /api/v1/
+api_urlpatterns = [
+    path(
+        "customers/<str:key>/current-usage-cost/",
+        CurrentUsageCostApi.as_view(),
+        name="customer-current-usage-cost",
+    ),
+    path(
+        "customers/<str:key>/current-usage-cost",
+        CurrentUsageCostApi.as_view(),
+    ),
+    *router.urls,
+]
 staff_urlpatterns: list = []  # under /staff/, namespace "staff"
-portal_urlpatterns: list = []  # under /portal/, namespace "portal"
+# under /portal/, namespace "portal"
+portal_urlpatterns = [
+    path("invoices/", views.portal_invoices, name="invoices"),
+    path("invoices/<int:pk>/pdf/", views.portal_invoice_pdf, name="invoice-pdf"),
+]

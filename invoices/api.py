@@ -1,0 +1,334 @@
+"""Invoicing API: invoices (read, PDF, CSV, finalize), provider charges,
+subscriptions and the current usage cost of a customer.
+
+``customer_id`` is always the customer's external id. Money is rendered as decimal
+strings. Issued invoices cannot be edited: there is no write endpoint for invoices
+besides the lifecycle actions.
+"""
+
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing_site.errors import DomainError
+from invoices import exports, periods, selectors, services
+from invoices.models import Invoice, ProviderCharge, Subscription
+from metering.models import Customer
+from metering.selectors import customer_get
+from pricing.selectors import billing_model_get
+
+
+class InvoiceLineOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    description = serializers.CharField()
+    quantity = serializers.DecimalField(
+        max_digits=30, decimal_places=6, allow_null=True, normalize_output=True
+    )
+    unit_price = serializers.DecimalField(
+        max_digits=24, decimal_places=8, allow_null=True, normalize_output=True
+    )
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class InvoiceOutputSerializer(serializers.ModelSerializer):
+    customer_id = serializers.CharField(source="customer_external_id")
+    lines = InvoiceLineOutputSerializer(many=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id", "number", "customer_id", "period_start", "period_end", "status",
+            "currency", "subtotal", "total", "lines",
+        ]  # fmt: skip
+
+
+class InvoiceFilterSerializer(serializers.Serializer):
+    customer_id = serializers.CharField(required=False, max_length=128)
+    status = serializers.ChoiceField(choices=Invoice.Status.choices, required=False)
+    period = serializers.CharField(required=False, max_length=10)
+
+    def validate_period(self, value: str) -> periods.Period:
+        try:
+            return periods.period_parse(value)
+        except DomainError as error:
+            raise serializers.ValidationError(error.message) from None
+
+
+class VoidInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
+
+
+class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
+    """Invoices of the organization, newest period first.
+
+    Filters: ``customer_id`` (external id), ``status``, ``period`` (``YYYY-MM`` or
+    ``YYYY-MM-DD``).
+    """
+
+    serializer_class = InvoiceOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        filters = InvoiceFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        return selectors.invoice_list(
+            organization=self.request.organization,
+            customer_external_id=data.get("customer_id"),
+            status=data.get("status"),
+            period=data.get("period"),
+        )
+
+    def get_object(self) -> Invoice:
+        return selectors.invoice_get(
+            organization=self.request.organization, pk=self.kwargs["pk"]
+        )
+
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, pk=None):
+        invoice = self.get_object()
+        response = HttpResponse(
+            exports.invoice_pdf(invoice), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{exports.invoice_pdf_filename(invoice)}"'
+        )
+        return response
+
+    @action(detail=True, methods=["get"])
+    def csv(self, request, pk=None):
+        invoice = self.get_object()
+        response = HttpResponse(
+            exports.invoices_csv([invoice]), content_type="text/csv"
+        )
+        name = invoice.number or f"draft-{invoice.pk}"
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+
+    @action(detail=True, methods=["post"])
+    def finalize(self, request, pk=None):
+        invoice = services.invoice_finalize(
+            invoice=self.get_object(), now=timezone.now()
+        )
+        return Response(InvoiceOutputSerializer(self._reload(invoice)).data)
+
+    @action(detail=True, methods=["post"], url_path="mark-paid")
+    def mark_paid(self, request, pk=None):
+        invoice = services.invoice_mark_paid(
+            invoice=self.get_object(), now=timezone.now()
+        )
+        return Response(InvoiceOutputSerializer(self._reload(invoice)).data)
+
+    @action(detail=True, methods=["post"])
+    def void(self, request, pk=None):
+        data = VoidInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.invoice_void(
+            invoice=self.get_object(),
+            now=timezone.now(),
+            reason=data.validated_data["reason"],
+        )
+        return Response(
+            InvoiceOutputSerializer(
+                selectors.invoice_get(organization=request.organization, pk=pk)
+            ).data
+        )
+
+    def _reload(self, invoice: Invoice) -> Invoice:
+        return selectors.invoice_get(
+            organization=self.request.organization, pk=invoice.pk
+        )
+
+
+class ProviderChargeInputSerializer(serializers.Serializer):
+    customer_id = serializers.CharField(max_length=128)
+    provider = serializers.CharField(max_length=100)
+    period = serializers.CharField(max_length=7, help_text="YYYY-MM")
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    description = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
+    external_ref = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, default=""
+    )
+
+    def validate_period(self, value: str) -> periods.Period:
+        try:
+            period = periods.period_parse(value)
+        except DomainError as error:
+            raise serializers.ValidationError(error.message) from None
+        if period.frequency != periods.MONTHLY:
+            raise serializers.ValidationError("Use YYYY-MM.")
+        return period
+
+
+class ProviderChargeOutputSerializer(serializers.ModelSerializer):
+    customer_id = serializers.CharField(source="customer.external_id")
+    period = serializers.SerializerMethodField()
+    invoice_id = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        model = ProviderCharge
+        fields = [
+            "id", "customer_id", "provider", "period", "amount", "description",
+            "external_ref", "invoice_id", "created_at",
+        ]  # fmt: skip
+
+    def get_period(self, charge: ProviderCharge) -> str:
+        return charge.period_start.strftime("%Y-%m")
+
+
+class ProviderChargeViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
+    """Provider network charges, passed through on the customer's monthly invoice."""
+
+    serializer_class = ProviderChargeOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return ProviderCharge.objects.filter(
+            organization=self.request.organization
+        ).select_related("customer")
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return ProviderChargeInputSerializer
+        return ProviderChargeOutputSerializer
+
+    def create(self, request, *args, **kwargs):
+        data = ProviderChargeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        customer = _customer(request, fields.pop("customer_id"))
+        period = fields.pop("period")
+        charge = services.provider_charge_create(
+            organization=request.organization,
+            customer=customer,
+            period_start=period.start,
+            **fields,
+        )
+        return Response(
+            ProviderChargeOutputSerializer(charge).data, status=status.HTTP_201_CREATED
+        )
+
+
+def _customer(request, external_id: str):
+    """The organization's customer by external id; a 400 naming customer_id."""
+    found = Customer.objects.filter(
+        organization=request.organization, external_id=external_id
+    ).first()
+    if found is None:
+        raise DomainError(f"Unknown customer {external_id!r}.", field="customer_id")
+    return found
+
+
+class SubscriptionInputSerializer(serializers.Serializer):
+    customer_id = serializers.CharField(max_length=128)
+    billing_model_id = serializers.IntegerField(min_value=1)
+    agents = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
+    starts_at = serializers.DateTimeField()
+
+
+class SubscriptionOutputSerializer(serializers.ModelSerializer):
+    customer_id = serializers.CharField(source="customer.external_id")
+    billing_model_id = serializers.IntegerField()
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id", "customer_id", "billing_model_id", "agents", "starts_at", "ends_at",
+        ]  # fmt: skip
+
+
+class SubscriptionViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
+    """Assignments of customers to billing models."""
+
+    serializer_class = SubscriptionOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return Subscription.objects.filter(
+            organization=self.request.organization
+        ).select_related("customer")
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return SubscriptionInputSerializer
+        return SubscriptionOutputSerializer
+
+    def create(self, request, *args, **kwargs):
+        data = SubscriptionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        customer = _customer(request, fields["customer_id"])
+        try:
+            billing_model = billing_model_get(
+                organization=request.organization, pk=fields["billing_model_id"]
+            )
+        except Http404:
+            raise DomainError(
+                "Unknown billing model.", field="billing_model_id"
+            ) from None
+        subscription = services.subscription_create(
+            organization=request.organization,
+            customer=customer,
+            billing_model=billing_model,
+            agents=fields["agents"],
+            starts_at=fields["starts_at"],
+        )
+        return Response(
+            SubscriptionOutputSerializer(subscription).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+def _rating_json(rated) -> dict:
+    return {
+        "subtotal": str(rated.subtotal),
+        "total": str(rated.total),
+        "lines": [
+            {
+                "kind": line.kind,
+                "description": line.description,
+                "quantity": None if line.quantity is None else _plain(line.quantity),
+                "unit_price": (
+                    None if line.unit_price is None else _plain(line.unit_price)
+                ),
+                "amount": str(line.amount),
+            }
+            for line in rated.lines
+        ],
+    }
+
+
+def _plain(value) -> str:
+    return f"{value.normalize():f}" if value else "0"
+
+
+class CurrentUsageCostApi(APIView):
+    """``GET /api/v1/customers/{id}/current-usage-cost/``: the running total of the
+    open month (and of the open day's daily and per-use charges), rated exactly as
+    the invoices will be. ``{id}`` is the primary key or the external id."""
+
+    def get(self, request, key: str):
+        customer = customer_get(organization=request.organization, key=key)
+        cost = selectors.current_usage_cost(customer=customer, now=timezone.now())
+        return Response(
+            {
+                "customer_id": customer.external_id,
+                "currency": request.organization.currency,
+                "period": cost.month.label,
+                "day": cost.day.label,
+                "total": str(cost.total),
+                "monthly": _rating_json(cost.monthly),
+                "daily": _rating_json(cost.daily),
+            }
+        )

@@ -1,0 +1,753 @@
+"""Writes of invoicing: generation, the invoice lifecycle, charges, subscriptions.
+
+Lifecycle: ``draft`` -> ``finalized`` -> ``paid``, or ``finalized`` -> ``void`` (with
+a credit note). Drafts are (re)generated from usage until they are finalized, by an
+admin or automatically once the organization's grace window after the period has
+passed; issued invoices never change again, late usage goes to a later invoice as an
+adjustment line.
+"""
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import logging
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+
+from billing_site.errors import DomainError, InvalidTransition
+from billing_site.money import quantize_money
+from bundles import services as bundle_services
+from invoices import periods, rating, selectors
+from invoices.models import (
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceNumberSequence,
+    InvoicingSettings,
+    ProviderCharge,
+    Subscription,
+    WebhookDelivery,
+)
+from invoices.periods import DAILY, MONTHLY, Period
+from metering.models import Customer, Organization
+from pricing.models import BillingModel
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 2000
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+
+class WebhookTransientError(ConnectionError):
+    """The receiver could not be reached or answered 5xx; the task retries."""
+
+
+# Generation -------------------------------------------------------------------------
+
+
+@dataclass
+class GenerationResult:
+    period: Period
+    created: int = 0
+    refreshed: int = 0
+    already_issued: int = 0
+    removed_empty: int = 0
+    upgrade_offers: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _lines_for(invoice: Invoice, result: rating.Rating) -> list[InvoiceLine]:
+    lines = []
+    for position, line in enumerate(result.lines, start=1):
+        adjusts = None
+        if line.kind == rating.ADJUSTMENT and line.reference.startswith("invoice:"):
+            adjusts = int(line.reference.split(":", 1)[1])
+        lines.append(
+            InvoiceLine(
+                invoice=invoice,
+                position=position,
+                kind=line.kind,
+                description=line.description[:300],
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line.amount,
+                operation=line.operation,
+                activity_type=line.activity_type,
+                reference=line.reference,
+                adjusts_invoice_id=adjusts,
+            )
+        )
+    return lines
+
+
+def invoices_generate(
+    *,
+    organization: Organization,
+    period: Period,
+    now: datetime,
+    customer_ids: list[int] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> GenerationResult:
+    """Create or refresh the draft invoices of a closed period for the organization.
+
+    Idempotent: one invoice per customer and period (a unique constraint); issued
+    invoices are left alone and drafts are re-rated from the events as they stand.
+    Usage is aggregated once for the organization in SQL; writes go in chunks of
+    customers, each chunk in one transaction (so no invoice is ever left without
+    its lines). Customers with nothing to bill get no invoice.
+    """
+    if now < period.closes_at:
+        raise DomainError(f"The period {period} has not closed yet.", field="period")
+    start, end = period.bounds
+    terms = selectors.organization_terms(
+        organization=organization, period=period, customer_ids=customer_ids
+    )
+    usage = selectors.usage_by_customer(
+        organization=organization, start=start, end=end, customer_ids=customer_ids
+    )
+    per_use = {}
+    if period.frequency == DAILY:
+        operations = {code for codes in usage.values() for code in codes}
+        per_use = selectors.per_use_events_by_customer(
+            organization=organization,
+            start=start,
+            end=end,
+            operations=terms.per_use_operations(operations),
+            customer_ids=customer_ids,
+        )
+    existing_drafts = set(
+        Invoice.objects.filter(
+            organization=organization,
+            frequency=period.frequency,
+            period_start=period.start,
+            status=Invoice.Status.DRAFT,
+        ).values_list("id", flat=True)
+    )
+    adjustments = selectors.late_adjustments(
+        organization=organization,
+        period=period,
+        exclude_invoice_ids=existing_drafts,
+        customer_ids=customer_ids,
+    )
+    candidates = set(usage) | terms.customer_ids() | set(adjustments)
+    if period.frequency == DAILY:
+        candidates = set(usage) | set(terms.subscriptions)
+    if customer_ids is not None:
+        candidates &= set(customer_ids)
+    customers = {
+        customer.pk: customer
+        for customer in Customer.objects.filter(
+            organization=organization, pk__in=candidates
+        ).only("id", "name", "external_id")
+    }
+    result = GenerationResult(period=period)
+    ordered = sorted(customers)
+    for offset in range(0, len(ordered), chunk_size):
+        chunk = ordered[offset : offset + chunk_size]
+        ratings = {}
+        for customer_id in chunk:
+            ratings[customer_id] = rating.rate(
+                selectors.rating_input(
+                    terms=terms,
+                    customer_id=customer_id,
+                    usage=usage.get(customer_id, {}),
+                    per_use_events=per_use.get(customer_id),
+                    adjustments=tuple(adjustments.get(customer_id, ())),
+                )
+            )
+        _write_chunk(
+            organization=organization,
+            period=period,
+            terms=terms,
+            customers=customers,
+            ratings=ratings,
+            now=now,
+            result=result,
+        )
+    _offer_upgrades(
+        organization=organization,
+        terms=terms,
+        customers=customers,
+        period=period,
+        now=now,
+        result=result,
+    )
+    return result
+
+
+def _write_chunk(
+    *,
+    organization: Organization,
+    period: Period,
+    terms: selectors.OrganizationTerms,
+    customers: dict[int, Customer],
+    ratings: dict[int, rating.Rating],
+    now: datetime,
+    result: GenerationResult,
+) -> None:
+    with transaction.atomic():
+        # Serializes generators of one organization, so two runs never race to
+        # insert the same customer's invoice.
+        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        existing = {
+            invoice.customer_id: invoice
+            for invoice in Invoice.objects.select_for_update().filter(
+                organization=organization,
+                frequency=period.frequency,
+                period_start=period.start,
+                customer_id__in=list(ratings),
+                status__in=[
+                    Invoice.Status.DRAFT,
+                    Invoice.Status.FINALIZED,
+                    Invoice.Status.PAID,
+                ],
+            )
+        }
+        new, refreshed, emptied = [], [], []
+        for customer_id, rated in ratings.items():
+            invoice = existing.get(customer_id)
+            if invoice is not None and invoice.status != Invoice.Status.DRAFT:
+                result.already_issued += 1
+                continue
+            if not rated.lines:
+                if invoice is not None:
+                    emptied.append(invoice.pk)
+                continue
+            customer = customers[customer_id]
+            subscription = terms.subscriptions.get(customer_id)
+            model = (
+                terms.models.get(subscription.billing_model_id)
+                if subscription
+                else None
+            )
+            values = {
+                "currency": organization.currency,
+                "subtotal": rated.subtotal,
+                "total": rated.total,
+                "customer_name": customer.name[:200],
+                "customer_external_id": customer.external_id,
+                "billing_model_name": model.name if model else "",
+                "rated_at": now,
+            }
+            if invoice is None:
+                invoice = Invoice(
+                    organization=organization,
+                    customer_id=customer_id,
+                    frequency=period.frequency,
+                    period_start=period.start,
+                    period_end=period.end,
+                    **values,
+                )
+                new.append(invoice)
+            else:
+                for name, value in values.items():
+                    setattr(invoice, name, value)
+                refreshed.append(invoice)
+        stale = [invoice.pk for invoice in refreshed] + emptied
+        if stale:
+            ProviderCharge.objects.filter(invoice_id__in=stale).update(invoice=None)
+            InvoiceLine.objects.filter(invoice_id__in=stale).delete()
+        if emptied:
+            Invoice.objects.filter(pk__in=emptied).delete()
+            result.removed_empty += len(emptied)
+        Invoice.objects.bulk_create(new)
+        if refreshed:
+            Invoice.objects.bulk_update(
+                refreshed,
+                [
+                    "currency", "subtotal", "total", "customer_name",
+                    "customer_external_id", "billing_model_name", "rated_at",
+                    "updated_at",
+                ],
+            )  # fmt: skip
+        lines = []
+        charge_invoice = {}
+        for invoice in new + refreshed:
+            rated = ratings[invoice.customer_id]
+            lines.extend(_lines_for(invoice, rated))
+            for line in rated.lines:
+                if line.reference.startswith("provider_charge:"):
+                    charge_invoice[int(line.reference.split(":", 1)[1])] = invoice.pk
+        InvoiceLine.objects.bulk_create(lines, batch_size=5000)
+        if charge_invoice:
+            charges = list(ProviderCharge.objects.filter(pk__in=list(charge_invoice)))
+            for charge in charges:
+                charge.invoice_id = charge_invoice[charge.pk]
+            ProviderCharge.objects.bulk_update(charges, ["invoice"])
+        result.created += len(new)
+        result.refreshed += len(refreshed)
+
+
+def _offer_upgrades(
+    *,
+    organization: Organization,
+    terms: selectors.OrganizationTerms,
+    customers: dict[int, Customer],
+    period: Period,
+    now: datetime,
+    result: GenerationResult,
+) -> None:
+    """Offer a bundle upgrade to customers with bundles who used an operation
+    outside them beyond the organization's level (the seed's offerBundleUpgrade)."""
+    level = terms.settings.upgrade_offer_units
+    if level is None or period.frequency != MONTHLY or not terms.bundles:
+        return
+    start, end = period.bounds
+    usage = selectors.usage_by_customer(
+        organization=organization,
+        start=start,
+        end=end,
+        customer_ids=list(terms.bundles),
+    )
+    for customer_id in terms.bundles:
+        if customer_id not in customers:
+            continue
+        rated = rating.rate(
+            selectors.rating_input(
+                terms=terms, customer_id=customer_id, usage=usage.get(customer_id, {})
+            )
+        )
+        over = {
+            code: units for code, units in rated.out_of_bundle.items() if units > level
+        }
+        if not over:
+            continue
+        operation = max(sorted(over), key=lambda code: over[code])
+        try:
+            bundle_services.bundle_upgrade_offer(
+                customer=customers[customer_id],
+                operation=operation,
+                now=now,
+                observed_quantity=over[operation],
+            )
+        except DomainError as error:
+            logger.info("No upgrade offer for customer %s: %s", customer_id, error)
+            continue
+        result.upgrade_offers.append((customer_id, operation))
+
+
+# Lifecycle --------------------------------------------------------------------------
+
+
+def _next_number(*, organization: Organization, kind: str) -> int:
+    """The next value of the organization's gap-free sequence (row-locked)."""
+    InvoiceNumberSequence.objects.get_or_create(organization=organization, kind=kind)
+    sequence = InvoiceNumberSequence.objects.select_for_update().get(
+        organization=organization, kind=kind
+    )
+    sequence.last_value += 1
+    sequence.save(update_fields=["last_value"])
+    return sequence.last_value
+
+
+def _locked(invoice: Invoice) -> Invoice:
+    return (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=invoice.pk)
+    )
+
+
+@transaction.atomic
+def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
+    """Issue a draft: number it from the gap-free sequence, date it, freeze it, and
+    notify the organization's webhook after commit."""
+    invoice = _locked(invoice)
+    if invoice.status != Invoice.Status.DRAFT:
+        raise InvalidTransition(
+            f"invoice {invoice.number or invoice.pk} is {invoice.status}, "
+            "cannot finalize",
+            field="status",
+        )
+    settings = selectors.invoicing_settings_for(organization=invoice.organization)
+    value = _next_number(
+        organization=invoice.organization, kind=InvoiceNumberSequence.Kind.INVOICE
+    )
+    invoice.number = f"{settings.number_prefix}-{value:06d}"
+    invoice.status = Invoice.Status.FINALIZED
+    invoice.finalized_at = now
+    invoice.issued_on = now.date()
+    invoice.due_on = invoice.issued_on + timedelta(days=settings.payment_terms_days)
+    invoice.save()
+    if settings.webhook_url:
+        delivery = WebhookDelivery.objects.create(
+            organization=invoice.organization,
+            invoice=invoice,
+            event="invoice.finalized",
+            url=settings.webhook_url,
+        )
+        transaction.on_commit(lambda: _enqueue_webhook(delivery.pk))
+    return invoice
+
+
+def _enqueue_webhook(delivery_id: int) -> None:
+    from invoices.tasks import invoice_webhook_deliver
+
+    invoice_webhook_deliver.delay(delivery_id)
+
+
+@transaction.atomic
+def invoice_mark_paid(*, invoice: Invoice, now: datetime) -> Invoice:
+    invoice = _locked(invoice)
+    if invoice.status != Invoice.Status.FINALIZED:
+        raise InvalidTransition(
+            f"invoice {invoice.number or invoice.pk} is {invoice.status}, "
+            "cannot mark it paid",
+            field="status",
+        )
+    invoice.status = Invoice.Status.PAID
+    invoice.paid_at = now
+    invoice.save(update_fields=["status", "paid_at", "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, now: datetime, reason: str = "") -> CreditNote:
+    """Void a finalized invoice: a credit note for its total cancels it, and the
+    provider charges it billed are released to the next invoice."""
+    invoice = _locked(invoice)
+    if invoice.status != Invoice.Status.FINALIZED:
+        raise InvalidTransition(
+            f"invoice {invoice.number or invoice.pk} is {invoice.status}, cannot void",
+            field="status",
+        )
+    value = _next_number(
+        organization=invoice.organization, kind=InvoiceNumberSequence.Kind.CREDIT_NOTE
+    )
+    credit_note = CreditNote.objects.create(
+        organization=invoice.organization,
+        invoice=invoice,
+        number=f"CN-{value:06d}",
+        amount=invoice.total,
+        currency=invoice.currency,
+        reason=reason[:300],
+        issued_at=now,
+    )
+    invoice.status = Invoice.Status.VOID
+    invoice.voided_at = now
+    invoice.save(update_fields=["status", "voided_at", "updated_at"])
+    ProviderCharge.objects.filter(invoice=invoice).update(invoice=None)
+    return credit_note
+
+
+@dataclass
+class FinalizeOutcome:
+    finalized: list[Invoice] = field(default_factory=list)
+    failed: list[tuple[Invoice, str]] = field(default_factory=list)
+
+
+def invoices_finalize(*, invoices: list[Invoice], now: datetime) -> FinalizeOutcome:
+    """Finalize each invoice in its own transaction; failures are reported, not
+    raised, so one refused invoice does not stop the others."""
+    outcome = FinalizeOutcome()
+    for invoice in invoices:
+        try:
+            outcome.finalized.append(invoice_finalize(invoice=invoice, now=now))
+        except DomainError as error:
+            outcome.failed.append((invoice, error.message))
+    return outcome
+
+
+@dataclass
+class CycleResult:
+    generated: list[GenerationResult] = field(default_factory=list)
+    finalized: FinalizeOutcome = field(default_factory=FinalizeOutcome)
+
+
+def invoicing_cycle_run(*, organization: Organization, now: datetime) -> CycleResult:
+    """What the periodic task does for one organization: (re)generate the last
+    closed month and day, then finalize the drafts past their grace window."""
+    result = CycleResult()
+    for frequency in (MONTHLY, DAILY):
+        period = periods.period_containing(now, frequency).previous()
+        result.generated.append(
+            invoices_generate(organization=organization, period=period, now=now)
+        )
+    result.finalized = invoices_finalize(
+        invoices=selectors.invoices_finalizable(organization=organization, now=now),
+        now=now,
+    )
+    return result
+
+
+# Subscriptions and provider charges -------------------------------------------------
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    organization: Organization,
+    customer: Customer,
+    billing_model: BillingModel,
+    agents: int,
+    starts_at: datetime,
+) -> Subscription:
+    """Assign a billing model from ``starts_at``; ends the customer's open one."""
+    if customer.organization_id != organization.pk:
+        raise DomainError("Unknown customer.", field="customer_id")
+    if billing_model.organization_id != organization.pk:
+        raise DomainError("Unknown billing model.", field="billing_model_id")
+    if not billing_model.is_active:
+        raise DomainError(
+            f"Billing model {billing_model.name!r} is not active.",
+            field="billing_model_id",
+        )
+    open_ones = Subscription.objects.select_for_update().filter(
+        customer=customer, ends_at__isnull=True
+    )
+    for current in open_ones:
+        if current.starts_at >= starts_at:
+            raise DomainError(
+                "The customer already has a subscription starting "
+                f"{current.starts_at.isoformat()}; start after it.",
+                field="starts_at",
+            )
+        current.ends_at = starts_at
+        current.save(update_fields=["ends_at", "updated_at"])
+    subscription = Subscription(
+        organization=organization,
+        customer=customer,
+        billing_model=billing_model,
+        agents=agents,
+        starts_at=starts_at,
+    )
+    subscription.full_clean()
+    subscription.save()
+    return subscription
+
+
+@transaction.atomic
+def provider_charge_create(
+    *,
+    organization: Organization,
+    customer: Customer,
+    provider: str,
+    period_start: date,
+    amount: Decimal,
+    description: str = "",
+    external_ref: str = "",
+) -> ProviderCharge:
+    """Record a provider's network charge for a month (billed on its invoice)."""
+    if customer.organization_id != organization.pk:
+        raise DomainError("Unknown customer.", field="customer_id")
+    if period_start.day != 1:
+        raise DomainError("Give the first day of the month.", field="period")
+    if (
+        external_ref
+        and ProviderCharge.objects.filter(
+            organization=organization, provider=provider, external_ref=external_ref
+        ).exists()
+    ):
+        raise DomainError(
+            f"Charge {external_ref!r} of {provider!r} is already recorded.",
+            field="external_ref",
+        )
+    charge = ProviderCharge(
+        organization=organization,
+        customer=customer,
+        provider=provider,
+        period_start=period_start,
+        amount=quantize_money(amount, organization.currency),
+        description=description,
+        external_ref=external_ref,
+    )
+    charge.full_clean()
+    charge.save()
+    return charge
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    skipped: int = 0  # already recorded (same provider and external_ref)
+    errors: list[str] = field(default_factory=list)  # "row 3: amount: ..."
+
+
+CSV_COLUMNS = ("customer_id", "provider", "period", "amount")
+
+
+def provider_charges_import(*, organization: Organization, text: str) -> ImportResult:
+    """Import charges from CSV with columns customer_id (external id), provider,
+    period (YYYY-MM), amount, and optional description and external_ref.
+
+    All or nothing: any invalid row aborts the import and every error is reported.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [name for name in CSV_COLUMNS if name not in (reader.fieldnames or [])]
+    if missing:
+        raise DomainError(f"Missing column(s): {', '.join(missing)}.", field="file")
+    result = ImportResult()
+    customers = {
+        customer.external_id: customer
+        for customer in Customer.objects.filter(organization=organization)
+    }
+    rows = []
+    for number, row in enumerate(reader, start=2):
+        try:
+            customer = customers.get((row["customer_id"] or "").strip())
+            if customer is None:
+                raise DomainError(
+                    f"Unknown customer {row['customer_id']!r}.", field="customer_id"
+                )
+            period = periods.period_parse(row["period"], field="period")
+            if period.frequency != MONTHLY:
+                raise DomainError("Use YYYY-MM.", field="period")
+            try:
+                amount = Decimal((row["amount"] or "").strip())
+            except InvalidOperation:
+                raise DomainError(
+                    f"Not a number: {row['amount']!r}.", field="amount"
+                ) from None
+            if not amount.is_finite():
+                raise DomainError("Not a number.", field="amount")
+            provider = (row["provider"] or "").strip()
+            if not provider:
+                raise DomainError("Required.", field="provider")
+            rows.append(
+                {
+                    "customer": customer,
+                    "provider": provider,
+                    "period_start": period.start,
+                    "amount": amount,
+                    "description": (row.get("description") or "").strip(),
+                    "external_ref": (row.get("external_ref") or "").strip(),
+                }
+            )
+        except DomainError as error:
+            result.errors.append(f"row {number}: {error.field}: {error.message}")
+    if result.errors:
+        return result
+    with transaction.atomic():
+        for fields in rows:
+            if (
+                fields["external_ref"]
+                and ProviderCharge.objects.filter(
+                    organization=organization,
+                    provider=fields["provider"],
+                    external_ref=fields["external_ref"],
+                ).exists()
+            ):
+                result.skipped += 1
+                continue
+            provider_charge_create(organization=organization, **fields)
+            result.created += 1
+    return result
+
+
+@transaction.atomic
+def invoicing_settings_update(
+    *, organization: Organization, **changes
+) -> InvoicingSettings:
+    settings, _ = InvoicingSettings.objects.select_for_update().get_or_create(
+        organization=organization
+    )
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    settings.full_clean()
+    settings.save()
+    return settings
+
+
+# Webhooks ---------------------------------------------------------------------------
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256 of the raw body with the organization's secret>``."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def webhook_payload(invoice: Invoice, event: str) -> bytes:
+    return json.dumps(
+        {
+            "event": event,
+            "invoice": {
+                "id": invoice.pk,
+                "number": invoice.number,
+                "customer_id": invoice.customer_external_id,
+                "period_start": invoice.period_start.isoformat(),
+                "period_end": invoice.period_end.isoformat(),
+                "status": invoice.status,
+                "currency": invoice.currency,
+                "subtotal": str(invoice.subtotal),
+                "total": str(invoice.total),
+            },
+        },
+        sort_keys=True,
+    ).encode()
+
+
+def webhook_delivery_attempt(*, delivery: WebhookDelivery, now: datetime) -> None:
+    """POST the signed event once. Raises ``WebhookTransientError`` (to be retried)
+    when the receiver is unreachable or answers 5xx; a 4xx fails for good."""
+    delivery = WebhookDelivery.objects.select_related("invoice").get(pk=delivery.pk)
+    if delivery.status == WebhookDelivery.Status.DELIVERED:
+        return
+    settings = selectors.invoicing_settings_for(organization=delivery.organization)
+    body = webhook_payload(delivery.invoice, delivery.event)
+    request = urllib.request.Request(
+        delivery.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Billing-Event": delivery.event,
+            "X-Billing-Delivery": str(delivery.pk),
+            "X-Billing-Signature": webhook_signature(settings.webhook_secret, body),
+        },
+    )
+    delivery.attempts += 1
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as reply:
+            code = reply.status
+        error = ""
+    except urllib.error.HTTPError as failure:
+        code, error = failure.code, str(failure.reason)[:300]
+    except (urllib.error.URLError, OSError) as failure:
+        code, error = None, str(failure)[:300]
+    delivery.last_status_code = code
+    delivery.last_error = error
+    if code is not None and 200 <= code < 300:
+        delivery.status = WebhookDelivery.Status.DELIVERED
+        delivery.delivered_at = now
+    elif code is not None and code < 500:
+        delivery.status = WebhookDelivery.Status.FAILED
+    delivery.save()
+    if delivery.status == WebhookDelivery.Status.PENDING:
+        raise WebhookTransientError(f"webhook {delivery.pk}: {error or code}")
+
+
+def webhook_delivery_give_up(*, delivery_id: int) -> None:
+    WebhookDelivery.objects.filter(
+        pk=delivery_id, status=WebhookDelivery.Status.PENDING
+    ).update(status=WebhookDelivery.Status.FAILED)
+
+
+# Periodic schedules -----------------------------------------------------------------
+
+
+def periodic_tasks_upsert() -> list[str]:
+    """Create or update the invoicing beat schedules by name (never deletes)."""
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    # Minute 5 of every hour: regenerate the last closed month and day while their
+    # drafts are in the grace window, then finalize the drafts past it.
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        minute="5", hour="*", day_of_week="*", day_of_month="*", month_of_year="*",
+        timezone="UTC",
+    )  # fmt: skip
+    names = []
+    for name, task in (
+        ("invoices: hourly invoicing cycle", "invoices.tasks.invoicing_cycle_all"),
+    ):
+        PeriodicTask.objects.update_or_create(
+            name=name, defaults={"task": task, "crontab": crontab, "enabled": True}
+        )
+        names.append(name)
+    return names

@@ -1,0 +1,54 @@
+"""Celery tasks of invoicing: the periodic cycle and webhook deliveries."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from invoices import services
+from invoices.models import WebhookDelivery
+from metering.models import Organization
+
+
+@shared_task
+def invoicing_cycle(organization_id: int, now_iso: str | None = None) -> dict:
+    """Generate the last closed periods and finalize drafts past grace, for one
+    organization (``now_iso`` lets a caller replay a moment)."""
+    organization = Organization.objects.get(pk=organization_id)
+    now = timezone.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    result = services.invoicing_cycle_run(organization=organization, now=now)
+    return {
+        "generated": {
+            str(generated.period): generated.created + generated.refreshed
+            for generated in result.generated
+        },
+        "finalized": len(result.finalized.finalized),
+        "failed": len(result.finalized.failed),
+    }
+
+
+@shared_task
+def invoicing_cycle_all() -> int:
+    """The beat entry point: one cycle task per organization."""
+    ids = list(Organization.objects.values_list("pk", flat=True))
+    for organization_id in ids:
+        invoicing_cycle.delay(organization_id)
+    return len(ids)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(ConnectionError,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def invoice_webhook_deliver(self, delivery_id: int) -> str:
+    """POST one webhook; transient failures retry with exponential backoff."""
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    try:
+        services.webhook_delivery_attempt(delivery=delivery, now=timezone.now())
+    except ConnectionError:
+        if self.request.retries >= self.max_retries:
+            services.webhook_delivery_give_up(delivery_id=delivery_id)
+        raise
+    return WebhookDelivery.objects.get(pk=delivery_id).status
