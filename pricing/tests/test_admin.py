@@ -201,3 +201,16 @@ def test_activity_model_needs_exactly_one_activity_in_admin(staff_client, organi
     assert formset.non_form_errors() == [
         "An activity-based model needs exactly one activity pricing."
     ]
+
+
+def test_activity_pricing_changelist_query_count(
+    staff_client, seed_token_model, django_assert_max_num_queries
+):
+    for index in range(5):
+        ActivityBasedConfigFactory(activity_type=f"kind_{index}")
+    with django_assert_max_num_queries(12):
+        response = staff_client.get(
+            reverse("admin:pricing_activitybasedconfig_changelist")
+        )
+    assert response.status_code == 200
+    assert "0-10k @0.0008 | 10k-50k @0.0006" in response.content.decode()

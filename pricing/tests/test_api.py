@@ -532,3 +532,13 @@ def test_non_object_body_is_400(api_client):
     assert response.json() == {
         "errors": {"non_field_errors": ["Expected a JSON object."]}
     }
+
+
+def test_form_encoded_flattened_shape_is_accepted(api_client):
+    response = api_client.post(
+        URL,
+        {"name": "Form", "activity_price_per_unit": "0.10",
+         "activity_activity_type": "api_calls"},
+    )  # fmt: skip
+    assert response.status_code == 201, response.json()
+    assert response.json()["activity_price_per_unit"] == "0.1"
