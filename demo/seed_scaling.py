@@ -17,6 +17,7 @@ from scaling.models import (
     Entitlement,
     FeatureBundle,
     ResourceMetric,
+    ScalingPolicy,
 )
 from scaling.services.forecasts import forecast_organization
 from scaling.services.provisioning import entitlement_record
@@ -108,7 +109,7 @@ def seed(*, context: dict, progress) -> None:
     rows = []
     for number, customer in enumerate(progress(customers, desc="scaling metrics")):
         # The portal's account (the first) grows out of its Startup bundle.
-        size = 1.3 if number == 0 else float(rng.uniform(0.25, 1.2))
+        size = 1.1 if number == 0 else float(rng.uniform(0.25, 1.2))
         if customer.pk in seeded:
             continue
         compute = cpu * 5.5 * size + rng.normal(0, 0.2, HOURS).clip(-0.5, 0.5)
@@ -132,12 +133,17 @@ def seed(*, context: dict, progress) -> None:
                 for i, value in enumerate(values)
             ]
         if not Entitlement.objects.filter(customer=customer).exists():
-            name = "Growth Accelerator" if size > 0.9 else "Startup Launch"
+            name = "Growth Accelerator" if size > 0.9 and number else "Startup Launch"
             entitlement_record(
                 customer=customer, bundle=bundles[name], now=now - dt.timedelta(days=90)
             )
     ResourceMetric.objects.bulk_create(rows, batch_size=5_000, ignore_conflicts=True)
 
+    ScalingPolicy.objects.get_or_create(
+        organization=organization,
+        customer=customers[0],
+        defaults={"revenue_per_unit": Decimal("4.00")},
+    )
     launch = customers[1]
     Campaign.objects.get_or_create(
         organization=organization,
