@@ -374,16 +374,36 @@ def _store_orm(
         key = (customer_ids[e.customer_key], e.operation, month_start(e.occurred_at))
         deltas[key][0] += e.quantity
         deltas[key][1] += 1
-    for (customer_id, operation, period), (quantity, count) in sorted(deltas.items()):
-        counter, _ = UsageCounter.objects.select_for_update().get_or_create(
+    existing = {
+        (c.customer_id, c.operation, c.period_start): c
+        for c in UsageCounter.objects.select_for_update().filter(
             organization=organization,
-            customer_id=customer_id,
-            operation=operation,
-            period_start=period.date(),
+            customer_id__in={key[0] for key in deltas},
+            period_start__in={key[2].date() for key in deltas},
         )
-        counter.quantity += quantity
-        counter.event_count += count
-        counter.save(update_fields=["quantity", "event_count"])
+    }
+    new_counters, changed = [], []
+    for (customer_id, operation, period), (quantity, count) in sorted(deltas.items()):
+        counter = existing.get((customer_id, operation, period.date()))
+        if counter is None:
+            new_counters.append(
+                UsageCounter(
+                    organization=organization,
+                    customer_id=customer_id,
+                    operation=operation,
+                    period_start=period.date(),
+                    quantity=quantity,
+                    event_count=count,
+                )
+            )
+        else:
+            counter.quantity += quantity
+            counter.event_count += count
+            changed.append(counter)
+    UsageCounter.objects.bulk_create(new_counters, batch_size=500)
+    UsageCounter.objects.bulk_update(
+        changed, ["quantity", "event_count"], batch_size=500
+    )
     Operation.objects.bulk_create(
         [
             Operation(organization=organization, code=code, name=code)
