@@ -121,6 +121,12 @@ def bundle_template_save(
     return template
 
 
+@transaction.atomic
+def bundle_template_delete(*, template: BundleTemplate) -> None:
+    """Delete a template; offers made from it keep their lines and reasons."""
+    template.delete()
+
+
 # Offer runs -------------------------------------------------------------------------
 
 

@@ -1,5 +1,49 @@
 """URL patterns this app contributes; the root URLconf mounts each list."""
 
-api_urlpatterns: list = []  # under /api/v1/
+from django.urls import path, re_path
+from rest_framework.routers import DefaultRouter
+
+from bundles import api, views
+
+router = DefaultRouter()
+# Routes answer with and without the trailing slash (DRF turns any truthy
+# ``trailing_slash`` argument into "/", so the pattern is set afterwards).
+router.trailing_slash = "/?"
+router.include_root_view = False
+router.register(
+    "bundle-templates", api.BundleTemplateViewSet, basename="bundle-template"
+)
+
+api_urlpatterns = [  # under /api/v1/
+    re_path(
+        r"^operation-prices/?$",
+        api.OperationPriceListCreateApi.as_view(),
+        name="operation-price-list",
+    ),
+    re_path(
+        r"^customers/(?P<key>[^/]+)/bundles/?$",
+        api.CustomerBundleListApi.as_view(),
+        name="customer-bundles",
+    ),
+    re_path(r"^bundles/(?P<pk>\d+)/?$", api.BundleDetailApi.as_view(), name="bundle"),
+    re_path(
+        r"^bundles/(?P<pk>\d+)/accept/?$",
+        api.BundleAcceptApi.as_view(),
+        name="bundle-accept",
+    ),
+    re_path(
+        r"^bundles/(?P<pk>\d+)/decline/?$",
+        api.BundleDeclineApi.as_view(),
+        name="bundle-decline",
+    ),
+    *router.urls,
+]
 staff_urlpatterns: list = []  # under /staff/, namespace "staff"
-portal_urlpatterns: list = []  # under /portal/, namespace "portal"
+portal_urlpatterns = [  # under /portal/, namespace "portal"
+    path("bundles/", views.portal_bundles, name="bundles"),
+    path(
+        "bundles/<int:pk>/<str:action>/",
+        views.portal_bundle_respond,
+        name="bundle-respond",
+    ),
+]

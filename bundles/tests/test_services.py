@@ -323,9 +323,7 @@ def test_upgrade_offer_covers_the_operation_used_outside_bundles(
     assert again.pk == bundle.pk
 
 
-def test_upgrade_offer_uses_a_covering_template(
-    organization, catalogue, profile, now
-):
+def test_upgrade_offer_uses_a_covering_template(organization, catalogue, profile, now):
     customer = profile(
         CustomerFactory(organization=organization),
         predicted={"image.resize": 1000, "image.convert": 200},

@@ -1,0 +1,357 @@
+"""The bundles API: operation prices, bundle templates, a customer's offers, and
+accepting or declining an offer.
+
+Money (price, list_value, expected_saving, discount, upsell) is rendered as decimal
+strings with the currency's minor unit ("28.64"); unit prices and quantities as
+exact decimal strings without trailing zeros ("0.015", "1000"); a null
+``included_quantity`` means unlimited.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bundles import selectors, services
+from bundles.models import BundleTemplate, Validity
+from metering.selectors import customer_get
+
+
+class PlainDecimalField(serializers.DecimalField):
+    """A decimal rendered exactly, without trailing zeros ("0.015", "1000")."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", None)
+        kwargs.setdefault("decimal_places", None)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        return f"{Decimal(value).normalize():f}"
+
+
+def _actor(request) -> str:
+    api_key = getattr(request, "auth", None)
+    prefix = getattr(api_key, "prefix", None)
+    if prefix:
+        return f"api:{prefix}"
+    return f"staff:{request.user.get_username()}"
+
+
+# Operation prices -------------------------------------------------------------------
+
+
+class OperationPriceInputSerializer(serializers.Serializer):
+    operation = serializers.CharField(max_length=100)
+    unit_price = serializers.DecimalField(
+        max_digits=18, decimal_places=8, min_value=Decimal(0)
+    )
+    # The customer's external id (or primary key) for a per-customer override.
+    customer_id = serializers.CharField(max_length=128, required=False, allow_null=True)
+
+
+class OperationPriceOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    operation = serializers.CharField()
+    unit_price = PlainDecimalField()
+    customer_id = serializers.CharField(
+        source="customer.external_id", allow_null=True, default=None
+    )
+
+
+class OperationPriceListCreateApi(APIView):
+    @extend_schema(responses=OperationPriceOutputSerializer(many=True))
+    def get(self, request):
+        prices = selectors.operation_price_list(organization=request.organization)
+        return Response(OperationPriceOutputSerializer(prices, many=True).data)
+
+    @extend_schema(
+        request=OperationPriceInputSerializer,
+        responses={201: OperationPriceOutputSerializer},
+        description="Create or replace an operation's list price (or a customer's "
+        "override when customer_id is given).",
+    )
+    def post(self, request):
+        serializer = OperationPriceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        customer = None
+        if data.get("customer_id"):
+            customer = customer_get(
+                organization=request.organization, key=data["customer_id"]
+            )
+        price = services.operation_price_set(
+            organization=request.organization,
+            operation=data["operation"],
+            unit_price=data["unit_price"],
+            customer=customer,
+        )
+        return Response(
+            OperationPriceOutputSerializer(price).data, status=status.HTTP_201_CREATED
+        )
+
+
+# Templates --------------------------------------------------------------------------
+
+
+class TargetField(serializers.Field):
+    """A target: a name ("heavy:image.*"), or {"name", "weight"} (weight > 0)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            name, weight = data, Decimal(1)
+        elif isinstance(data, dict) and isinstance(data.get("name"), str):
+            name = data["name"]
+            try:
+                weight = Decimal(str(data.get("weight", 1)))
+            except ArithmeticError:
+                raise serializers.ValidationError("weight must be a number.") from None
+            if not weight.is_finite() or weight <= 0:
+                raise serializers.ValidationError("weight must be a positive number.")
+        else:
+            raise serializers.ValidationError(
+                'Expected a name or {"name": ..., "weight": ...}.'
+            )
+        if not name.strip() or len(name) > 100:
+            raise serializers.ValidationError("name must be 1 to 100 characters long.")
+        return {"name": name, "weight": f"{weight.normalize():f}"}
+
+    def to_representation(self, value):
+        if Decimal(value["weight"]) == 1:
+            return value["name"]
+        return {"name": value["name"], "weight": value["weight"]}
+
+
+class TemplateOperationSerializer(serializers.Serializer):
+    operation = serializers.CharField(max_length=100)
+    # null means unlimited.
+    included_quantity = PlainDecimalField(
+        max_digits=20,
+        decimal_places=6,
+        allow_null=True,
+        required=False,
+        min_value=Decimal("0.000001"),
+        error_messages={"min_value": "Must be positive, or null for unlimited."},
+    )
+
+
+class BundleTemplateSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    operations = TemplateOperationSerializer(many=True, allow_empty=False)
+    discount_percent = PlainDecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        required=False,
+        allow_null=True,
+    )
+    fixed_price = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        min_value=Decimal(0),
+        required=False,
+        allow_null=True,
+    )
+    validity = serializers.ChoiceField(choices=Validity.values, default="month")
+    # Length of a custom validity, seconds.
+    validity_seconds = serializers.IntegerField(
+        min_value=60, required=False, allow_null=True
+    )
+    target_tags = serializers.ListField(
+        child=TargetField(), required=False, default=list
+    )
+    target_segments = serializers.ListField(
+        child=TargetField(), required=False, default=list
+    )
+    is_active = serializers.BooleanField(required=False, default=True)
+
+    def validate(self, attrs):
+        if (
+            attrs.get("discount_percent") is not None
+            and attrs.get("fixed_price") is not None
+        ):
+            raise serializers.ValidationError(
+                {"fixed_price": ["Give a discount percent or a fixed price, not both."]}
+            )
+        if attrs.get("validity") == Validity.CUSTOM and not attrs.get(
+            "validity_seconds"
+        ):
+            raise serializers.ValidationError(
+                {"validity_seconds": ["A custom validity needs a duration."]}
+            )
+        return attrs
+
+
+def template_data(template: BundleTemplate) -> dict:
+    return {
+        "id": template.pk,
+        "name": template.name,
+        "description": template.description,
+        "operations": [
+            {"operation": line.operation, "included_quantity": line.included_quantity}
+            for line in template.operations.all()
+        ],
+        "discount_percent": template.discount_percent,
+        "fixed_price": template.fixed_price,
+        "validity": template.validity,
+        "validity_seconds": (
+            int(template.custom_duration.total_seconds())
+            if template.custom_duration
+            else None
+        ),
+        "target_tags": template.target_tags,
+        "target_segments": template.target_segments,
+        "is_active": template.is_active,
+    }
+
+
+class BundleTemplateViewSet(viewsets.ViewSet):
+    """Bundle templates of the organization (CRUD)."""
+
+    def _save(self, request, template, partial: bool):
+        current = template_data(template) if template is not None else None
+        serializer = BundleTemplateSerializer(
+            instance=current, data=request.data, partial=partial
+        )
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        operations = data.pop("operations", None)
+        seconds = data.pop("validity_seconds", None)
+        fields = dict(data)
+        if "validity" in data or "validity_seconds" in request.data:
+            validity = data.get("validity", template and template.validity)
+            fields["custom_duration"] = (
+                dt.timedelta(seconds=seconds)
+                if validity == Validity.CUSTOM and seconds
+                else None
+            )
+        saved = services.bundle_template_save(
+            organization=request.organization,
+            template=template,
+            operations=(
+                None
+                if operations is None
+                else [
+                    services.TemplateOperationInput(
+                        line["operation"], line.get("included_quantity")
+                    )
+                    for line in operations
+                ]
+            ),
+            **fields,
+        )
+        fresh = selectors.template_get(organization=request.organization, pk=saved.pk)
+        return BundleTemplateSerializer(template_data(fresh)).data
+
+    def _get(self, request, pk) -> BundleTemplate:
+        return selectors.template_get(organization=request.organization, pk=pk)
+
+    @extend_schema(responses=BundleTemplateSerializer(many=True))
+    def list(self, request):
+        templates = selectors.template_list(organization=request.organization)
+        return Response(
+            BundleTemplateSerializer(
+                [template_data(t) for t in templates], many=True
+            ).data
+        )
+
+    @extend_schema(request=BundleTemplateSerializer, responses=BundleTemplateSerializer)
+    def create(self, request):
+        return Response(
+            self._save(request, None, partial=False), status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(responses=BundleTemplateSerializer)
+    def retrieve(self, request, pk=None):
+        return Response(
+            BundleTemplateSerializer(template_data(self._get(request, pk))).data
+        )
+
+    @extend_schema(request=BundleTemplateSerializer, responses=BundleTemplateSerializer)
+    def update(self, request, pk=None):
+        return Response(self._save(request, self._get(request, pk), partial=False))
+
+    @extend_schema(request=BundleTemplateSerializer, responses=BundleTemplateSerializer)
+    def partial_update(self, request, pk=None):
+        return Response(self._save(request, self._get(request, pk), partial=True))
+
+    def destroy(self, request, pk=None):
+        services.bundle_template_delete(template=self._get(request, pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Personalised bundles ---------------------------------------------------------------
+
+
+class BundleLineOutputSerializer(serializers.Serializer):
+    operation = serializers.CharField()
+    included_quantity = PlainDecimalField(allow_null=True)
+    unit_price = PlainDecimalField()
+
+
+class BundleOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    customer_id = serializers.CharField(source="customer.external_id")
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    price = serializers.DecimalField(max_digits=18, decimal_places=2)
+    list_value = serializers.DecimalField(max_digits=18, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    upsell = serializers.DecimalField(max_digits=18, decimal_places=2)
+    expected_saving = serializers.DecimalField(max_digits=18, decimal_places=2)
+    valid_from = serializers.DateTimeField()
+    valid_until = serializers.DateTimeField()
+    templates = serializers.SerializerMethodField()
+    lines = BundleLineOutputSerializer(many=True, source="lines.all")
+    reasons = serializers.JSONField()
+
+    def get_templates(self, bundle) -> list[str]:
+        return sorted(template.name for template in bundle.templates.all())
+
+
+class CustomerBundleListApi(APIView):
+    @extend_schema(responses=BundleOutputSerializer(many=True))
+    def get(self, request, key):
+        customer = customer_get(organization=request.organization, key=key)
+        bundles = selectors.customer_bundles(
+            organization=request.organization, customer=customer
+        )
+        return Response(BundleOutputSerializer(bundles, many=True).data)
+
+
+class BundleDetailApi(APIView):
+    @extend_schema(responses=BundleOutputSerializer)
+    def get(self, request, pk):
+        bundle = selectors.bundle_get(organization=request.organization, pk=pk)
+        return Response(BundleOutputSerializer(bundle).data)
+
+
+class _BundleTransitionApi(APIView):
+    service = None
+
+    @extend_schema(request=None, responses=BundleOutputSerializer)
+    def post(self, request, pk):
+        bundle = selectors.bundle_get(organization=request.organization, pk=pk)
+        type(self).service(bundle=bundle, now=timezone.now(), actor=_actor(request))
+        fresh = selectors.bundle_get(organization=request.organization, pk=pk)
+        return Response(BundleOutputSerializer(fresh).data)
+
+
+class BundleAcceptApi(_BundleTransitionApi):
+    """Accept an offer within its validity; it becomes active at once."""
+
+    service = services.bundle_accept
+
+
+class BundleDeclineApi(_BundleTransitionApi):
+    """Decline an offer."""
+
+    service = services.bundle_decline
