@@ -148,7 +148,7 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
 class ProviderChargeInputSerializer(serializers.Serializer):
     customer_id = serializers.CharField(max_length=128)
     provider = serializers.CharField(max_length=100)
-    period = serializers.CharField(max_length=7, help_text="YYYY-MM")
+    period = serializers.CharField(max_length=10, help_text="YYYY-MM")
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     description = serializers.CharField(
         max_length=300, required=False, allow_blank=True, default=""

@@ -41,6 +41,13 @@ def _plain(value) -> str:
     return f"{value:f}" if hasattr(value, "is_finite") else str(value)
 
 
+def _units(value) -> str:
+    """Quantities and unit prices without storage padding: 500.000000 -> 500."""
+    if value is None:
+        return ""
+    return f"{value.normalize():f}" if value else "0"
+
+
 def invoices_csv(invoices) -> str:
     """One row per invoice line (invoice columns repeated), amounts as decimals."""
     buffer = io.StringIO()
@@ -54,7 +61,7 @@ def invoices_csv(invoices) -> str:
                     invoice.customer_name, invoice.period_start.isoformat(),
                     invoice.period_end.isoformat(), invoice.status, invoice.currency,
                     line.position, line.kind, line.description,
-                    _plain(line.quantity), _plain(line.unit_price),
+                    _units(line.quantity), _units(line.unit_price),
                     _plain(line.amount), _plain(invoice.subtotal),
                     _plain(invoice.total),
                 ]

@@ -1,0 +1,214 @@
+"""Invoice review: list with filters, grouped lines, finalize action, period diff."""
+
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from invoices import exports, selectors, services
+from invoices.models import (
+    CreditNote,
+    Invoice,
+    InvoicingSettings,
+    ProviderCharge,
+    Subscription,
+    WebhookDelivery,
+)
+
+
+class AmountFilter(admin.SimpleListFilter):
+    title = "total"
+    parameter_name = "total_range"
+    RANGES = {
+        "0-100": (Decimal("0"), Decimal("100")),
+        "100-1000": (Decimal("100"), Decimal("1000")),
+        "1000+": (Decimal("1000"), None),
+    }
+
+    def lookups(self, request, model_admin):
+        return [
+            ("0-100", "under 100"),
+            ("100-1000", "100 to 1,000"),
+            ("1000+", "1,000 and more"),
+        ]
+
+    def queryset(self, request, queryset):
+        bounds = self.RANGES.get(self.value() or "")
+        if bounds is None:
+            return queryset
+        low, high = bounds
+        queryset = queryset.filter(total__gte=low)
+        return queryset.filter(total__lt=high) if high is not None else queryset
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__", "customer_name", "customer_external_id", "frequency",
+        "period_start", "status", "total", "currency", "diff_link",
+    ]  # fmt: skip
+    list_filter = [
+        "status", "frequency", ("period_start", admin.DateFieldListFilter),
+        AmountFilter, "organization",
+    ]  # fmt: skip
+    search_fields = ["number", "customer_name", "customer_external_id"]
+    list_select_related = ["organization"]
+    date_hierarchy = "period_start"
+    actions = ["finalize_selected", "export_csv"]
+    readonly_fields = [
+        "organization", "customer", "frequency", "period_start", "period_end",
+        "currency", "status", "number", "subtotal", "total", "customer_name",
+        "customer_external_id", "billing_model_name", "rated_at", "issued_on",
+        "due_on", "finalized_at", "paid_at", "voided_at",
+    ]  # fmt: skip
+    change_form_template = "invoices/admin/invoice_change_form.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Issued invoices are read-only; drafts only change through generation.
+        if obj is not None and obj.status != Invoice.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="diff")
+    def diff_link(self, invoice: Invoice) -> str:
+        url = reverse("admin:invoices_invoice_diff", args=[invoice.pk])
+        return format_html('<a href="{}">vs previous</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/diff/",
+                self.admin_site.admin_view(self.diff_view),
+                name="invoices_invoice_diff",
+            ),
+            *super().get_urls(),
+        ]
+
+    def diff_view(self, request, pk: int):
+        invoice = get_object_or_404(Invoice.objects.prefetch_related("lines"), pk=pk)
+        previous, rows = selectors.invoice_diff(invoice=invoice)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{invoice} against the previous period",
+            "invoice": invoice,
+            "previous": previous,
+            "rows": rows,
+        }
+        return TemplateResponse(request, "invoices/admin/invoice_diff.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        invoice = Invoice.objects.filter(pk=object_id).first()
+        extra_context = extra_context or {}
+        if invoice is not None:
+            extra_context["line_groups"] = selectors.invoice_line_groups(
+                invoice=invoice
+            )
+            extra_context["diff_url"] = reverse(
+                "admin:invoices_invoice_diff", args=[invoice.pk]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Finalize selected invoices")
+    def finalize_selected(self, request, queryset):
+        outcome = services.invoices_finalize(
+            invoices=list(queryset.order_by("period_start", "id")), now=timezone.now()
+        )
+        if outcome.finalized:
+            self.message_user(
+                request,
+                f"Finalized {len(outcome.finalized)} invoice(s): "
+                + ", ".join(invoice.number for invoice in outcome.finalized),
+                messages.SUCCESS,
+            )
+        for invoice, reason in outcome.failed:
+            self.message_user(
+                request,
+                f"{invoice} ({invoice.customer_name}) was not finalized: {reason}",
+                messages.ERROR,
+            )
+
+    @admin.action(description="Export selected invoices as CSV")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(
+            exports.invoices_csv(queryset.prefetch_related("lines")),
+            content_type="text/csv",
+        )
+        response["Content-Disposition"] = 'attachment; filename="invoices.csv"'
+        return response
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["customer", "billing_model", "agents", "starts_at", "ends_at"]
+    list_filter = ["organization", "billing_model"]
+    search_fields = ["customer__name", "customer__external_id"]
+    list_select_related = ["customer", "billing_model"]
+    autocomplete_fields = ["customer"]
+    raw_id_fields = ["billing_model"]
+
+
+@admin.register(ProviderCharge)
+class ProviderChargeAdmin(admin.ModelAdmin):
+    list_display = ["customer", "provider", "period_start", "amount", "invoice"]
+    list_filter = ["organization", "provider", "period_start"]
+    search_fields = ["customer__name", "customer__external_id", "external_ref"]
+    list_select_related = ["customer", "invoice"]
+    raw_id_fields = ["customer", "invoice"]
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.invoice_id and obj.invoice.status != "draft":
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(admin.ModelAdmin):
+    list_display = ["number", "invoice", "amount", "currency", "issued_at"]
+    list_select_related = ["invoice"]
+    readonly_fields = [
+        "organization", "invoice", "number", "amount", "currency", "reason",
+        "issued_at",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InvoicingSettings)
+class InvoicingSettingsAdmin(admin.ModelAdmin):
+    list_display = [
+        "organization", "grace_hours", "provider_markup_percent",
+        "upgrade_offer_units", "webhook_url",
+    ]  # fmt: skip
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["invoice", "event", "status", "attempts", "last_status_code"]
+    list_filter = ["status", "event"]
+    list_select_related = ["invoice"]
+    readonly_fields = [
+        "organization", "invoice", "event", "url", "status", "attempts",
+        "last_status_code", "last_error", "delivered_at",
+    ]  # fmt: skip
