@@ -51,7 +51,7 @@ class ProfilingRun(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Profiling run {self.pk} of {self.organization} ({self.status})"
+        return f"Profiling run {self.pk} ({self.status})"
 
 
 class ProfilingChunk(models.Model):

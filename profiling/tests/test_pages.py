@@ -1,0 +1,91 @@
+import pytest
+from django.urls import reverse
+
+from metering.tests.factories import UserFactory
+from profiling import charts
+from profiling.models import CustomerProfile, Segment
+from profiling.tasks import profile_organization
+from profiling.tests.conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(staff=True))
+    return client
+
+
+def test_run_list_and_detail_pages(staff_client, profiled):
+    page = staff_client.get(reverse("staff:profiling-runs"))
+    assert page.status_code == 200
+    assert f">{profiled.pk}<" in page.content.decode()
+    detail = staff_client.get(reverse("staff:profiling-run", args=[profiled.pk]))
+    assert detail.status_code == 200
+    assert "plotly/plotly.min.js" in detail.content.decode()
+
+
+def test_segment_page_shows_heatmap_and_members(staff_client, profiled):
+    segment = Segment.objects.filter(run=profiled).first()
+    page = staff_client.get(reverse("staff:profiling-segment", args=[segment.pk]))
+    assert page.status_code == 200
+    assert segment.name in page.content.decode()
+
+
+def test_customer_profile_page(staff_client, profiled):
+    profile = CustomerProfile.objects.filter(run=profiled).first()
+    page = staff_client.get(
+        reverse("staff:profiling-customer", args=[profile.customer_id])
+    )
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert profile.segment.name in body
+    assert profile.next_operations[0]["operation"] in body
+
+
+def test_staff_pages_require_staff(client, profiled):
+    response = client.get(reverse("staff:profiling-runs"))
+    assert response.status_code == 302
+
+
+def test_admin_changelists_bounded_queries(
+    staff_client, profiled, django_assert_max_num_queries
+):
+    for name in [
+        "profilingrun",
+        "segment",
+        "behavioraltag",
+        "tagrule",
+        "customerprofile",
+    ]:
+        with django_assert_max_num_queries(12):
+            response = staff_client.get(reverse(f"admin:profiling_{name}_changelist"))
+        assert response.status_code == 200
+
+
+def test_projection_figure_has_one_trace_per_segment():
+    figure = charts.segment_projection_figure(
+        [
+            charts.ProjectedCustomer("a", "S1", 0.0, 1.0),
+            charts.ProjectedCustomer("b", "S2", 2.0, 3.0),
+            charts.ProjectedCustomer("c", "S1", 4.0, 5.0),
+        ]
+    )
+    assert [t.name for t in figure.data] == ["S1", "S2"]
+    assert list(figure.data[0].x) == [0.0, 4.0]
+    assert figure.layout.title.text == "Customers by segment (PCA projection)"
+
+
+def test_heatmap_figure_axes():
+    figure = charts.transition_heatmap_figure(["a", "b"], [[0.1, 0.9], [1, 0]], "T")
+    assert list(figure.data[0].x) == ["a", "b"]
+    assert list(figure.data[0].z[0]) == [0.1, 0.9]
+
+
+def test_profile_task_runs_the_chord_eagerly(organization, stored_usage):
+    run_id = profile_organization.delay(organization.pk, NOW.isoformat()).get()
+    from profiling.models import ProfilingRun
+
+    run = ProfilingRun.objects.get(pk=run_id)
+    assert run.status == ProfilingRun.Status.SUCCEEDED
+    assert run.customer_count == 40
