@@ -177,10 +177,19 @@ def _build(
 def _write_activities(
     model: BillingModel, rows: list[tuple[ActivityBasedConfig, list[PriceTier]]]
 ) -> None:
-    model.activity_configs.all().delete()
+    """Update activities in place by activity type (ids survive), replace tiers."""
+    existing = {config.activity_type: config for config in model.activity_configs.all()}
+    wanted = {config.activity_type for config, _ in rows}
+    model.activity_configs.exclude(activity_type__in=wanted).delete()
     for config, tiers in rows:
+        current = existing.get(config.activity_type)
+        if current is not None:
+            config.pk = current.pk
+            config.created_at = current.created_at
+            config._state.adding = False
         config.billing_model = model
         config.save()
+        config.tiers.all().delete()
         for tier in tiers:
             tier.config = config
         PriceTier.objects.bulk_create(tiers)

@@ -33,6 +33,33 @@ def test_update_replaces_tiers_in_order(seed_token_model):
     ] == [(1, D(20000), D("0.0007")), (2, None, D("0.0005"))]
 
 
+def test_update_keeps_activity_ids_and_drops_missing_types(organization):
+    model = services.billing_model_create(
+        organization=organization,
+        spec=BillingModelSpec(
+            name="Hybrid",
+            model_type="hybrid",
+            activities=(
+                ActivitySpec("api_calls", D("0.1")),
+                ActivitySpec("tokens", D("0.001")),
+            ),
+        ),
+    )
+    kept = model.activity_configs.get(activity_type="api_calls")
+    services.billing_model_update(
+        billing_model=model,
+        spec=BillingModelSpec(
+            name="Hybrid",
+            model_type="hybrid",
+            activities=(ActivitySpec("api_calls", D("0.2")),),
+        ),
+    )
+    (config,) = model.activity_configs.all()
+    assert (config.pk, config.price_per_unit, config.created_at) == (
+        kept.pk, D("0.2"), kept.created_at,
+    )  # fmt: skip
+
+
 def test_subscription_fee_only_on_subscription_and_hybrid(organization):
     with pytest.raises(ValidationError) as error:
         services.billing_model_create(

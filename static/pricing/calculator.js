@@ -130,6 +130,7 @@
     const totalCell = root.querySelector("[data-calc-total]");
     const minimumNote = root.querySelector("[data-calc-minimum]");
     errorBox.textContent = errors.join(" ");
+    errorBox.hidden = errors.length === 0;
     body.replaceChildren();
     if (errors.length) {
       totalCell.textContent = "—";
