@@ -1,0 +1,79 @@
+"""The live running total (usage counters) equals the invoice (event aggregation)."""
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bundles.tests.factories import OperationPriceFactory
+from invoices import selectors, services
+from invoices.models import Invoice
+from invoices.periods import MONTHLY, Period
+from invoices.tests.conftest import ingest
+from invoices.tests.factories import SubscriptionFactory
+from metering.tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+MONTH = Period(MONTHLY, date(2026, 10, 1))
+_numbers = itertools.count(1)
+
+events = st.lists(
+    st.tuples(
+        st.sampled_from(["image.resize", "pdf.export", "api_calls", "tokens"]),
+        st.decimals(min_value=Decimal("0"), max_value=Decimal("9999"), places=3),
+        st.integers(min_value=0, max_value=30 * 24 - 1),  # hour of the month
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@pytest.fixture
+def image_price(organization):
+    return OperationPriceFactory(
+        organization=organization,
+        operation="image.resize",
+        unit_price=Decimal("0.0137"),
+    )
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(stream=events)
+def test_live_total_equals_invoice_total_at_period_end(
+    organization, hybrid_model, image_price, stream
+):
+    number = next(_numbers)
+    customer = CustomerFactory(organization=organization, external_id=f"live-{number}")
+    SubscriptionFactory(
+        customer=customer, billing_model=hybrid_model, agents=number % 3
+    )
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    for code, quantity, hour in stream:
+        when = start + timedelta(hours=hour)
+        ingest(customer, code, [quantity], when=when, now=when)
+
+    last_moment = datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)
+    live = selectors.current_usage_cost(customer=customer, now=last_moment)
+    services.invoices_generate(
+        organization=organization,
+        period=MONTH,
+        now=datetime(2026, 11, 1, tzinfo=UTC),
+        customer_ids=[customer.pk],
+    )
+    invoice = Invoice.objects.get(customer=customer)
+
+    assert live.monthly.total == invoice.total
+    assert [
+        (line.kind, line.description, line.amount) for line in live.monthly.lines
+    ] == [
+        (line.kind, line.description, line.amount)
+        for line in invoice.lines.order_by("position")
+    ]
