@@ -61,7 +61,8 @@ class TemplateSpec:
     validity: str = "month"
     # Length of the validity, in seconds (the caller resolves months and sessions).
     validity_seconds: int = 30 * 86_400
-    # Tag name patterns (fnmatch, e.g. "heavy:image.*") and segment names -> weight.
+    # Tag name and segment name patterns (fnmatch, e.g. "heavy:image.*",
+    # "Image-heavy*") -> weight.
     target_tags: Mapping[str, Decimal] = field(default_factory=dict)
     target_segments: Mapping[str, Decimal] = field(default_factory=dict)
 
@@ -208,9 +209,11 @@ def _targeting(
                 sorted(name for name in signals.tags if fnmatchcase(name, pattern))
             )
     segment = None
-    if signals.segment is not None and signals.segment in template.target_segments:
-        matched += _fraction(template.target_segments[signals.segment])
-        segment = signals.segment
+    if signals.segment is not None:
+        for pattern, weight in template.target_segments.items():
+            if fnmatchcase(signals.segment, pattern):
+                matched += _fraction(weight)
+                segment = signals.segment
     return matched / total, tuple(dict.fromkeys(matched_tags)), segment
 
 
@@ -310,7 +313,8 @@ def combine(
     Overlapping operations keep the larger included quantity (unlimited beats any
     quantity; on a tie the larger discount). Predicted operations no template covers
     get an algorithmic line sized to the predicted quantity plus the margin, rounded
-    up to whole units. Operations without a unit price are left out. Past
+    up to whole units, when that line on its own saves the customer money.
+    Operations without a unit price are left out. Past
     ``max_lines`` the lines worth least in predicted use are dropped.
     """
     if not matches:
@@ -346,8 +350,21 @@ def combine(
     for operation, quantity in sorted(predicted.items()):
         if operation in lines or operation not in prices:
             continue
-        lines[operation] = _algorithmic_line(operation, quantity, prices, settings)
+        line = _algorithmic_line(operation, quantity, prices, settings)
+        if _worth_it(line, settings):
+            lines[operation] = line
     return merged, _capped(lines.values(), settings.max_lines)
+
+
+def _worth_it(line: BundleLine, settings: EngineSettings) -> bool:
+    """An algorithmic line saves the customer money on its own: its discounted
+    value plus upsell is below the pay-per-operation cost of the use it covers."""
+    charged = (
+        Fraction(line.list_value)
+        * (1 - line.discount)
+        * (1 + Fraction(settings.upsell_percent) / 100)
+    )
+    return charged < Fraction(line.covered_quantity) * Fraction(line.unit_price)
 
 
 def _algorithmic_line(
@@ -480,12 +497,13 @@ def propose_algorithmic(
         from_seconds=signals.horizon_seconds,
         to_seconds=validity_seconds,
     )
+    candidates = (
+        _algorithmic_line(operation, predicted[operation], prices, settings)
+        for operation in sorted(set(operations))
+        if operation in predicted and operation in prices
+    )
     lines = _capped(
-        (
-            _algorithmic_line(operation, predicted[operation], prices, settings)
-            for operation in sorted(set(operations))
-            if operation in predicted and operation in prices
-        ),
+        (line for line in candidates if _worth_it(line, settings)),
         settings.max_lines,
     )
     if not lines:

@@ -157,7 +157,7 @@ class BundleTemplate(TimeStampedModel):
     custom_duration = models.DurationField(null=True, blank=True)
     # [{"name": tag name pattern (fnmatch), "weight": number}]
     target_tags = models.JSONField(default=list, blank=True)
-    # [{"name": segment name, "weight": number}]
+    # [{"name": segment name pattern (fnmatch), "weight": number}]
     target_segments = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
 

@@ -76,23 +76,23 @@ def test_image_heavy_customer_gets_the_image_suite_priced_exactly():
     )
 
     assert [m.template.name for m in proposal.matches] == ["Image Processing Suite"]
+    # export.csv gets no algorithmic line: 6 CSVs (5 predicted + 10%, rounded up)
+    # would cost 6 x 0.10 x 0.8 x 1.05 = 0.504 for 0.50 of predicted use.
     assert [
         (line.operation, line.included_quantity, line.source) for line in proposal.lines
     ] == [
-        ("export.csv", Decimal("6"), ALGORITHMIC),
         ("image.convert", Decimal("200"), TEMPLATE),
         ("image.crop", Decimal("500"), TEMPLATE),
         ("image.resize", Decimal("1000"), TEMPLATE),
     ]
-    # 6 x 0.10 + 200 x 0.03 + 500 x 0.015 + 1000 x 0.02
-    assert proposal.list_value == Decimal("34.10")
-    # 20% of 33.50 (template lines) + 20% of 0.60 (algorithmic line)
-    assert proposal.discount == Decimal("6.82")
-    # 5% of 27.28 = 1.364
-    assert proposal.upsell == Decimal("1.36")
-    assert proposal.price == Decimal("28.64")
-    # 5 x 0.10 + 150 x 0.03 + 450 x 0.015 + 1000 x 0.02
-    assert proposal.predicted_cost == Decimal("31.75")
+    # 200 x 0.03 + 500 x 0.015 + 1000 x 0.02
+    assert proposal.list_value == Decimal("33.50")
+    assert proposal.discount == Decimal("6.70")
+    # 5% of 26.80
+    assert proposal.upsell == Decimal("1.34")
+    assert proposal.price == Decimal("28.14")
+    # 150 x 0.03 + 450 x 0.015 + 1000 x 0.02
+    assert proposal.predicted_cost == Decimal("31.25")
     assert proposal.expected_saving == Decimal("3.11")
     assert proposal.validity == "month"
 
@@ -110,6 +110,20 @@ def test_match_scores_combine_targeting_and_coverage():
     assert image.matched_segment == "Image-heavy batch users"
     assert export.coverage == Fraction(1, 40)
     assert export.targeting == 0
+
+
+def test_segment_targets_are_patterns():
+    spec = TemplateSpec(
+        key=1,
+        name="Images",
+        lines=(TemplateLine("image.resize", Decimal("1000")),),
+        target_segments={"Image-heavy*": Decimal("1"), "Export*": Decimal("1")},
+    )
+
+    (match,) = match_templates(image_customer(), [spec], Decimal("0"))
+
+    assert match.targeting == Fraction(1, 2)
+    assert match.matched_segment == "Image-heavy batch users"
 
 
 def test_no_offer_when_price_would_exceed_predicted_cost():
@@ -213,13 +227,36 @@ def test_algorithmic_lines_are_predicted_plus_margin_rounded_up():
     matches = match_templates(signals, [template], Decimal("0"))
 
     _, lines = combine(
-        matches, signals, PRICES, EngineSettings(quantity_margin_percent=Decimal("20"))
+        matches,
+        signals,
+        PRICES,
+        EngineSettings(
+            quantity_margin_percent=Decimal("20"),
+            algorithmic_discount_percent=Decimal("30"),
+        ),
     )
 
     # 41 x 1.2 = 49.2 -> 50 whole units
     assert lines[0].operation == "export.csv"
     assert lines[0].included_quantity == Decimal("50")
     assert lines[0].source == ALGORITHMIC
+
+
+def test_algorithmic_line_costing_more_than_its_use_is_left_out():
+    signals = CustomerSignals(
+        tags={},
+        segment=None,
+        predicted_counts={"export.pdf": Decimal("10"), "export.csv": Decimal("0.3")},
+    )
+    template = TemplateSpec(
+        key=1, name="Pdf", lines=(TemplateLine("export.pdf", Decimal("10")),)
+    )
+    matches = match_templates(signals, [template], Decimal("0"))
+
+    _, lines = combine(matches, signals, PRICES, EngineSettings())
+
+    # One whole CSV (0.08 after discount and upsell) for 0.03 of predicted use.
+    assert [line.operation for line in lines] == ["export.pdf"]
 
 
 def test_operations_without_a_price_are_left_out():
@@ -309,7 +346,7 @@ def test_reasons_name_templates_tags_and_saving():
 
     assert reasons["templates"][0]["name"] == "Image Processing Suite"
     assert reasons["templates"][0]["tags"] == ["heavy:image.resize"]
-    assert reasons["algorithmic_lines"] == ["export.csv"]
+    assert reasons["algorithmic_lines"] == []
     assert reasons["expected_saving"] == "3.11"
     assert reasons["predictions"]["image.crop"] == "450.00"
 

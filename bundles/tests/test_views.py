@@ -125,7 +125,7 @@ def test_admin_template_preview_lists_who_would_be_offered(
     (row,) = response.context["rows"]
     assert (row.customer, str(row.price), str(row.expected_saving)) == (
         "Pixel Works",
-        "28.64",
+        "28.14",
         "3.11",
     )
     assert "1 of 2 profiled customers" in response.content.decode()
