@@ -1,3 +1,5 @@
+"""The demo seed's pricing step: the seed document's example models, idempotently."""
+
 from decimal import Decimal
 
 import pytest
