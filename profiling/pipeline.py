@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_limits
 
 from profiling import clustering, markov
 from profiling.features import DAY, EventArrays, Features, customer_summary, extract
@@ -114,14 +115,22 @@ def _sessions(events: EventArrays, starts: np.ndarray):
 def cluster(
     features: Features, *, k_range: tuple[int, int], seed: int, algorithm: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Segments on PCA-reduced features (20 components for K-Means, 10 for DBSCAN;
+    silhouettes are measured in the space that was clustered).
+
+    BLAS/OpenMP run single-threaded here: on a busy worker host, oversubscribed
+    thread pools made K-Means an order of magnitude slower; parallelism comes from
+    running several workers instead.
+    """
     matrix = features.clustering_matrix()
-    reduced = clustering.reduce(matrix, components=10, seed=seed)
-    density = clustering.dbscan(reduced)
-    unusual = density.labels == clustering.UNUSUAL
-    if algorithm == "dbscan":
-        chosen = density
-    else:
-        chosen = clustering.kmeans_auto(matrix, k_range=k_range, seed=seed)
+    with threadpool_limits(limits=1):
+        reduced = clustering.reduce(matrix, components=20, seed=seed)
+        density = clustering.dbscan(reduced[:, :10])
+        unusual = density.labels == clustering.UNUSUAL
+        if algorithm == "dbscan":
+            chosen = density
+        else:
+            chosen = clustering.kmeans_auto(reduced, k_range=k_range, seed=seed)
     projection = np.zeros((len(matrix), 2))
     projection[:, : min(2, reduced.shape[1])] = reduced[:, :2]
     scores = {

@@ -1,0 +1,147 @@
+"""Profiler benchmark: a whole profiling run, and next-operation accuracy on msnbc.
+
+1. 10,000 customers / 2,000,000 synthetic events with planted segments are stored
+   through metering's ingestion (setup, not timed), then one synchronous profiling
+   run (SQL extraction, features, clustering, chains, predictions, tags, storage)
+   is timed end to end and per stage. Reference: a raw SQL scan computing
+   ``LAG(operation)`` over the same events in customer-time order. Goal: the run
+   within 10x the scan.
+2. The msnbc.com clickstream (whole file at full scale) evaluated on a session
+   split: top-1/top-3 of the variable-order chain and the baselines, each beside
+   the first-order chain measured in the same run.
+"""
+
+import time
+from pathlib import Path
+
+from django.db import connection
+from django.utils import timezone
+
+from bench.core import Context, Result, stopwatch
+from metering.models import Organization
+from profiling import msnbc, synthetic
+from profiling.features import DAY
+from profiling.services import profiling_run_execute, synthetic_usage_store
+
+ORDER = 40
+CUSTOMERS = 10_000
+EVENTS = 2_000_000
+ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / msnbc.ARCHIVE
+MSNBC_USERS = 989_818
+
+LAG_SQL = """
+SELECT count(*) FROM (
+    SELECT operation,
+           lag(operation) OVER (PARTITION BY customer_id ORDER BY occurred_at, id)
+               AS previous
+    FROM metering_usageevent WHERE organization_id = %s
+) transitions WHERE previous IS NOT NULL
+"""
+
+
+def _usage(customers: int, events: int, end: int) -> synthetic.SyntheticUsage:
+    probe = synthetic.generate(customers=1_000, seed=1)
+    per_customer = len(probe.events) / 1_000
+    return synthetic.generate(
+        customers=customers,
+        seed=7,
+        window_start=end - 30 * DAY,
+        days=29,
+        scale_sessions=events / customers / per_customer,
+    )
+
+
+def _profiling(ctx: Context) -> list[Result]:
+    customers = ctx.scaled(CUSTOMERS)
+    target = ctx.scaled(EVENTS)
+    now = timezone.now()
+    usage = _usage(customers, target, int(now.timestamp()) // DAY * DAY)
+    organization = Organization.objects.create(
+        slug=f"bench-profiling-{int(time.time())}", name="Profiling benchmark"
+    )
+    with stopwatch() as setup:
+        stored = synthetic_usage_store(
+            organization=organization,
+            events=usage.events,
+            external_ids=[f"bench_{i:06d}" for i in range(customers)],
+            now=now,
+            planted=usage.labels,
+            prefix="bench",
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE metering_usageevent")
+        with stopwatch() as lag:
+            cursor.execute(LAG_SQL, [organization.pk])
+            cursor.fetchone()
+    with stopwatch() as whole:
+        run = profiling_run_execute(organization=organization, now=now, window_days=31)
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in run.timings.items())
+    results = [
+        Result(
+            "profiling: full run (extract..store)",
+            whole["seconds"],
+            "s",
+            reference=lag["seconds"],
+            reference_name="raw SQL LAG scan",
+            better="lower",
+            note=(
+                f"{run.customer_count:,} customers, {run.event_count:,} events "
+                f"(stored via ingestion in {setup['seconds']:.0f}s, {stored:,} "
+                f"accepted); k={run.scores.get('k')}, silhouette "
+                f"{run.scores.get('silhouette') or 0:.3f}; stages: {stages}; "
+                "goal: within 10x the scan (ratio >= 0.1)"
+            ),
+        )
+    ]
+    for stage in ("extract", "features", "cluster", "chains", "predict", "store"):
+        if stage in run.timings:
+            results.append(
+                Result(
+                    f"profiling: stage {stage}",
+                    run.timings[stage],
+                    "s",
+                    reference=lag["seconds"],
+                    reference_name="raw SQL LAG scan",
+                    better="lower",
+                )
+            )
+    return results
+
+
+def _msnbc(ctx: Context) -> list[Result]:
+    if not ARCHIVE.exists():
+        return []
+    limit = None if ctx.scale >= 1 else ctx.scaled(MSNBC_USERS)
+    clickstream = msnbc.load(ARCHIVE, limit=limit)
+    with stopwatch() as timing:
+        scores = msnbc.evaluate(clickstream)
+    results = []
+    for variant, rows in scores.items():
+        first = next(s for s in rows if s.name == "order 1")
+        for score in rows:
+            if score.name == "order 1":
+                continue
+            for k, value, reference in (
+                (1, score.top1, first.top1),
+                (3, score.top3, first.top3),
+            ):
+                results.append(
+                    Result(
+                        f"msnbc {variant}: {score.name} top-{k}",
+                        value,
+                        "accuracy",
+                        reference=reference,
+                        reference_name="first-order chain",
+                        note=(
+                            f"{clickstream.sequences.count:,} users, 80/20 session "
+                            f"split, evaluated in {timing['seconds']:.1f}s"
+                            if score.name.startswith("variable") and k == 1
+                            else ""
+                        ),
+                    )
+                )
+    return results
+
+
+def run(ctx: Context) -> list[Result]:
+    return _profiling(ctx) + _msnbc(ctx)
