@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from billing_site.errors import DomainError, InvalidTransition
 from billing_site.money import quantize_money
@@ -62,28 +62,90 @@ class GenerationResult:
     upgrade_offers: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _lines_for(invoice: Invoice, result: rating.Rating) -> list[InvoiceLine]:
-    lines = []
+LINE_COLUMNS = (
+    "invoice_id", "position", "kind", "description", "quantity", "unit_price",
+    "amount", "operation", "activity_type", "reference", "adjusts_invoice_id",
+)  # fmt: skip
+
+
+def _line_rows(invoice_id: int, result: rating.Rating) -> list[tuple]:
+    rows = []
     for position, line in enumerate(result.lines, start=1):
         adjusts = None
         if line.kind == rating.ADJUSTMENT and line.reference.startswith("invoice:"):
             adjusts = int(line.reference.split(":", 1)[1])
-        lines.append(
-            InvoiceLine(
-                invoice=invoice,
-                position=position,
-                kind=line.kind,
-                description=line.description[:300],
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.amount,
-                operation=line.operation,
-                activity_type=line.activity_type,
-                reference=line.reference,
-                adjusts_invoice_id=adjusts,
+        rows.append(
+            (
+                invoice_id, position, line.kind, line.description[:300],
+                line.quantity, line.unit_price, line.amount, line.operation,
+                line.activity_type, line.reference, adjusts,
             )
+        )  # fmt: skip
+    return rows
+
+
+def _insert_lines(rows: list[tuple]) -> None:
+    """Write invoice lines: one COPY on PostgreSQL, ``bulk_create`` elsewhere."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        InvoiceLine.objects.bulk_create(
+            [InvoiceLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows],
+            batch_size=2000,
         )
-    return lines
+        return
+    table = InvoiceLine._meta.db_table
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _update_drafts(invoices: list[Invoice], *, now: datetime) -> None:
+    """Store re-rated totals and snapshots of drafts: one UPDATE ... FROM (VALUES)
+    on PostgreSQL, ``bulk_update`` elsewhere."""
+    if not invoices:
+        return
+    if connection.vendor != "postgresql":
+        for invoice in invoices:
+            invoice.updated_at = now
+        Invoice.objects.bulk_update(
+            invoices,
+            [
+                "currency", "subtotal", "total", "customer_name",
+                "customer_external_id", "billing_model_name", "rated_at",
+                "updated_at",
+            ],
+        )  # fmt: skip
+        return
+    table = Invoice._meta.db_table
+    for offset in range(0, len(invoices), 1000):
+        batch = invoices[offset : offset + 1000]
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
+        params = []
+        for invoice in batch:
+            params.extend(
+                [
+                    invoice.pk, invoice.currency, invoice.subtotal, invoice.total,
+                    invoice.customer_name, invoice.customer_external_id,
+                    invoice.billing_model_name,
+                ]
+            )  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS i SET currency = v.currency, "
+                "subtotal = v.subtotal, total = v.total, "
+                "customer_name = v.customer_name, "
+                "customer_external_id = v.customer_external_id, "
+                "billing_model_name = v.billing_model_name, "
+                "rated_at = %s, updated_at = %s "
+                f"FROM (VALUES {values}) AS v(id, currency, subtotal, total, "
+                "customer_name, customer_external_id, billing_model_name) "
+                "WHERE i.id = v.id AND i.status = 'draft'",
+                [now, now, *params],
+            )
 
 
 def invoices_generate(
@@ -257,24 +319,16 @@ def _write_chunk(
             Invoice.objects.filter(pk__in=emptied).delete()
             result.removed_empty += len(emptied)
         Invoice.objects.bulk_create(new)
-        if refreshed:
-            Invoice.objects.bulk_update(
-                refreshed,
-                [
-                    "currency", "subtotal", "total", "customer_name",
-                    "customer_external_id", "billing_model_name", "rated_at",
-                    "updated_at",
-                ],
-            )  # fmt: skip
+        _update_drafts(refreshed, now=now)
         lines = []
         charge_invoice = {}
         for invoice in new + refreshed:
             rated = ratings[invoice.customer_id]
-            lines.extend(_lines_for(invoice, rated))
+            lines.extend(_line_rows(invoice.pk, rated))
             for line in rated.lines:
                 if line.reference.startswith("provider_charge:"):
                     charge_invoice[int(line.reference.split(":", 1)[1])] = invoice.pk
-        InvoiceLine.objects.bulk_create(lines, batch_size=5000)
+        _insert_lines(lines)
         if charge_invoice:
             charges = list(ProviderCharge.objects.filter(pk__in=list(charge_invoice)))
             for charge in charges:

@@ -144,7 +144,7 @@ def test_a_crash_while_writing_leaves_no_partial_invoice(
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(InvoiceLine.objects, "bulk_create", broken)
+    monkeypatch.setattr(services, "_insert_lines", broken)
     with pytest.raises(RuntimeError):
         generate(organization)
 
