@@ -17,9 +17,9 @@ the covered usage is quantized once, and the expected saving is the exact differ
 of the two rounded figures.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal, localcontext
+from decimal import ROUND_CEILING, Context, Decimal
 from fnmatch import fnmatchcase
 from fractions import Fraction
 
@@ -169,22 +169,43 @@ def _fraction(value) -> Fraction:
     return Fraction(value) if not isinstance(value, float) else Fraction(str(value))
 
 
+_EXACT = Context(prec=60)
+
+
 def _to_decimal(value: Fraction) -> Decimal:
-    with localcontext() as context:
-        context.prec = 60
-        return Decimal(value.numerator) / Decimal(value.denominator)
+    if value.denominator == 1:
+        return Decimal(value.numerator)
+    return _EXACT.divide(Decimal(value.numerator), Decimal(value.denominator))
 
 
 def scale_counts(
     counts: Mapping[str, Decimal], *, from_seconds: int, to_seconds: int
 ) -> dict[str, Decimal]:
     """Predicted counts over ``from_seconds`` scaled linearly to ``to_seconds``."""
+    if to_seconds == from_seconds:
+        return {operation: count for operation, count in counts.items() if count > 0}
     ratio = Fraction(to_seconds, from_seconds)
     return {
         operation: _to_decimal(Fraction(count) * ratio)
         for operation, count in counts.items()
         if count > 0
     }
+
+
+def _scaler(signals: CustomerSignals) -> Callable[[int], dict[str, Decimal]]:
+    """Predicted counts scaled to a validity length, computed once per length."""
+    cache: dict[int, dict[str, Decimal]] = {}
+
+    def scaled(seconds: int) -> dict[str, Decimal]:
+        if seconds not in cache:
+            cache[seconds] = scale_counts(
+                signals.predicted_counts,
+                from_seconds=signals.horizon_seconds,
+                to_seconds=seconds,
+            )
+        return cache[seconds]
+
+    return scaled
 
 
 def _targeting(
@@ -225,10 +246,14 @@ def _coverage(template: TemplateSpec, predicted: Mapping[str, Decimal]) -> Fract
         used = predicted.get(line.operation, Decimal(0))
         if used <= 0:
             continue
-        if line.included_quantity is None or line.included_quantity <= 0:
+        if (
+            line.included_quantity is None
+            or line.included_quantity <= 0
+            or used >= line.included_quantity
+        ):
             total += 1
         else:
-            total += min(Fraction(1), Fraction(used) / Fraction(line.included_quantity))
+            total += Fraction(used) / Fraction(line.included_quantity)
     return total / len(template.lines)
 
 
@@ -236,6 +261,7 @@ def match_templates(
     signals: CustomerSignals,
     templates: Iterable[TemplateSpec],
     threshold: Decimal,
+    scaled: Callable[[int], dict[str, Decimal]] | None = None,
 ) -> list[Match]:
     """Templates scoring at least ``threshold``, best first.
 
@@ -247,14 +273,11 @@ def match_templates(
     scores its coverage. A template the customer is predicted not to use at all
     (coverage 0) never matches.
     """
+    scaled = scaled or _scaler(signals)
+    threshold = _fraction(threshold)
     matches = []
     for template in templates:
-        predicted = scale_counts(
-            signals.predicted_counts,
-            from_seconds=signals.horizon_seconds,
-            to_seconds=template.validity_seconds,
-        )
-        coverage = _coverage(template, predicted)
+        coverage = _coverage(template, scaled(template.validity_seconds))
         if coverage <= 0:
             continue
         targeting, tags, segment = None, (), None
@@ -263,7 +286,7 @@ def match_templates(
             score = (targeting + coverage) / 2
         else:
             score = coverage
-        if score >= _fraction(threshold):
+        if score >= threshold:
             matches.append(Match(template, score, targeting, coverage, tags, segment))
     matches.sort(key=lambda m: (-m.score, m.template.validity_seconds, m.template.name))
     return matches
@@ -307,6 +330,7 @@ def combine(
     signals: CustomerSignals,
     prices: Mapping[str, Decimal],
     settings: EngineSettings,
+    scaled: Callable[[int], dict[str, Decimal]] | None = None,
 ) -> tuple[tuple[Match, ...], tuple[BundleLine, ...]]:
     """Merge the matches sharing the best match's validity into bundle lines.
 
@@ -323,11 +347,7 @@ def combine(
     merged = tuple(
         m for m in matches if m.template.validity_seconds == best.validity_seconds
     )
-    predicted = scale_counts(
-        signals.predicted_counts,
-        from_seconds=signals.horizon_seconds,
-        to_seconds=best.validity_seconds,
-    )
+    predicted = (scaled or _scaler(signals))(best.validity_seconds)
     lines: dict[str, BundleLine] = {}
     for match in merged:
         template = match.template
@@ -470,13 +490,20 @@ def propose_bundle(
     (the never-pay-more rule: the customer is never offered a bundle that makes
     them pay more for what they are predicted to use).
     """
-    matches = match_templates(signals, templates, settings.threshold)
-    merged, lines = combine(matches, signals, prices, settings)
+    scaled = _scaler(signals)
+    matches = match_templates(signals, templates, settings.threshold, scaled)
+    merged, lines = combine(matches, signals, prices, settings, scaled)
     if not lines:
         return None
     best = merged[0].template
     return _proposal(
-        signals, merged, lines, prices, settings, best.validity, best.validity_seconds
+        scaled(best.validity_seconds),
+        merged,
+        lines,
+        prices,
+        settings,
+        best.validity,
+        best.validity_seconds,
     )
 
 
@@ -508,11 +535,11 @@ def propose_algorithmic(
     )
     if not lines:
         return None
-    return _proposal(signals, (), lines, prices, settings, validity, validity_seconds)
+    return _proposal(predicted, (), lines, prices, settings, validity, validity_seconds)
 
 
 def _proposal(
-    signals: CustomerSignals,
+    predicted: Mapping[str, Decimal],
     matches: tuple[Match, ...],
     lines: tuple[BundleLine, ...],
     prices: Mapping[str, Decimal],
@@ -523,11 +550,6 @@ def _proposal(
     priced = price_bundle(lines, settings)
     if not priced.never_pay_more:
         return None
-    predicted = scale_counts(
-        signals.predicted_counts,
-        from_seconds=signals.horizon_seconds,
-        to_seconds=validity_seconds,
-    )
     return Proposal(
         matches=matches,
         validity=validity,
