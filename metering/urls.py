@@ -1,11 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
-from rest_framework.routers import DefaultRouter
 
+from billing_site.routers import OptionalSlashRouter
 from metering import views
 from metering.api import CustomerViewSet, UsageEventBatchApi, UsageEventListCreateApi
 
-router = DefaultRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("customers", CustomerViewSet, basename="customer")
 
 api_urlpatterns = [

@@ -187,3 +187,9 @@ def test_non_staff_session_cannot_use_the_api(client, organization):
     client.force_login(UserFactory())
     response = client.get(f"/api/v1/customers/?organization={organization.slug}")
     assert response.status_code == 403
+
+
+def test_routes_answer_with_and_without_trailing_slash(api_client, organization):
+    customer = CustomerFactory(organization=organization, external_id="slash-1")
+    assert api_client.get("/api/v1/customers").status_code == 200
+    assert api_client.get("/api/v1/customers/slash-1").json()["id"] == customer.pk
