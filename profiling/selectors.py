@@ -16,7 +16,7 @@ import psycopg
 from django.db import connection
 from django.db.models import Count, QuerySet
 
-from metering.models import Customer, Organization, UsageEvent
+from metering.models import Customer, Operation, Organization, UsageEvent
 from profiling import markov
 from profiling.features import SESSION_GAP_SECONDS
 from profiling.models import (
@@ -108,6 +108,15 @@ def operation_frequencies(
         .order_by("-events", "operation")
     )
     return [(row["operation"], row["events"]) for row in rows]
+
+
+def operation_catalogue(*, organization: Organization) -> list[str]:
+    """The organization's operation codes (ingestion adds each one on first sight)."""
+    return list(
+        Operation.objects.filter(organization=organization)
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
 
 
 def active_customer_ids(

@@ -33,6 +33,7 @@ from profiling.selectors import (
     RawEvents,
     active_customer_ids,
     events_extract,
+    operation_catalogue,
     operation_frequencies,
 )
 
@@ -90,13 +91,14 @@ def profiling_run_create(
     if algorithm not in ("kmeans", "dbscan"):
         raise DomainError("Use 'kmeans' or 'dbscan'.", field="algorithm")
     start = now - timedelta(days=window_days)
-    operations = [
-        op
-        for op, _ in operation_frequencies(
-            organization=organization, start=start, end=now
-        )
-    ]
-    customers = active_customer_ids(organization=organization, start=start, end=now)
+    # The catalogues, not the events: no scan of the event table before extraction.
+    # Operations without events in the window are dropped when the run finishes.
+    operations = operation_catalogue(organization=organization)
+    customers = list(
+        Customer.objects.filter(organization=organization)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     chunks = [
         customers[i : i + chunk_size] for i in range(0, len(customers), chunk_size)
     ]
@@ -184,10 +186,15 @@ def _finish(run: ProfilingRun, started: float, now: datetime) -> ProfilingRun:
         )
     clock = time.perf_counter()
     raw = RawEvents.concatenate([RawEvents.from_npz(c.payload) for c in chunks])
+    if len(raw.customer_id) == 0:
+        raise DomainError("No usage events in the window.", field="window_start")
     customer_ids, customer_index = np.unique(raw.customer_id, return_inverse=True)
+    used, operation_index = np.unique(raw.operation, return_inverse=True)
+    run.operations = [run.operations[int(code)] for code in used]
+    ProfilingRun.objects.filter(pk=run.pk).update(operations=run.operations)
     events = EventArrays(
         customer=customer_index.astype(np.int64),
-        operation=raw.operation,
+        operation=operation_index.astype(np.int64),
         timestamp=raw.timestamp,
         volume=raw.volume,
         customer_count=len(customer_ids),
@@ -271,7 +278,7 @@ def _store(run: ProfilingRun, result: pipeline.ProfileResult, customer_ids) -> N
             )
             for i, customer_id in enumerate(customer_ids.tolist())
         ],
-        batch_size=2_000,
+        batch_size=5_000,
     )
     BehavioralTag.objects.bulk_create(
         [

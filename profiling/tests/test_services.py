@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing_site.errors import InvalidTransition
+from billing_site.errors import DomainError, InvalidTransition
 from metering.models import Customer, UsageEvent
 from profiling.models import (
     BehavioralTag,
@@ -88,3 +88,15 @@ def test_synthetic_store_is_idempotent(organization, stored_usage):
     assert accepted == 0
     assert UsageEvent.objects.filter(organization=organization).count() == before
     assert Customer.objects.filter(organization=organization).count() == 40
+
+
+def test_run_without_events_fails_with_reason(organization):
+    from metering.tests.factories import CustomerFactory
+    from profiling.services import profiling_run_execute
+
+    CustomerFactory(organization=organization)
+    with pytest.raises(DomainError) as error:
+        profiling_run_execute(organization=organization, now=NOW)
+    assert error.value.message == "No usage events in the window."
+    run = ProfilingRun.objects.get(organization=organization)
+    assert run.status == ProfilingRun.Status.FAILED
