@@ -1,0 +1,45 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from metering.models import Organization, UsageEvent
+from profiling.models import ProfilingRun
+from profiling.tests.test_msnbc import ARCHIVE
+
+pytestmark = pytest.mark.django_db
+
+
+def _call(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.skipif(not ARCHIVE.exists(), reason="msnbc archive not available")
+def test_load_msnbc_then_profile_and_evaluate_through_events():
+    output = _call("load_msnbc", "--limit", "300", "--path", str(ARCHIVE))
+    organization = Organization.objects.get(slug="msnbc-bench")
+    stored = UsageEvent.objects.filter(organization=organization).count()
+    assert f"{stored} events stored in 'msnbc-bench'" in output
+    assert organization.customers.count() == 300
+
+    output = _call("run_profiler", "msnbc-bench", "--k-max", "4")
+    run = ProfilingRun.objects.get(organization=organization)
+    assert run.status == ProfilingRun.Status.SUCCEEDED
+    assert f"Run {run.pk}: 300 customers, {stored} events" in output
+
+    output = _call("evaluate_profiler", "msnbc-bench")
+    assert "held-out transitions" in output
+    assert "most frequent" in output
+    assert "adjusted Rand index vs planted segments: unknown" in output
+
+
+def test_run_profiler_rejects_unknown_organization():
+    with pytest.raises(CommandError, match="No organization 'nope'"):
+        _call("run_profiler", "nope")
+
+
+def test_setup_profiling_schedule_command():
+    assert "Created periodic task" in _call("setup_profiling_schedule")
+    assert "Kept periodic task" in _call("setup_profiling_schedule")
