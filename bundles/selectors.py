@@ -118,7 +118,9 @@ def template_list(*, organization: Organization) -> QuerySet[BundleTemplate]:
 
 
 def template_get(*, organization: Organization, pk) -> BundleTemplate:
-    template = template_list(organization=organization).filter(pk=pk).first()
+    if not str(pk).isdigit():
+        raise Http404(f"No bundle template {pk!r}")
+    template = template_list(organization=organization).filter(pk=int(pk)).first()
     if template is None:
         raise Http404(f"No bundle template {pk!r}")
     return template
@@ -270,7 +272,9 @@ def bundle_list(*, organization: Organization) -> QuerySet[PersonalizedBundle]:
 
 
 def bundle_get(*, organization: Organization, pk) -> PersonalizedBundle:
-    bundle = bundle_list(organization=organization).filter(pk=pk).first()
+    if not str(pk).isdigit():
+        raise Http404(f"No bundle {pk!r}")
+    bundle = bundle_list(organization=organization).filter(pk=int(pk)).first()
     if bundle is None:
         raise Http404(f"No bundle {pk!r}")
     return bundle

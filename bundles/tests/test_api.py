@@ -387,3 +387,8 @@ class TestTenantIsolation:
             format="json",
         )
         assert response.status_code == 404
+
+
+def test_non_numeric_template_id_is_a_404(api_client):
+    assert api_client.get("/api/v1/bundle-templates/abc/").status_code == 404
+    assert api_client.delete("/api/v1/bundle-templates/%20/").status_code == 404
