@@ -1,15 +1,11 @@
 """URL patterns this app contributes; the root URLconf mounts each list."""
 
 from django.urls import path, re_path
-from rest_framework.routers import DefaultRouter
 
+from billing_site.routers import OptionalSlashRouter
 from bundles import api, views
 
-router = DefaultRouter()
-# Routes answer with and without the trailing slash (DRF turns any truthy
-# ``trailing_slash`` argument into "/", so the pattern is set afterwards).
-router.trailing_slash = "/?"
-router.include_root_view = False
+router = OptionalSlashRouter()
 router.register(
     "bundle-templates", api.BundleTemplateViewSet, basename="bundle-template"
 )

@@ -1,16 +1,12 @@
 """URL patterns this app contributes; the root URLconf mounts each list."""
 
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
+from billing_site.routers import OptionalSlashRouter
 from pricing import views
 from pricing.api import BillingModelViewSet
 
-router = DefaultRouter()
-# Routes answer with and without the trailing slash (DRF turns any truthy
-# ``trailing_slash`` argument into "/", so the pattern is set afterwards).
-router.trailing_slash = "/?"
-router.include_root_view = False
+router = OptionalSlashRouter()
 router.register("billing-models", BillingModelViewSet, basename="billing-model")
 
 api_urlpatterns = router.urls  # under /api/v1/
