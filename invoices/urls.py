@@ -1,8 +1,8 @@
 """URL patterns this app contributes; the root URLconf mounts each list."""
 
-from django.urls import path
-from rest_framework.routers import DefaultRouter
+from django.urls import path, re_path
 
+from billing_site.routers import OptionalSlashRouter
 from invoices import views
 from invoices.api import (
     CurrentUsageCostApi,
@@ -11,21 +11,17 @@ from invoices.api import (
     SubscriptionViewSet,
 )
 
-router = DefaultRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("provider-charges", ProviderChargeViewSet, basename="provider-charge")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 
 # under /api/v1/
 api_urlpatterns = [
-    path(
-        "customers/<str:key>/current-usage-cost/",
+    re_path(
+        r"^customers/(?P<key>[^/]+)/current-usage-cost/?$",
         CurrentUsageCostApi.as_view(),
         name="customer-current-usage-cost",
-    ),
-    path(
-        "customers/<str:key>/current-usage-cost",
-        CurrentUsageCostApi.as_view(),
     ),
     *router.urls,
 ]

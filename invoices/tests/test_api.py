@@ -237,3 +237,11 @@ def test_customer_with_invoices_cannot_be_deleted_through_the_api(api_client, in
             "customer": ["Customer acme has 1 invoice(s) and cannot be deleted."]
         }
     }
+
+
+def test_routes_answer_without_trailing_slash(api_client, invoice):
+    assert api_client.get("/api/v1/invoices").status_code == 200
+    assert api_client.get(f"/api/v1/invoices/{invoice.pk}").status_code == 200
+    assert (
+        api_client.get("/api/v1/customers/acme/current-usage-cost").status_code == 200
+    )
