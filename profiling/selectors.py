@@ -31,18 +31,17 @@ _COLUMNS = 5  # customer id, operation code, epoch seconds, volume + 1, new sess
 EXTRACT_SQL = """
 COPY (
     SELECT e.customer_id,
-           o.code - 1,
+           (coalesce(array_position(%(operations)s::text[], e.operation::text), 0)
+            - 1)::bigint,
            floor(extract(epoch FROM e.occurred_at))::bigint,
            coalesce(e.data_volume_bytes + 1, 0),
            (lag(e.occurred_at) OVER w IS NULL
             OR e.occurred_at - lag(e.occurred_at) OVER w
                > make_interval(secs => {gap}))::int::bigint
     FROM metering_usageevent e
-    JOIN unnest(%(operations)s::text[]) WITH ORDINALITY AS o(operation, code)
-      ON o.operation = e.operation
     WHERE e.organization_id = %(organization)s
       AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
-      AND e.customer_id = ANY(%(customers)s)
+      AND e.customer_id BETWEEN %(low)s AND %(high)s
     WINDOW w AS (PARTITION BY e.customer_id ORDER BY e.occurred_at, e.id)
     ORDER BY e.customer_id, e.occurred_at, e.id
 ) TO STDOUT (FORMAT binary)
@@ -61,7 +60,8 @@ class RawEvents:
 
     def to_npz(self) -> bytes:
         buffer = io.BytesIO()
-        np.savez_compressed(
+        # Uncompressed: compressing costs more time than the bytes it saves.
+        np.savez(
             buffer,
             customer_id=self.customer_id,
             operation=self.operation,
@@ -151,7 +151,12 @@ def events_extract(
     customer_ids: list[int],
     gap_seconds: int = SESSION_GAP_SECONDS,
 ) -> RawEvents:
-    """The events of ``customer_ids`` in ``[start, end)`` as arrays."""
+    """The events of ``customer_ids`` in ``[start, end)`` as arrays.
+
+    On PostgreSQL the chunk is the id range ``min..max`` of ``customer_ids`` (chunks
+    are contiguous slices of the sorted ids), which keeps the scan in the order of
+    the ``(customer_id, occurred_at)`` index so the window needs no big sort.
+    """
     if connection.vendor == "postgresql":
         connection.ensure_connection()
         sql = EXTRACT_SQL.format(gap=int(gap_seconds))
@@ -160,7 +165,8 @@ def events_extract(
             "organization": organization.pk,
             "start": start,
             "end": end,
-            "customers": customer_ids,
+            "low": min(customer_ids, default=0),
+            "high": max(customer_ids, default=-1),
         }
         buffer = io.BytesIO()
         with psycopg.ClientCursor(connection.connection) as cursor:
@@ -170,6 +176,8 @@ def events_extract(
         table = _parse_binary_copy(buffer.getvalue())
         if len(table) == 0:
             table = np.zeros((0, _COLUMNS), dtype=np.int64)
+        # Events of operations outside the list (code -1) are dropped.
+        table = table[table[:, 1] >= 0]
         volume = table[:, 3].astype(np.float64) - 1
         volume[table[:, 3] == 0] = np.nan
         return RawEvents(
