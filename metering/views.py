@@ -6,14 +6,28 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from metering.ingestion import month_start
 from metering.models import Organization
-from metering.selectors import live_usage, portal_customer_for_request
+from metering.selectors import (
+    live_usage,
+    portal_customer_for_request,
+    usage_counter_list,
+)
 
 
 @login_required
 def portal_home(request):
+    """The customer's account and this month's usage per operation (from counters)."""
     customer = portal_customer_for_request(request)
-    return render(request, "portal/home.html", {"customer": customer})
+    period_start = month_start(timezone.now()).date()
+    usage = usage_counter_list(
+        organization=customer.organization, customer=customer, period_start=period_start
+    ).order_by("-quantity", "operation")
+    return render(
+        request,
+        "portal/home.html",
+        {"customer": customer, "period_start": period_start, "usage": usage},
+    )
 
 
 def _live_organization(request) -> Organization | None:

@@ -1,6 +1,13 @@
+from decimal import Decimal
+
 import pytest
 
-from metering.tests.factories import CustomerFactory, PortalUserFactory, UserFactory
+from metering.tests.factories import (
+    CustomerFactory,
+    PortalUserFactory,
+    UsageEventFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,3 +32,28 @@ def test_portal_home_shows_only_own_customer(client):
 def test_login_not_linked_to_a_customer_is_403(client):
     client.force_login(UserFactory())
     assert client.get("/portal/").status_code == 403
+
+
+def test_portal_home_lists_this_months_usage(client):
+    portal_user = PortalUserFactory()
+    other = CustomerFactory(organization=portal_user.customer.organization)
+    for quantity in ("2", "3.5"):
+        UsageEventFactory(
+            customer=portal_user.customer,
+            operation="doc.ocr",
+            quantity=Decimal(quantity),
+        )
+    UsageEventFactory(customer=other, operation="image.resize")
+    client.force_login(portal_user.user)
+    response = client.get("/portal/")
+    rows = [(c.operation, c.quantity, c.event_count) for c in response.context["usage"]]
+    assert rows == [("doc.ocr", Decimal("5.5"), 2)]
+    assert b"image.resize" not in response.content
+
+
+def test_portal_nav_links_every_customer_page(client):
+    portal_user = PortalUserFactory()
+    client.force_login(portal_user.user)
+    content = client.get("/portal/").content.decode()
+    for href in ("/portal/bundles/", "/portal/invoices/", "/portal/scaling/"):
+        assert f'href="{href}"' in content
