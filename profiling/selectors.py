@@ -312,7 +312,10 @@ def predict_next(*, customer: Customer, sequence: list[str], k: int) -> list[dic
     customer_ids = extra["customer_ids"]
     index = int(np.searchsorted(customer_ids, customer.pk))
     known = index < len(customer_ids) and customer_ids[index] == customer.pk
-    segment_group = int(extra["segment_groups"][index]) if known else 0
+    # A customer the run did not see gets group ids with no counts: pure fall-back.
+    segment_group = (
+        int(extra["segment_groups"][index]) if known else levels[1].group_count + 1
+    )
     customer_group = index if known else levels[2].group_count + 1
     queries = markov.queries_for_histories(
         [history], [[0], [segment_group], [customer_group]]

@@ -5,7 +5,9 @@ A run goes PENDING -> RUNNING -> SUCCEEDED or FAILED. ``profiling_run_create`` f
 the window, the operation list and the customer chunks; each chunk is extracted by
 ``profiling_chunk_extract`` (one task per chunk, so several workers share a big
 organization); ``profiling_run_finish`` joins the chunks and runs the pipeline. The
-synchronous path (``profiling_run_execute``) calls the same three in order.
+synchronous path (``profiling_run_execute``) runs the same create, extraction and
+finishing code in one process, handing the chunks over in memory instead of through
+``ProfilingChunk`` rows.
 """
 
 import json
@@ -126,13 +128,7 @@ def profiling_run_create(
     return run, chunks
 
 
-def profiling_chunk_extract(
-    *, run: ProfilingRun, index: int, customer_ids: list[int]
-) -> ProfilingChunk:
-    """Extract one chunk's events; a chunk already stored is returned as is."""
-    existing = ProfilingChunk.objects.filter(run=run, index=index).first()
-    if existing is not None:
-        return existing
+def _extract(run: ProfilingRun, customer_ids: list[int]) -> tuple[RawEvents, float]:
     started = time.perf_counter()
     raw = events_extract(
         organization=run.organization,
@@ -141,13 +137,27 @@ def profiling_chunk_extract(
         operations=run.operations,
         customer_ids=customer_ids,
     )
+    return raw, time.perf_counter() - started
+
+
+def profiling_chunk_extract(
+    *, run: ProfilingRun, index: int, customer_ids: list[int]
+) -> ProfilingChunk:
+    """Extract one chunk's events for the finishing step (fan-out across workers).
+
+    A chunk already stored is returned as is, so a retried task does no work twice.
+    """
+    existing = ProfilingChunk.objects.filter(run=run, index=index).first()
+    if existing is not None:
+        return existing
+    raw, seconds = _extract(run, customer_ids)
     chunk, _ = ProfilingChunk.objects.get_or_create(
         run=run,
         index=index,
         defaults={
             "payload": raw.to_npz(),
             "event_count": len(raw.customer_id),
-            "seconds": time.perf_counter() - started,
+            "seconds": seconds,
         },
     )
     return chunk
@@ -160,8 +170,17 @@ def _rules(organization: Organization) -> list[pipeline.Rule]:
     ]
 
 
-def profiling_run_finish(*, run: ProfilingRun, now: datetime) -> ProfilingRun:
-    """Join the chunks, run the pipeline and store segments, profiles and tags."""
+def profiling_run_finish(
+    *,
+    run: ProfilingRun,
+    now: datetime,
+    extracted: list[tuple[RawEvents, float]] | None = None,
+) -> ProfilingRun:
+    """Join the chunks, run the pipeline and store segments, profiles and tags.
+
+    ``extracted`` (events and seconds per chunk) is given by the synchronous path,
+    which keeps the chunks in memory; otherwise the stored chunks are read.
+    """
     run = ProfilingRun.objects.defer("chains").get(pk=run.pk)
     if run.status == ProfilingRun.Status.SUCCEEDED:
         raise InvalidTransition(f"profiling run {run.pk} has already succeeded")
@@ -170,7 +189,7 @@ def profiling_run_finish(*, run: ProfilingRun, now: datetime) -> ProfilingRun:
         status=ProfilingRun.Status.RUNNING, started_at=run.started_at or now
     )
     try:
-        return _finish(run, started, now)
+        return _finish(run, started, now, extracted)
     except Exception as error:
         ProfilingRun.objects.filter(pk=run.pk).update(
             status=ProfilingRun.Status.FAILED, error=repr(error)[:2000]
@@ -178,14 +197,21 @@ def profiling_run_finish(*, run: ProfilingRun, now: datetime) -> ProfilingRun:
         raise
 
 
-def _finish(run: ProfilingRun, started: float, now: datetime) -> ProfilingRun:
-    chunks = list(ProfilingChunk.objects.filter(run=run).order_by("index"))
-    if len(chunks) != run.chunks_expected:
-        raise DomainError(
-            f"{len(chunks)} of {run.chunks_expected} chunks extracted", field="run"
-        )
+def _finish(
+    run: ProfilingRun,
+    started: float,
+    now: datetime,
+    extracted: list[tuple[RawEvents, float]] | None,
+) -> ProfilingRun:
     clock = time.perf_counter()
-    raw = RawEvents.concatenate([RawEvents.from_npz(c.payload) for c in chunks])
+    if extracted is None:
+        chunks = list(ProfilingChunk.objects.filter(run=run).order_by("index"))
+        extracted = [(RawEvents.from_npz(c.payload), c.seconds) for c in chunks]
+    if len(extracted) != run.chunks_expected:
+        raise DomainError(
+            f"{len(extracted)} of {run.chunks_expected} chunks extracted", field="run"
+        )
+    raw = RawEvents.concatenate([events for events, _ in extracted])
     if len(raw.customer_id) == 0:
         raise DomainError("No usage events in the window.", field="window_start")
     customer_ids, customer_index = np.unique(raw.customer_id, return_inverse=True)
@@ -201,7 +227,7 @@ def _finish(run: ProfilingRun, started: float, now: datetime) -> ProfilingRun:
         operations=tuple(run.operations),
     )
     timings = {
-        "extract": round(sum(c.seconds for c in chunks), 4),
+        "extract": round(sum(seconds for _, seconds in extracted), 4),
         "load": round(time.perf_counter() - clock, 4),
     }
     tag_rules_ensure_defaults(organization=run.organization)
@@ -300,10 +326,11 @@ def profiling_run_execute(
 ) -> ProfilingRun:
     """A whole run, synchronously: create, extract every chunk, finish."""
     run, chunks = profiling_run_create(organization=organization, now=now, **options)
-    indexed = list(enumerate(chunks))
-    for index, customer_ids in progress(indexed) if progress else indexed:
-        profiling_chunk_extract(run=run, index=index, customer_ids=customer_ids)
-    return profiling_run_finish(run=run, now=now)
+    extracted = [
+        _extract(run, customer_ids)
+        for customer_ids in (progress(chunks) if progress else chunks)
+    ]
+    return profiling_run_finish(run=run, now=now, extracted=extracted)
 
 
 def profiling_schedule_upsert() -> tuple[object, bool]:

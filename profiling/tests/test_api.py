@@ -132,3 +132,26 @@ def test_segments_of_another_organization_are_not_listed(
 ):
     response = api_client_for(other_organization).get("/api/v1/segments/")
     assert response.json() == []
+
+
+def test_predict_next_for_customer_outside_the_run_uses_global_chain(
+    api_client, organization, profiled
+):
+    newcomer = CustomerFactory(organization=organization)
+    response = api_client.post(
+        f"/api/v1/customers/{newcomer.pk}/predict-next/",
+        {"sequence": ["image.resize"], "k": 2},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert len(response.json()["predictions"]) == 2
+
+
+def test_predict_next_before_any_run_is_empty(api_client, organization):
+    customer = CustomerFactory(organization=organization)
+    response = api_client.post(
+        f"/api/v1/customers/{customer.pk}/predict-next/",
+        {"sequence": [], "k": 2},
+        format="json",
+    )
+    assert response.json() == {"predictions": []}
