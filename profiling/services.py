@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, models, transaction
 
 from billing_site.errors import DomainError, InvalidTransition
 from metering.models import Customer, Organization
@@ -287,37 +287,84 @@ def _store(run: ProfilingRun, result: pipeline.ProfileResult, customer_ids) -> N
             for s in result.segments
         ]
     )
-    by_label = {s.label: s for s in segments}
-    CustomerProfile.objects.bulk_create(
+    by_label = {s.label: s.pk for s in segments}
+    _insert_rows(
+        CustomerProfile,
         [
-            CustomerProfile(
-                run=run,
-                customer_id=int(customer_id),
-                segment=by_label.get(int(result.labels[i])),
-                features=result.summaries[i],
-                next_operations=result.next_operations[i],
-                predicted_counts=result.predicted_counts[i],
-                predicted_path=result.predicted_paths[i],
-                recent_operations=result.recent_operations[i],
-                projection_x=float(result.projection[i, 0]),
-                projection_y=float(result.projection[i, 1]),
+            "run_id",
+            "customer_id",
+            "segment_id",
+            "features",
+            "next_operations",
+            "predicted_counts",
+            "predicted_path",
+            "recent_operations",
+            "projection_x",
+            "projection_y",
+        ],  # fmt: skip
+        (
+            (
+                run.pk,
+                int(customer_id),
+                by_label.get(int(result.labels[i])),
+                json.dumps(result.summaries[i]),
+                json.dumps(result.next_operations[i]),
+                json.dumps(result.predicted_counts[i]),
+                json.dumps(result.predicted_paths[i]),
+                json.dumps(result.recent_operations[i]),
+                float(result.projection[i, 0]),
+                float(result.projection[i, 1]),
             )
             for i, customer_id in enumerate(customer_ids.tolist())
-        ],
-        batch_size=5_000,
+        ),
     )
-    BehavioralTag.objects.bulk_create(
-        [
-            BehavioralTag(
-                run=run,
-                customer_id=int(customer_ids[tag.customer]),
-                name=tag.name[:100],
-                score=Decimal(f"{tag.score:.3f}"),
-                explanation=tag.explanation[:300],
+    _insert_rows(
+        BehavioralTag,
+        ["run_id", "customer_id", "name", "score", "explanation"],
+        (
+            (
+                run.pk,
+                int(customer_ids[tag.customer]),
+                tag.name[:100],
+                Decimal(f"{tag.score:.3f}"),
+                tag.explanation[:300],
             )
             for tag in result.tags
+        ),
+    )
+
+
+def _insert_rows(model, columns: list[str], rows) -> None:
+    """Many new rows at once: COPY on PostgreSQL, ``bulk_create`` elsewhere.
+
+    JSON columns arrive as JSON text; ids as plain integers.
+    """
+    if connection.vendor == "postgresql":
+        fields = [model._meta.get_field(c.removesuffix("_id")).column for c in columns]
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(
+                f"COPY {table} ({', '.join(fields)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    json_fields = {
+        c
+        for c in columns
+        if isinstance(model._meta.get_field(c.removesuffix("_id")), models.JSONField)
+    }
+    model.objects.bulk_create(
+        [
+            model(
+                **{
+                    c: (json.loads(v) if c in json_fields else v)
+                    for c, v in zip(columns, row, strict=True)
+                }
+            )
+            for row in rows
         ],
-        batch_size=5_000,
+        batch_size=2_000,
     )
 
 
