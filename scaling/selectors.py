@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
-from django.db.models import Max, QuerySet
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from metering.models import Customer, Organization
 from scaling.models import (
@@ -98,12 +98,16 @@ def forecast_latest(*, customer: Customer, resource: str) -> Forecast | None:
 
 def forecasts_latest_for_customer(*, customer: Customer) -> list[Forecast]:
     """The newest forecast of each resource of the account."""
-    latest = (
-        Forecast.objects.filter(customer=customer)
-        .order_by("resource", "-generated_at", "-id")
-        .distinct("resource")
+    newest_of_resource = (
+        Forecast.objects.filter(customer=customer, resource=OuterRef("resource"))
+        .order_by("-generated_at", "-id")
+        .values("id")[:1]
     )
-    return sorted(latest, key=lambda forecast: forecast.resource)
+    return list(
+        Forecast.objects.filter(
+            customer=customer, id=Subquery(newest_of_resource)
+        ).order_by("resource")
+    )
 
 
 def campaigns_for(
