@@ -3,6 +3,7 @@ from django.contrib import admin
 from profiling.models import (
     BehavioralTag,
     CustomerProfile,
+    EndUserProfile,
     ProfilingRun,
     Segment,
     TagRule,
@@ -100,3 +101,21 @@ class CustomerProfileAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("run__chains")
+
+
+@admin.register(EndUserProfile)
+class EndUserProfileAdmin(admin.ModelAdmin):
+    list_display = ["user_id", "customer", "event_count", "tag_names", "run"]
+    list_select_related = ["customer", "run"]
+    search_fields = ["user_id", "customer__name", "customer__external_id"]
+    readonly_fields = [
+        "run", "customer", "user_id", "event_count", "features", "next_operations",
+        "recent_operations", "tags",
+    ]  # fmt: skip
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("run__chains")
+
+    @admin.display(description="tags")
+    def tag_names(self, profile):
+        return ", ".join(tag["name"] for tag in profile.tags) or "—"

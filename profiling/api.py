@@ -20,8 +20,25 @@ class TagOutputSerializer(serializers.Serializer):
     explanation = serializers.CharField()
 
 
+class TopOperationSerializer(serializers.Serializer):
+    operation = serializers.CharField()
+    share = serializers.FloatField()
+
+
+class EndUserOutputSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    events = serializers.IntegerField()
+    top_operations = TopOperationSerializer(many=True)
+    next_operations = NextOperationSerializer(many=True)
+    tags = TagOutputSerializer(many=True)
+
+
 class CustomerProfileApi(APIView):
-    """``GET /api/v1/customers/{id}/profile/``: latest run's view of a customer."""
+    """``GET /api/v1/customers/{id}/profile/``: latest run's view of a customer.
+
+    ``end_users`` lists the end users (events with a ``user_id``) inside the
+    customer's account, most active first.
+    """
 
     def get(self, request, key):
         customer = customer_get(organization=request.organization, key=key)
@@ -39,6 +56,9 @@ class CustomerProfileApi(APIView):
                     behaviour.next_operations, many=True
                 ).data,
                 "predicted_counts": behaviour.predicted_counts,
+                "end_users": EndUserOutputSerializer(
+                    behaviour.end_users, many=True
+                ).data,
             }
         )
 
@@ -48,10 +68,15 @@ class PredictNextInputSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=100), max_length=1000
     )
     k = serializers.IntegerField(min_value=1, max_value=50, default=3)
+    # An end user inside the customer's account; their own chain comes first.
+    user_id = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, default=""
+    )
 
 
 class PredictNextApi(APIView):
-    """``POST /api/v1/customers/{id}/predict-next/`` with ``{"sequence", "k"}``."""
+    """``POST /api/v1/customers/{id}/predict-next/`` with ``{"sequence", "k"}`` and
+    optionally ``"user_id"``."""
 
     def post(self, request, key):
         customer = customer_get(organization=request.organization, key=key)
@@ -61,6 +86,7 @@ class PredictNextApi(APIView):
             customer=customer,
             sequence=payload.validated_data["sequence"],
             k=payload.validated_data["k"],
+            user_id=payload.validated_data["user_id"],
         )
         return Response(
             {"predictions": NextOperationSerializer(predictions, many=True).data}

@@ -146,6 +146,42 @@ class CustomerProfile(models.Model):
         return f"Profile of {self.customer} in run {self.run_id}"
 
 
+class EndUserProfile(models.Model):
+    """An end user inside a customer's account (events with a ``user_id``), as
+    seen by one run: features, predicted next operations and per-user tags."""
+
+    run = models.ForeignKey(
+        ProfilingRun, on_delete=models.CASCADE, related_name="end_user_profiles"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="end_user_profiles"
+    )
+    # The usage events' ``user_id``.
+    user_id = models.CharField(max_length=128)
+    # Events of this end user in the run's window.
+    event_count = models.PositiveIntegerField(default=0)
+    # Readable features, as on CustomerProfile (top_operations among them).
+    features = models.JSONField(default=dict, blank=True)
+    # [{"operation", "probability"}] after the end user's latest events, best first.
+    next_operations = models.JSONField(default=list, blank=True)
+    # The end user's last operations, the context of next_operations.
+    recent_operations = models.JSONField(default=list, blank=True)
+    # [{"name", "score", "explanation"}] from the per-user tag rules, best first.
+    tags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["run", "customer", "-event_count", "user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "customer", "user_id"],
+                name="enduserprofile_unique_per_run",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} of {self.customer} in run {self.run_id}"
+
+
 class TagRule(TimeStampedModel):
     """An admin-editable threshold that gives customers a behavioural tag."""
 

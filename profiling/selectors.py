@@ -8,7 +8,7 @@ numpy for the same arrays.
 """
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 import numpy as np
@@ -22,11 +22,19 @@ from profiling.features import SESSION_GAP_SECONDS
 from profiling.models import (
     BehavioralTag,
     CustomerProfile,
+    EndUserProfile,
     ProfilingRun,
     Segment,
 )
 
-_COLUMNS = 5  # customer id, operation code, epoch seconds, volume + 1, new session
+# customer id, operation code, epoch seconds, volume + 1, new session, end-user key
+_COLUMNS = 6
+
+# A non-zero 64-bit key of the end user (0 when the event names none), so the COPY
+# stays fixed-width; END_USERS_SQL maps the keys back to ``user_id`` strings.
+USER_KEY_SQL = (
+    "CASE WHEN e.user_id = '' THEN 0 ELSE hashtextextended(e.user_id, 0) | 1 END"
+)
 
 EXTRACT_SQL = """
 COPY (
@@ -37,7 +45,8 @@ COPY (
            coalesce(e.data_volume_bytes + 1, 0),
            (lag(e.occurred_at) OVER w IS NULL
             OR e.occurred_at - lag(e.occurred_at) OVER w
-               > make_interval(secs => {gap}))::int::bigint
+               > make_interval(secs => {gap}))::int::bigint,
+           {user_key}
     FROM metering_usageevent e
     WHERE e.organization_id = %(organization)s
       AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
@@ -45,6 +54,17 @@ COPY (
     WINDOW w AS (PARTITION BY e.customer_id ORDER BY e.occurred_at, e.id)
     ORDER BY e.customer_id, e.occurred_at, e.id
 ) TO STDOUT (FORMAT binary)
+"""
+
+END_USERS_SQL = """
+SELECT e.customer_id, e.user_id, {user_key}
+FROM metering_usageevent e
+WHERE e.organization_id = %(organization)s
+  AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
+  AND e.customer_id BETWEEN %(low)s AND %(high)s
+  AND e.user_id <> ''
+GROUP BY e.customer_id, e.user_id
+ORDER BY e.customer_id, e.user_id
 """
 
 
@@ -57,6 +77,11 @@ class RawEvents:
     timestamp: np.ndarray  # epoch seconds
     volume: np.ndarray  # float64 bytes, NaN when not reported
     session_start: np.ndarray  # bool
+    user_key: np.ndarray  # int64 end-user key, 0 when the event names none
+    # The end users met: (customer id, user key) -> user_id, one row per pair.
+    end_user_customer: np.ndarray  # int64 customer ids
+    end_user_key: np.ndarray  # int64
+    end_user_id: np.ndarray  # str
 
     def to_npz(self) -> bytes:
         buffer = io.BytesIO()
@@ -68,6 +93,10 @@ class RawEvents:
             timestamp=self.timestamp,
             volume=self.volume,
             session_start=self.session_start,
+            user_key=self.user_key,
+            end_user_customer=self.end_user_customer,
+            end_user_key=self.end_user_key,
+            end_user_id=self.end_user_id,
         )
         return buffer.getvalue()
 
@@ -79,19 +108,24 @@ class RawEvents:
     @classmethod
     def concatenate(cls, parts: list["RawEvents"]) -> "RawEvents":
         if not parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return cls(empty, empty, empty, empty.astype(float), empty.astype(bool))
+            return cls.empty()
         return cls(
-            *(
-                np.concatenate([getattr(p, name) for p in parts])
-                for name in (
-                    "customer_id",
-                    "operation",
-                    "timestamp",
-                    "volume",
-                    "session_start",
-                )
-            )
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls))
+        )
+
+    @classmethod
+    def empty(cls) -> "RawEvents":
+        ints = np.zeros(0, dtype=np.int64)
+        return cls(
+            customer_id=ints,
+            operation=ints,
+            timestamp=ints,
+            volume=ints.astype(np.float64),
+            session_start=ints.astype(bool),
+            user_key=ints,
+            end_user_customer=ints,
+            end_user_key=ints,
+            end_user_id=np.zeros(0, dtype=str),
         )
 
 
@@ -159,7 +193,7 @@ def events_extract(
     """
     if connection.vendor == "postgresql":
         connection.ensure_connection()
-        sql = EXTRACT_SQL.format(gap=int(gap_seconds))
+        sql = EXTRACT_SQL.format(gap=int(gap_seconds), user_key=USER_KEY_SQL)
         params = {
             "operations": operations,
             "organization": organization.pk,
@@ -173,6 +207,8 @@ def events_extract(
             with cursor.copy(sql, params) as copy:
                 for block in copy:
                     buffer.write(block)
+            cursor.execute(END_USERS_SQL.format(user_key=USER_KEY_SQL), params)
+            end_users = cursor.fetchall()
         table = _parse_binary_copy(buffer.getvalue())
         if len(table) == 0:
             table = np.zeros((0, _COLUMNS), dtype=np.int64)
@@ -186,6 +222,8 @@ def events_extract(
             timestamp=table[:, 2],
             volume=volume,
             session_start=table[:, 4].astype(bool),
+            user_key=table[:, 5],
+            **_end_user_arrays(end_users),
         )
     codes = {op: i for i, op in enumerate(operations)}
     rows = list(
@@ -196,9 +234,14 @@ def events_extract(
             customer_id__in=customer_ids,
         )
         .order_by("customer_id", "occurred_at", "id")
-        .values_list("customer_id", "operation", "occurred_at", "data_volume_bytes")
+        .values_list(
+            "customer_id", "operation", "occurred_at", "data_volume_bytes", "user_id"
+        )
     )
     rows = [row for row in rows if row[1] in codes]
+    # Without PostgreSQL's hash, the keys are positions in the sorted end users.
+    end_users = sorted({(r[0], r[4]) for r in rows if r[4]})
+    keys = {pair: index + 1 for index, pair in enumerate(end_users)}
     customer = np.array([r[0] for r in rows], dtype=np.int64)
     stamps = np.array([int(r[2].timestamp()) for r in rows], dtype=np.int64)
     starts = np.ones(len(rows), dtype=bool)
@@ -212,7 +255,17 @@ def events_extract(
             [np.nan if r[3] is None else float(r[3]) for r in rows], dtype=np.float64
         ),
         session_start=starts,
+        user_key=np.array([keys.get((r[0], r[4]), 0) for r in rows], dtype=np.int64),
+        **_end_user_arrays([(c, u, keys[(c, u)]) for c, u in end_users]),
     )
+
+
+def _end_user_arrays(rows: list[tuple[int, str, int]]) -> dict[str, np.ndarray]:
+    return {
+        "end_user_customer": np.array([r[0] for r in rows], dtype=np.int64),
+        "end_user_id": np.array([r[1] for r in rows], dtype=str),
+        "end_user_key": np.array([r[2] for r in rows], dtype=np.int64),
+    }
 
 
 # ------------------------------------------------------------------------ reads
@@ -256,6 +309,14 @@ def tags_for_customer(*, customer: Customer) -> QuerySet[BehavioralTag]:
     )
 
 
+def end_users_for_customer(*, customer: Customer) -> QuerySet[EndUserProfile]:
+    """The customer's end users in the latest run, most active first."""
+    run = latest_run(organization=customer.organization)
+    return EndUserProfile.objects.filter(run=run, customer=customer).order_by(
+        "-event_count", "user_id"
+    )
+
+
 @dataclass(frozen=True)
 class CustomerBehaviour:
     """What the bundles app needs of a customer's behaviour."""
@@ -265,10 +326,14 @@ class CustomerBehaviour:
     tags: list[dict]  # [{"name", "score" (Decimal), "explanation"}]
     next_operations: list[dict]  # [{"operation", "probability"}]
     predicted_counts: dict[str, float]  # operation -> expected events next 30 days
+    # [{"user_id", "events", "top_operations", "next_operations", "tags"}], most
+    # active end user first.
+    end_users: list[dict] = field(default_factory=list)
 
 
 def customer_profile(customer: Customer) -> CustomerBehaviour:
-    """Tags, segment and predicted counts from the latest run (empty when none)."""
+    """Tags, segment, predicted counts and end users from the latest run (empty
+    when none)."""
     profile = profile_for_customer(customer=customer)
     tags = [
         {"name": t.name, "score": t.score, "explanation": t.explanation}
@@ -276,27 +341,45 @@ def customer_profile(customer: Customer) -> CustomerBehaviour:
     ]
     if profile is None:
         return CustomerBehaviour(None, "", tags, [], {})
+    users = [
+        {
+            "user_id": user.user_id,
+            "events": user.event_count,
+            "top_operations": user.features.get("top_operations", []),
+            "next_operations": user.next_operations,
+            "tags": user.tags,
+        }
+        for user in end_users_for_customer(customer=customer)
+    ]
     return CustomerBehaviour(
         segment_id=profile.segment_id,
         segment_name=profile.segment.name if profile.segment else "",
         tags=tags,
         next_operations=profile.next_operations,
         predicted_counts=profile.predicted_counts,
+        end_users=users,
     )
 
 
 def _run_chains(run: ProfilingRun) -> tuple[list[markov.Chain], dict]:
     stored = ProfilingRun.objects.filter(pk=run.pk).values_list("chains", flat=True)
     chains, extra = markov.chains_load(stored[0])
-    return [chains["global"], chains["segment"], chains["customer"]], extra
+    levels = [chains["global"], chains["segment"], chains["customer"]]
+    if "end_user" in chains:
+        levels.append(chains["end_user"])
+    return levels, extra
 
 
-def predict_next(*, customer: Customer, sequence: list[str], k: int) -> list[dict]:
-    """Top-``k`` next operations after ``sequence`` for this customer.
+def predict_next(
+    *, customer: Customer, sequence: list[str], k: int, user_id: str = ""
+) -> list[dict]:
+    """Top-``k`` next operations after ``sequence`` for this customer, or for one
+    of its end users when ``user_id`` is given.
 
-    Uses the latest run's chains with the customer -> segment -> global fall-back;
-    operations unknown to the run cut the history (only what follows them counts).
-    An empty list when the organization was never profiled.
+    Uses the latest run's chains with the end user -> customer -> segment -> global
+    fall-back (an end user or customer the run did not see gets the next level's
+    prediction); operations unknown to the run cut the history (only what follows
+    them counts). An empty list when the organization was never profiled.
     """
     run = latest_run(organization=customer.organization)
     if run is None or not run.operations:
@@ -317,9 +400,16 @@ def predict_next(*, customer: Customer, sequence: list[str], k: int) -> list[dic
         int(extra["segment_groups"][index]) if known else levels[1].group_count + 1
     )
     customer_group = index if known else levels[2].group_count + 1
-    queries = markov.queries_for_histories(
-        [history], [[0], [segment_group], [customer_group]]
-    )
+    groups = [[0], [segment_group], [customer_group]]
+    if user_id and len(levels) == 4:
+        match = np.flatnonzero(
+            (extra["end_user_customer_ids"] == customer.pk)
+            & (extra["end_user_ids"] == user_id)
+        )
+        groups.append([int(match[0]) if len(match) else levels[3].group_count + 1])
+    else:
+        levels = levels[:3]
+    queries = markov.queries_for_histories([history], groups)
     proba = markov.predict_proba(levels, queries)
     best, values = markov.top_k(proba, k)
     return [

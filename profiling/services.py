@@ -21,11 +21,12 @@ from django.db import connection, models, transaction
 from billing_site.errors import DomainError, InvalidTransition
 from metering.models import Customer, Organization
 from metering.services import usage_events_ingest
-from profiling import markov, pipeline
+from profiling import end_users, markov, pipeline
 from profiling.features import EventArrays
 from profiling.models import (
     BehavioralTag,
     CustomerProfile,
+    EndUserProfile,
     ProfilingChunk,
     ProfilingRun,
     Segment,
@@ -244,14 +245,33 @@ def _finish(
     )
     timings.update(result.timings)
     clock = time.perf_counter()
+    users = end_users.profile(
+        events,
+        raw.user_key,
+        window_start=int(run.window_start.timestamp()),
+        window_end=int(run.window_end.timestamp()),
+        levels=[result.chains[name] for name in ("global", "segment", "customer")],
+        labels=result.labels,
+        rules=_rules(run.organization),
+    )
+    user_customer_ids = customer_ids[users.customer]
+    user_ids = _end_user_ids(raw, user_customer_ids, users.key)
+    timings["end_users"] = round(time.perf_counter() - clock, 4)
+    clock = time.perf_counter()
     _store(run, result, customer_ids)
+    _store_end_users(run, users, user_customer_ids, user_ids)
     timings["store"] = round(time.perf_counter() - clock, 4)
     timings["total"] = round(time.perf_counter() - started + timings["extract"], 4)
+    chains = dict(result.chains)
+    if users.chain is not None:
+        chains["end_user"] = users.chain
     payload = markov.chains_dump(
-        result.chains,
+        chains,
         {
             "customer_ids": customer_ids,
             "segment_groups": pipeline.segment_groups(result.labels),
+            "end_user_customer_ids": user_customer_ids,
+            "end_user_ids": user_ids,
         },
     )
     ProfilingRun.objects.filter(pk=run.pk).update(
@@ -334,13 +354,69 @@ def _store(run: ProfilingRun, result: pipeline.ProfileResult, customer_ids) -> N
     )
 
 
+def _end_user_ids(
+    raw: RawEvents, customer_ids: np.ndarray, keys: np.ndarray
+) -> np.ndarray:
+    """The ``user_id`` of each (customer id, end-user key) from the extraction."""
+    names = dict(
+        zip(
+            zip(raw.end_user_customer.tolist(), raw.end_user_key.tolist(), strict=True),
+            raw.end_user_id.tolist(),
+            strict=True,
+        )
+    )
+    return np.array(
+        [
+            names[pair]
+            for pair in zip(customer_ids.tolist(), keys.tolist(), strict=True)
+        ],
+        dtype=str,
+    )
+
+
+@transaction.atomic
+def _store_end_users(
+    run: ProfilingRun,
+    users: end_users.EndUserResult,
+    customer_ids: np.ndarray,
+    user_ids: np.ndarray,
+) -> None:
+    EndUserProfile.objects.filter(run=run).delete()
+    _insert_rows(
+        EndUserProfile,
+        [
+            "run_id",
+            "customer_id",
+            "user_id",
+            "event_count",
+            "features",
+            "next_operations",
+            "recent_operations",
+            "tags",
+        ],  # fmt: skip
+        (
+            (
+                run.pk,
+                int(customer_ids[i]),
+                str(user_ids[i]),
+                users.summaries[i]["events"],
+                json.dumps(users.summaries[i]),
+                json.dumps(users.next_operations[i]),
+                json.dumps(users.recent_operations[i]),
+                json.dumps(users.tags[i]),
+            )
+            for i in range(len(users))
+        ),
+    )
+
+
 def _insert_rows(model, columns: list[str], rows) -> None:
     """Many new rows at once: COPY on PostgreSQL, ``bulk_create`` elsewhere.
 
     JSON columns arrive as JSON text; ids as plain integers.
     """
     if connection.vendor == "postgresql":
-        fields = [model._meta.get_field(c.removesuffix("_id")).column for c in columns]
+        fields = [model._meta.get_field(c).column for c in columns]
         table = model._meta.db_table
         with connection.cursor() as cursor:
             with cursor.cursor.copy(
@@ -350,9 +426,7 @@ def _insert_rows(model, columns: list[str], rows) -> None:
                     copy.write_row(row)
         return
     json_fields = {
-        c
-        for c in columns
-        if isinstance(model._meta.get_field(c.removesuffix("_id")), models.JSONField)
+        c for c in columns if isinstance(model._meta.get_field(c), models.JSONField)
     }
     model.objects.bulk_create(
         [
@@ -473,11 +547,13 @@ def synthetic_usage_store(
     prefix: str = "syn",
     progress=None,
     batch: int = 10_000,
+    user_ids: list[str] | None = None,
 ) -> int:
     """Store generated events through metering's ingestion; returns events accepted.
 
     Customers are created when missing (with their planted segment in metadata);
     event ids are ``<prefix>-<n>`` so storing the same data twice is idempotent.
+    ``user_ids`` gives each event its end user ("" for none).
     """
     existing = set(
         Customer.objects.filter(
@@ -515,6 +591,7 @@ def synthetic_usage_store(
                 "quantity": "1",
                 "occurred_at": stamps[i] + "Z",
                 "data_volume_bytes": None if np.isnan(volumes[i]) else int(volumes[i]),
+                "user_id": user_ids[i] if user_ids is not None else "",
             }
             for i in range(start, stop)
         ]

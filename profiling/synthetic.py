@@ -55,6 +55,15 @@ class SyntheticUsage:
     initial: np.ndarray  # segments x V first operation of a session
     window_start: int
     window_end: int
+    # End user of each event: 1..users_per_customer inside the customer, 0 = none.
+    users: np.ndarray | None = None
+
+    def user_ids(self) -> list[str]:
+        """The end users as ``user_id`` strings ("" where the event has none)."""
+        if self.users is None:
+            return [""] * len(self.events)
+        names = np.array([""] + [f"user-{n}" for n in range(1, self.users.max() + 1)])
+        return names[self.users].tolist()
 
 
 def planted_chains(
@@ -94,11 +103,15 @@ def generate(
     days: int = 30,
     scale_sessions: float = 1.0,
     max_session_length: int = 80,
+    users_per_customer: int = 0,
 ) -> SyntheticUsage:
     """Events of ``customers`` customers over ``days`` days from ``window_start``.
 
     ``scale_sessions`` multiplies every segment's mean number of sessions (to reach
-    a target number of events).
+    a target number of events). With ``users_per_customer`` each session belongs to
+    one of that many end users of its customer, drawn from a separate random
+    stream so the events themselves do not change; the first end user of every
+    customer works only at night (their sessions move to 23:00-01:00).
     """
     rng = np.random.default_rng(seed)
     segments = len(plans)
@@ -148,11 +161,21 @@ def generate(
             clock[active] += rng.integers(5, 240, len(active))
         tokens[where] = current[active]
         stamps[where] = clock[active]
+    session_user = None
+    if users_per_customer > 0 and n_sessions:
+        user_rng = np.random.default_rng([seed, 1])
+        session_user = 1 + user_rng.integers(0, users_per_customer, n_sessions)
+        night = session_user == 1
+        # Shift the night user's sessions to start between 23:00 and 01:00.
+        day_start = starts // DAY * DAY
+        moved = day_start + 23 * 3600 + user_rng.integers(0, 7200, n_sessions)
+        stamps += np.repeat(np.where(night, moved - starts, 0), lengths)
     event_customer = np.repeat(session_customer, lengths)
     event_segment = np.repeat(session_segment, lengths)
     volume_mean = np.array([p.volume_mean_bytes for p in plans])[event_segment]
     volume = np.round(volume_mean * rng.lognormal(0, 0.5, total))
     order = np.lexsort((stamps, event_customer))
+    users = None if session_user is None else np.repeat(session_user, lengths)[order]
     events = EventArrays(
         customer=event_customer[order],
         operation=tokens[order],
@@ -168,6 +191,7 @@ def generate(
         initial=initial,
         window_start=window_start,
         window_end=window_start + (days + 1) * DAY,
+        users=users,
     )
 
 

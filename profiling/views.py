@@ -76,6 +76,7 @@ def customer_profile(request, customer_id: int):
     customer = get_object_or_404(Customer, pk=customer_id)
     profile = selectors.profile_for_customer(customer=customer)
     tags = selectors.tags_for_customer(customer=customer)
+    users = selectors.end_users_for_customer(customer=customer)
     heatmap = ""
     if profile is not None and profile.segment is not None:
         heatmap = _embed(
@@ -92,6 +93,7 @@ def customer_profile(request, customer_id: int):
             "customer": customer,
             "profile": profile,
             "tags": tags,
+            "end_users": users,
             "heatmap": heatmap,
             "title": f"Profile of {customer.name}",
         },

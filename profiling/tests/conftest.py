@@ -1,8 +1,10 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
+from metering.services import usage_events_ingest
+from metering.tests.factories import UserFactory
 from profiling import synthetic
 from profiling.features import DAY
 from profiling.services import profiling_run_execute, synthetic_usage_store
@@ -47,3 +49,46 @@ def planted_of(organization) -> np.ndarray:
         .order_by("pk")
         .values_list("metadata__planted_segment", flat=True)
     )
+
+
+def end_user_events() -> list[dict]:
+    """Two end users of customer ``cus_000``: alice alternates data.query and
+    ml.train at night, bob alternates two exports one morning."""
+    alice_start = datetime(2026, 11, 17, 23, 0, tzinfo=UTC)
+    bob_start = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+    alice = [
+        {
+            "event_id": f"alice-{i}",
+            "customer_id": "cus_000",
+            "operation": ("data.query", "ml.train")[i % 2],
+            "occurred_at": (alice_start + timedelta(minutes=i)).isoformat(),
+            "user_id": "alice",
+        }
+        for i in range(40)
+    ]
+    bob = [
+        {
+            "event_id": f"bob-{i}",
+            "customer_id": "cus_000",
+            "operation": ("export.csv", "export.pdf")[i % 2],
+            "occurred_at": (bob_start + timedelta(minutes=i)).isoformat(),
+            "user_id": "bob",
+        }
+        for i in range(4)
+    ]
+    return alice + bob
+
+
+@pytest.fixture
+def profiled_with_end_users(organization, stored_usage):
+    result = usage_events_ingest(
+        organization=organization, events=end_user_events(), now=NOW
+    )
+    assert result.accepted == 44
+    return profiling_run_execute(organization=organization, now=NOW, k_max=6)
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(staff=True))
+    return client

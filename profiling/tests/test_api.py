@@ -24,7 +24,9 @@ def test_profile_has_the_documented_shape(api_client, organization, profiled):
     )
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"segment", "tags", "next_operations", "predicted_counts"}
+    assert set(body) == {
+        "segment", "tags", "next_operations", "predicted_counts", "end_users",
+    }  # fmt: skip
     assert body["segment"] == {"id": profile.segment_id, "name": profile.segment.name}
     tags = BehavioralTag.objects.filter(run=profiled, customer=profile.customer)
     assert sorted(t["name"] for t in body["tags"]) == sorted(t.name for t in tags)
@@ -45,7 +47,8 @@ def test_profile_of_unprofiled_customer_is_empty(api_client, organization):
     response = api_client.get(f"/api/v1/customers/{customer.pk}/profile/")
     assert response.status_code == 200
     assert response.json() == {
-        "segment": None, "tags": [], "next_operations": [], "predicted_counts": {}
+        "segment": None, "tags": [], "next_operations": [], "predicted_counts": {},
+        "end_users": [],
     }  # fmt: skip
 
 

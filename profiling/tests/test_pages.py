@@ -1,19 +1,12 @@
 import pytest
 from django.urls import reverse
 
-from metering.tests.factories import UserFactory
 from profiling import charts
 from profiling.models import CustomerProfile, Segment
 from profiling.tasks import profile_organization
 from profiling.tests.conftest import NOW
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(staff=True))
-    return client
 
 
 def test_run_list_and_detail_pages(staff_client, profiled):
