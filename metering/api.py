@@ -301,6 +301,6 @@ class UsageEventBatchApi(APIView):
         return _json(
             {
                 **result.summary(),
-                "results": [outcome.as_dict() for outcome in result.outcomes],
+                "results": result.rows(),
             }
         )

@@ -20,7 +20,8 @@ import orjson
 
 MAX_QUANTITY = Decimal("1000000000000")
 QUANTITY_STEP = Decimal("0.000001")
-DEFAULT_QUANTITY = Decimal("1.000000")
+DEFAULT_QUANTITY_TEXT = "1.000000"
+MAX_INT_QUANTITY = 10**12
 MAX_DATA_VOLUME = 2**63 - 1
 
 # Longest accepted value per string field, in characters.
@@ -67,7 +68,7 @@ class CleanEvent:
     event_id: str
     customer_key: str  # the customer's external id as sent
     operation: str
-    quantity: Decimal  # quantised to six decimals
+    quantity: str  # canonical decimal text with six places, e.g. "2.500000"
     occurred_at: datetime  # UTC
     user_id: str
     data_volume_bytes: int | None
@@ -110,18 +111,19 @@ def _string(raw: dict, field: str, errors: dict, *, required: bool) -> str:
     return value
 
 
-def _quantity(value, errors: dict) -> Decimal:
+def _quantity(value, errors: dict) -> str:
+    """The quantity as canonical text with six decimals (``"2.500000"``)."""
     if value is None:
-        return DEFAULT_QUANTITY
+        return DEFAULT_QUANTITY_TEXT
     if isinstance(value, bool):
         errors["quantity"] = ["Must be a number."]
-        return DEFAULT_QUANTITY
+        return DEFAULT_QUANTITY_TEXT
     if isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
             errors["quantity"] = ["Must be a finite number."]
-            return DEFAULT_QUANTITY
+            return DEFAULT_QUANTITY_TEXT
         # repr() gives the shortest decimal that reads back as this float.
         number = Decimal(repr(value))
     elif isinstance(value, str):
@@ -129,10 +131,10 @@ def _quantity(value, errors: dict) -> Decimal:
             number = Decimal(value.strip())
         except InvalidOperation:
             errors["quantity"] = ["Must be a number."]
-            return DEFAULT_QUANTITY
+            return DEFAULT_QUANTITY_TEXT
     else:
         errors["quantity"] = ["Must be a number."]
-        return DEFAULT_QUANTITY
+        return DEFAULT_QUANTITY_TEXT
     if not number.is_finite():
         errors["quantity"] = ["Must be a finite number."]
     elif number < 0:
@@ -143,12 +145,12 @@ def _quantity(value, errors: dict) -> Decimal:
         quantised = number.quantize(QUANTITY_STEP)
         if quantised != number:
             errors["quantity"] = ["Must have at most 6 decimal places."]
-        return quantised
-    return DEFAULT_QUANTITY
+        return str(quantised)
+    return DEFAULT_QUANTITY_TEXT
 
 
 def _occurred_at(
-    value, errors: dict, *, now: datetime, window: timedelta
+    value, errors: dict, *, latest: datetime, window: timedelta
 ) -> datetime | None:
     if value is None or value == "":
         errors["occurred_at"] = [REQUIRED]
@@ -169,7 +171,7 @@ def _occurred_at(
     except OverflowError:
         errors["occurred_at"] = [BAD_TIMESTAMP]
         return None
-    if moment > now + window:
+    if moment > latest:
         seconds = int(window.total_seconds())
         errors["occurred_at"] = [
             f"Must not be more than {seconds} seconds in the future."
@@ -212,7 +214,7 @@ def payload_hash(
     *,
     customer_key: str,
     operation: str,
-    quantity: Decimal,
+    quantity: str,
     occurred_at: datetime,
     user_id: str,
     data_volume_bytes: int | None,
@@ -224,12 +226,37 @@ def payload_hash(
 
     Equal for two sendings of the same event however they were spelled ("1" and
     "1.0", "Z" and "+00:00", reordered properties); differs when any value differs.
+    ``quantity`` is the canonical six-decimal text, ``occurred_at`` in UTC.
     """
+    return _digest(
+        customer_key,
+        operation,
+        quantity,
+        occurred_at,
+        user_id,
+        data_volume_bytes,
+        process_id,
+        context,
+        properties_json,
+    )
+
+
+def _digest(
+    customer_key: str,
+    operation: str,
+    quantity: str,
+    occurred_at: datetime,
+    user_id: str,
+    data_volume_bytes: int | None,
+    process_id: str,
+    context: str,
+    properties_json: bytes,
+) -> bytes:
     head = orjson.dumps(
         [
             customer_key,
             operation,
-            str(quantity),
+            quantity,
             occurred_at.isoformat(),
             user_id,
             data_volume_bytes,
@@ -248,60 +275,136 @@ def clean_event(
     ``open_period_start`` is the first instant of the period still open for
     billing; events that occurred before it are accepted and flagged ``is_late``.
     """
-    if not isinstance(raw, dict):
-        return None, {"non_field_errors": ["Must be a JSON object."]}
-    errors: dict[str, list[str]] = {}
-    for field in raw.keys() - FIELDS:
-        errors[str(field)] = ["Unknown field."]
-    event_id = _string(raw, "event_id", errors, required=True)
-    customer_key = _string(raw, "customer_id", errors, required=True)
-    operation = _string(raw, "operation", errors, required=True)
-    if (
-        operation
-        and "operation" not in errors
-        and not OPERATION_RE.fullmatch(operation)
-    ):
-        errors["operation"] = [
-            "Use letters, digits and . _ : / - only, starting with a letter or digit."
-        ]
-    quantity = _quantity(raw.get("quantity"), errors)
-    occurred_at = _occurred_at(
-        raw.get("occurred_at"), errors, now=now, window=limits.future_window
-    )
-    user_id = _string(raw, "user_id", errors, required=False)
-    process_id = _string(raw, "process_id", errors, required=False)
-    context = _string(raw, "context", errors, required=False)
-    data_volume = _data_volume(raw.get("data_volume_bytes"), errors)
-    properties = _properties(
-        raw.get("properties"), errors, limit=limits.max_properties_bytes
-    )
-    if errors:
-        return None, errors
-    digest = payload_hash(
-        customer_key=customer_key,
-        operation=operation,
-        quantity=quantity,
-        occurred_at=occurred_at,
-        user_id=user_id,
-        data_volume_bytes=data_volume,
-        process_id=process_id,
-        context=context,
-        properties_json=properties,
-    )
-    return (
-        CleanEvent(
-            event_id=event_id,
-            customer_key=customer_key,
-            operation=operation,
-            quantity=quantity,
-            occurred_at=occurred_at,
-            user_id=user_id,
-            data_volume_bytes=data_volume,
-            process_id=process_id,
-            context=context,
-            properties_json=properties.decode(),
-            payload_hash=digest,
-            is_late=occurred_at < open_period_start,
-        ),
-        {},
-    )
+    return EventCleaner(
+        now=now, open_period_start=open_period_start, limits=limits
+    ).clean(raw)
+
+
+class EventCleaner:
+    """``clean_event`` for many events received at the same instant.
+
+    The common shapes (short strings, whole-number quantities, no properties or
+    small ones) take a fast path of inline type and length checks; anything else
+    goes through the per-field helpers, which produce the field errors.
+    """
+
+    __slots__ = ("latest", "limits", "open_period_start")
+
+    def __init__(
+        self, *, now: datetime, open_period_start: datetime, limits: Limits
+    ) -> None:
+        self.latest = now + limits.future_window
+        self.open_period_start = open_period_start
+        self.limits = limits
+
+    def clean(self, raw) -> tuple[CleanEvent | None, dict[str, list[str]]]:
+        if not isinstance(raw, dict):
+            return None, {"non_field_errors": ["Must be a JSON object."]}
+        errors: dict[str, list[str]] = {}
+        if not raw.keys() <= FIELDS:
+            for field in raw.keys() - FIELDS:
+                errors[str(field)] = ["Unknown field."]
+        get = raw.get
+
+        event_id = get("event_id")
+        if not (type(event_id) is str and 0 < len(event_id) <= 128) or (
+            "\x00" in event_id
+        ):
+            event_id = _string(raw, "event_id", errors, required=True)
+        customer_key = get("customer_id")
+        if not (type(customer_key) is str and 0 < len(customer_key) <= 128) or (
+            "\x00" in customer_key
+        ):
+            customer_key = _string(raw, "customer_id", errors, required=True)
+        operation = get("operation")
+        if not (
+            type(operation) is str
+            and len(operation) <= 100
+            and OPERATION_RE.fullmatch(operation)
+        ):
+            operation = _string(raw, "operation", errors, required=True)
+            if (
+                operation
+                and "operation" not in errors
+                and not OPERATION_RE.fullmatch(operation)
+            ):
+                errors["operation"] = [
+                    "Use letters, digits and . _ : / - only, "
+                    "starting with a letter or digit."
+                ]
+
+        quantity = get("quantity")
+        if type(quantity) is int and 0 <= quantity <= MAX_INT_QUANTITY:
+            quantity = f"{quantity}.000000"
+        else:
+            quantity = _quantity(quantity, errors)
+
+        occurred_at = get("occurred_at")
+        try:
+            occurred_at = datetime.fromisoformat(occurred_at)
+            if occurred_at.tzinfo is None:
+                raise ValueError
+            occurred_at = occurred_at.astimezone(UTC)
+            if occurred_at > self.latest:
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            occurred_at = _occurred_at(
+                get("occurred_at"),
+                errors,
+                latest=self.latest,
+                window=self.limits.future_window,
+            )
+
+        user_id = get("user_id", "")
+        if type(user_id) is not str or len(user_id) > 128 or "\x00" in user_id:
+            user_id = _string(raw, "user_id", errors, required=False)
+        process_id = get("process_id", "")
+        if type(process_id) is not str or len(process_id) > 128 or "\x00" in process_id:
+            process_id = _string(raw, "process_id", errors, required=False)
+        context = get("context", "")
+        if type(context) is not str or len(context) > 256 or "\x00" in context:
+            context = _string(raw, "context", errors, required=False)
+
+        data_volume = get("data_volume_bytes")
+        if data_volume is not None and not (
+            type(data_volume) is int and 0 <= data_volume <= MAX_DATA_VOLUME
+        ):
+            data_volume = _data_volume(data_volume, errors)
+
+        properties = get("properties")
+        properties = (
+            b"{}"
+            if properties is None
+            else _properties(properties, errors, limit=self.limits.max_properties_bytes)
+        )
+
+        if errors:
+            return None, errors
+        digest = _digest(
+            customer_key,
+            operation,
+            quantity,
+            occurred_at,
+            user_id,
+            data_volume,
+            process_id,
+            context,
+            properties,
+        )
+        return (
+            CleanEvent(
+                event_id,
+                customer_key,
+                operation,
+                quantity,
+                occurred_at,
+                user_id,
+                data_volume,
+                process_id,
+                context,
+                properties.decode(),
+                digest,
+                occurred_at < self.open_period_start,
+            ),
+            {},
+        )

@@ -164,7 +164,7 @@ class UsageEvent(models.Model):
     # The client's idempotency key, unique per organization through UsageEventKey.
     event_id = models.CharField(max_length=128)
     # The operation's code (see Operation.code).
-    operation = models.CharField(max_length=100, db_index=True)
+    operation = models.CharField(max_length=100)
     # The end user inside the customer's account, when the product knows it.
     user_id = models.CharField(max_length=128, blank=True)
     # Units of the operation's unit; 0 <= quantity <= 1e12, six decimals.
@@ -202,8 +202,13 @@ class UsageEventKey(models.Model):
     pk = models.CompositePrimaryKey("organization_id", "event_id")
     # No database-level constraint: it would fire a trigger per claimed key on the
     # ingestion hot path; the service only writes keys of a loaded organization.
+    # No index of its own: the primary key starts with it.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     event_id = models.CharField(max_length=128)
     # BLAKE2b-128 of the normalised event (see metering.ingest.payload_hash).
@@ -223,11 +228,14 @@ class UsageCounter(models.Model):
     """Running totals per customer, operation and calendar month (UTC).
 
     Incremented in the same statement that stores the events, so current-period
-    usage is read without scanning events.
+    usage is read without scanning events. The table keeps free space in each page
+    (fillfactor, migration 0003) so that these increments are HOT updates, which
+    write no index entries.
     """
 
+    # No index of its own: the unique constraint starts with it.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="+"
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="usage_counters"

@@ -12,7 +12,7 @@ counters are written in sorted order so concurrent batches never deadlock. Other
 databases (the SQLite demo) take a slower ORM path with the same results.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +22,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
-from metering.ingestion import CleanEvent, Limits, clean_event, month_start
+from metering.ingestion import CleanEvent, EventCleaner, Limits, month_start
 from metering.models import (
     Customer,
     Operation,
@@ -61,7 +61,7 @@ class IngestResult:
     outcomes: list[EventOutcome]
 
     def count(self, status: str) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.status == status)
+        return self.summary()[_SUMMARY_KEYS[status]]
 
     @property
     def accepted(self) -> int:
@@ -80,12 +80,20 @@ class IngestResult:
         return self.count(Status.REJECTED)
 
     def summary(self) -> dict[str, int]:
-        return {
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "conflicts": self.conflicts,
-            "rejected": self.rejected,
-        }
+        counts = Counter(outcome.status for outcome in self.outcomes)
+        return {key: counts[status] for status, key in _SUMMARY_KEYS.items()}
+
+    def rows(self) -> list[dict]:
+        """The outcomes as the API renders them, in submission order."""
+        return [outcome.as_dict() for outcome in self.outcomes]
+
+
+_SUMMARY_KEYS = {
+    Status.ACCEPTED: "accepted",
+    Status.DUPLICATE: "duplicates",
+    Status.CONFLICT: "conflicts",
+    Status.REJECTED: "rejected",
+}
 
 
 def ingest_limits() -> Limits:
@@ -113,15 +121,15 @@ def usage_events_ingest(
     events are stored even when others in the batch are rejected. ``now`` is the
     server's receive time; events before the current UTC month are flagged late.
     """
-    limits = ingest_limits()
-    open_period = month_start(now)
+    cleaner = EventCleaner(
+        now=now, open_period_start=month_start(now), limits=ingest_limits()
+    )
+    clean = cleaner.clean
     outcomes: list[EventOutcome | None] = [None] * len(events)
     # event_id -> (index, clean event) of the first valid occurrence in the batch
     first_seen: dict[str, tuple[int, CleanEvent]] = {}
     for index, raw in enumerate(events):
-        event, errors = clean_event(
-            raw, now=now, open_period_start=open_period, limits=limits
-        )
+        event, errors = clean(raw)
         if event is None:
             outcomes[index] = EventOutcome(
                 index, _event_id_of(raw), Status.REJECTED, errors
@@ -159,7 +167,7 @@ def usage_events_ingest(
             store = (
                 _store_postgresql if connection.vendor == "postgresql" else _store_orm
             )
-            claimed = (
+            unclaimed = (
                 store(
                     organization=organization,
                     events=to_store,
@@ -169,21 +177,25 @@ def usage_events_ingest(
                 if to_store
                 else set()
             )
-            unclaimed = [e.event_id for e in to_store if e.event_id not in claimed]
             stored_hashes = _stored_hashes(
-                organization=organization, event_ids=unclaimed
+                organization=organization, event_ids=sorted(unclaimed)
             )
+        accepted = Status.ACCEPTED
         for index, event in first_seen.values():
             if outcomes[index] is not None:
                 continue
-            if event.event_id in claimed:
-                status, errors = Status.ACCEPTED, {}
-            elif stored_hashes.get(event.event_id) == event.payload_hash:
-                status, errors = Status.DUPLICATE, {}
+            event_id = event.event_id
+            if event_id not in unclaimed:
+                outcomes[index] = EventOutcome(index, event_id, accepted)
+            elif stored_hashes.get(event_id) == event.payload_hash:
+                outcomes[index] = EventOutcome(index, event_id, Status.DUPLICATE)
             else:
-                status = Status.CONFLICT
-                errors = {"event_id": [_conflict_message(event.event_id)]}
-            outcomes[index] = EventOutcome(index, event.event_id, status, errors)
+                outcomes[index] = EventOutcome(
+                    index,
+                    event_id,
+                    Status.CONFLICT,
+                    {"event_id": [_conflict_message(event_id)]},
+                )
     return IngestResult(outcomes=outcomes)
 
 
@@ -230,24 +242,40 @@ def _stored_hashes(*, organization: Organization, event_ids: list[str]) -> dict:
     }
 
 
+# The batch's valid events are COPYed into a per-connection temporary table (no
+# WAL, no index), then one statement reads it. The table empties itself at commit;
+# a batch inside a caller's longer transaction first deletes what an earlier batch
+# of that transaction left (on an empty table that DELETE costs nothing).
+# Connections must stay with one client for the transaction (no statement-level
+# pooling), which Django's persistent connections give.
+STAGE_TABLE_SQL = """
+CREATE TEMPORARY TABLE IF NOT EXISTS metering_ingest_stage (
+    event_id varchar(128) NOT NULL,
+    customer_id bigint NOT NULL,
+    operation varchar(100) NOT NULL,
+    user_id varchar(128) NOT NULL,
+    quantity numeric(20, 6) NOT NULL,
+    data_volume_bytes bigint,
+    process_id varchar(128) NOT NULL,
+    context varchar(256) NOT NULL,
+    properties jsonb NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    payload_hash bytea NOT NULL,
+    is_late boolean NOT NULL
+) ON COMMIT DELETE ROWS
+"""
+STAGE_COPY_SQL = "COPY metering_ingest_stage FROM STDIN"
+
 # One statement: claim keys (sorted, DO NOTHING), insert the events whose keys were
 # claimed, add their sums to the month counters (sorted), register new operation
-# codes. Data-modifying CTEs share one snapshot and commit or fail together.
+# codes, and answer the event ids whose keys were taken already. Data-modifying
+# CTEs share one snapshot and commit or fail together.
 INGEST_SQL = """
-WITH input AS (
-    SELECT * FROM unnest(
-        %(event_ids)b::varchar[], %(customer_ids)b::bigint[], %(operations)b::varchar[],
-        %(user_ids)b::varchar[], %(quantities)b::numeric[], %(volumes)b::bigint[],
-        %(process_ids)b::varchar[], %(contexts)b::varchar[], %(properties)b::jsonb[],
-        %(occurred)b::timestamptz[], %(hashes)b::bytea[], %(late)b::boolean[]
-    ) AS t(event_id, customer_id, operation, user_id, quantity, data_volume_bytes,
-           process_id, context, properties, occurred_at, payload_hash, is_late)
-),
-claimed AS (
+WITH claimed AS (
     INSERT INTO metering_usageeventkey
         (organization_id, event_id, payload_hash, occurred_at, received_at)
     SELECT %(organization)s, event_id, payload_hash, occurred_at, %(now)s
-    FROM input ORDER BY event_id
+    FROM metering_ingest_stage ORDER BY event_id
     ON CONFLICT (organization_id, event_id) DO NOTHING
     RETURNING event_id
 ),
@@ -256,10 +284,10 @@ stored AS (
         (organization_id, customer_id, event_id, operation, user_id, quantity,
          data_volume_bytes, process_id, context, properties, occurred_at,
          received_at, is_late)
-    SELECT %(organization)s, i.customer_id, i.event_id, i.operation, i.user_id,
-           i.quantity, i.data_volume_bytes, i.process_id, i.context, i.properties,
-           i.occurred_at, %(now)s, i.is_late
-    FROM input i JOIN claimed c ON c.event_id = i.event_id
+    SELECT %(organization)s, s.customer_id, s.event_id, s.operation, s.user_id,
+           s.quantity, s.data_volume_bytes, s.process_id, s.context, s.properties,
+           s.occurred_at, %(now)s, s.is_late
+    FROM metering_ingest_stage s JOIN claimed c ON c.event_id = s.event_id
     RETURNING customer_id, operation, quantity, occurred_at
 ),
 counted AS (
@@ -280,10 +308,11 @@ catalogued AS (
          created_at, updated_at)
     SELECT DISTINCT %(organization)s, operation, operation, '', '', '',
            %(now)s, %(now)s
-    FROM input ORDER BY 2
+    FROM metering_ingest_stage ORDER BY 2
     ON CONFLICT (organization_id, code) DO NOTHING
 )
-SELECT event_id FROM claimed
+SELECT s.event_id FROM metering_ingest_stage s
+WHERE NOT EXISTS (SELECT FROM claimed c WHERE c.event_id = s.event_id)
 """
 
 
@@ -294,30 +323,36 @@ def _store_postgresql(
     customer_ids: dict[str, int],
     now: datetime,
 ) -> set[str]:
-    params = {
-        "organization": organization.pk,
-        "now": now,
-        "event_ids": [e.event_id for e in events],
-        "customer_ids": [customer_ids[e.customer_key] for e in events],
-        "operations": [e.operation for e in events],
-        "user_ids": [e.user_id for e in events],
-        "quantities": [e.quantity for e in events],
-        "volumes": [e.data_volume_bytes for e in events],
-        "process_ids": [e.process_id for e in events],
-        "contexts": [e.context for e in events],
-        "properties": [e.properties_json for e in events],
-        "occurred": [e.occurred_at for e in events],
-        "hashes": [e.payload_hash for e in events],
-        "late": [e.is_late for e in events],
-    }
+    """Store ``events`` (distinct ids); answer the ids that were stored before."""
     connection.ensure_connection()
-    # A server-side-binding cursor: arrays travel as parameters instead of being
-    # spelled out as SQL literals by Django's client-side-binding cursor.
-    # Prepared once per connection; JIT compilation would cost more than it saves
-    # on a statement whose row estimates for unnest() are guesses.
+    # A server-side-binding cursor, so the statement can be prepared once per
+    # connection. JIT compilation would cost more than it saves here.
     with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(STAGE_TABLE_SQL)
+        cursor.execute("DELETE FROM metering_ingest_stage")
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute(INGEST_SQL, params, prepare=True)
+        with cursor.copy(STAGE_COPY_SQL) as copy:
+            write_row = copy.write_row
+            for e in events:
+                write_row(
+                    (
+                        e.event_id,
+                        customer_ids[e.customer_key],
+                        e.operation,
+                        e.user_id,
+                        e.quantity,
+                        e.data_volume_bytes,
+                        e.process_id,
+                        e.context,
+                        e.properties_json,
+                        e.occurred_at,
+                        e.payload_hash,
+                        e.is_late,
+                    )
+                )
+        cursor.execute(
+            INGEST_SQL, {"organization": organization.pk, "now": now}, prepare=True
+        )
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -356,7 +391,7 @@ def _store_orm(
                 event_id=e.event_id,
                 operation=e.operation,
                 user_id=e.user_id,
-                quantity=e.quantity,
+                quantity=Decimal(e.quantity),
                 data_volume_bytes=e.data_volume_bytes,
                 process_id=e.process_id,
                 context=e.context,
@@ -372,7 +407,7 @@ def _store_orm(
     deltas: dict[tuple, list] = defaultdict(lambda: [Decimal(0), 0])
     for e in new:
         key = (customer_ids[e.customer_key], e.operation, month_start(e.occurred_at))
-        deltas[key][0] += e.quantity
+        deltas[key][0] += Decimal(e.quantity)
         deltas[key][1] += 1
     existing = {
         (c.customer_id, c.operation, c.period_start): c
@@ -411,7 +446,7 @@ def _store_orm(
         ],
         ignore_conflicts=True,
     )
-    return {e.event_id for e in new}
+    return taken
 
 
 def _json_loads(text: str):

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
 from metering.models import Customer, Operation, UsageCounter, UsageEvent, UsageEventKey
 from metering.services import ingest as ingest_module
@@ -240,3 +240,53 @@ def test_usage_event_factory_goes_through_ingestion(organization, customer):
     stored = UsageEventFactory(customer=customer, quantity=Decimal("4"))
     assert stored.pk is not None
     assert UsageCounter.objects.get().quantity == Decimal("4")
+
+
+def test_batches_inside_one_transaction_store_each_event_once(organization, customer):
+    with transaction.atomic():
+        first = usage_events_ingest(
+            organization=organization, events=[event(event_id="a")], now=NOW
+        )
+        second = usage_events_ingest(
+            organization=organization, events=[event(event_id="b")], now=NOW
+        )
+    assert statuses(first) == statuses(second) == ["accepted"]
+    assert sorted(UsageEvent.objects.values_list("event_id", flat=True)) == ["a", "b"]
+    counter = UsageCounter.objects.get()
+    assert (counter.quantity, counter.event_count) == (Decimal("5"), 2)
+
+
+def test_batch_summary_and_rows(organization, customer):
+    result = usage_events_ingest(
+        organization=organization,
+        events=[event(event_id="a"), event(event_id="a"), event(event_id="b")],
+        now=NOW,
+    )
+    again = usage_events_ingest(
+        organization=organization,
+        events=[event(event_id="a"), event(event_id="b", quantity=3), "x"],
+        now=NOW,
+    )
+    assert result.summary() == {
+        "accepted": 2,
+        "duplicates": 1,
+        "conflicts": 0,
+        "rejected": 0,
+    }
+    assert again.summary() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": 1,
+        "rejected": 1,
+    }
+    assert (again.accepted, again.duplicates, again.conflicts, again.rejected) == (
+        0,
+        1,
+        1,
+        1,
+    )
+    assert [row["status"] for row in again.rows()] == [
+        "duplicate",
+        "conflict",
+        "rejected",
+    ]
