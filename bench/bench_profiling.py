@@ -1,11 +1,12 @@
 """Profiler benchmark: a whole profiling run, and next-operation accuracy on msnbc.
 
-1. 10,000 customers / 2,000,000 synthetic events with planted segments are stored
+1. 10,000 customers / 2,000,000 synthetic events with planted segments, each
+   session by one of three end users per customer (``user_id``), are stored
    through metering's ingestion (setup, not timed), then one synchronous profiling
-   run (SQL extraction, features, clustering, chains, predictions, tags, storage)
-   is timed end to end and per stage. Reference: a raw SQL scan computing
-   ``LAG(operation)`` over the same events in customer-time order. Goal: the run
-   within 10x the scan.
+   run (SQL extraction, features, clustering, chains, predictions, tags, end-user
+   profiles, storage) is timed end to end and per stage. Reference: a raw SQL
+   scan computing ``LAG(operation)`` over the same events in customer-time order.
+   Goal: the run within 10x the scan.
 2. The msnbc.com clickstream (whole file at full scale) evaluated on a session
    split: top-1/top-3 of the variable-order chain and the baselines, each beside
    the first-order chain measured in the same run.
@@ -21,11 +22,13 @@ from bench.core import Context, Result, stopwatch
 from metering.models import Organization
 from profiling import msnbc, synthetic
 from profiling.features import DAY
+from profiling.models import EndUserProfile
 from profiling.services import profiling_run_execute, synthetic_usage_store
 
 ORDER = 40
 CUSTOMERS = 10_000
 EVENTS = 2_000_000
+END_USERS_PER_CUSTOMER = 3
 ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / msnbc.ARCHIVE
 MSNBC_USERS = 989_818
 
@@ -48,6 +51,7 @@ def _usage(customers: int, events: int, end: int) -> synthetic.SyntheticUsage:
         window_start=end - 30 * DAY,
         days=29,
         scale_sessions=events / customers / per_customer,
+        users_per_customer=END_USERS_PER_CUSTOMER,
     )
 
 
@@ -67,6 +71,7 @@ def _profiling(ctx: Context) -> list[Result]:
             now=now,
             planted=usage.labels,
             prefix="bench",
+            user_ids=usage.user_ids(),
         )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE metering_usageevent")
@@ -76,6 +81,7 @@ def _profiling(ctx: Context) -> list[Result]:
     with stopwatch() as whole:
         run = profiling_run_execute(organization=organization, now=now, window_days=31)
     stages = ", ".join(f"{k} {v:.2f}s" for k, v in run.timings.items())
+    end_users = EndUserProfile.objects.filter(run=run).count()
     results = [
         Result(
             "profiling: full run (extract..store)",
@@ -87,13 +93,15 @@ def _profiling(ctx: Context) -> list[Result]:
             note=(
                 f"{run.customer_count:,} customers, {run.event_count:,} events "
                 f"(stored via ingestion in {setup['seconds']:.0f}s, {stored:,} "
-                f"accepted); k={run.scores.get('k')}, silhouette "
+                f"accepted), {end_users:,} end users; k={run.scores.get('k')}, "
+                "silhouette "
                 f"{run.scores.get('silhouette') or 0:.3f}; stages: {stages}; "
                 "goal: within 10x the scan (ratio >= 0.1)"
             ),
         )
     ]
-    for stage in ("extract", "features", "cluster", "chains", "predict", "store"):
+    stages = ("extract", "features", "cluster", "chains", "predict", "end_users")
+    for stage in (*stages, "store"):
         if stage in run.timings:
             results.append(
                 Result(

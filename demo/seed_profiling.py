@@ -1,7 +1,8 @@
 """Demo behaviour: planted usage patterns for the demo customers, then a profile run.
 
 About 28,000 events over the last 30 days, four planted segments (image batch work,
-quick exports, night-time data pipelines, ML in the evening), stored through
+quick exports, night-time data pipelines, ML in the evening), each session by one
+of three end users per customer (the first of them a night owl), stored through
 metering's ingestion service; then the profiler runs so the pages have content.
 """
 
@@ -32,6 +33,7 @@ def seed(*, context: dict, progress) -> None:
         window_start=today - 30 * DAY,
         days=29,
         scale_sessions=0.5,
+        users_per_customer=3,
     )
     synthetic_usage_store(
         organization=organization,
@@ -40,6 +42,7 @@ def seed(*, context: dict, progress) -> None:
         now=now,
         planted=usage.labels,
         prefix=PREFIX,
+        user_ids=usage.user_ids(),
         progress=lambda batches: progress(batches, desc="profiling events"),
     )
     context["profiling_run"] = profiling_run_execute(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from profiling import markov, pipeline
-from profiling.features import EventArrays, customer_summary, extract, sessions
+from profiling.features import EventArrays, customer_summaries, extract, sessions
 
 USER_RULE_KINDS = {
     "family_share",
@@ -155,7 +155,7 @@ def profile(
     return EndUserResult(
         customer=user_customer,
         key=keys,
-        summaries=[customer_summary(features, i, operations) for i in range(count)],
+        summaries=customer_summaries(features, operations),
         next_operations=next_operations,
         recent_operations=[[operations[c] for c in h] for h in histories],
         tags=tags,

@@ -286,31 +286,50 @@ def extract(
     )
 
 
-def customer_summary(
-    features: Features, index: int, operations: tuple[str, ...]
-) -> dict:
-    """Readable figures of one customer for storage on their profile."""
+TOP_OPERATIONS = 5
+
+
+def customer_summaries(features: Features, operations: tuple[str, ...]) -> list[dict]:
+    """Readable figures of every customer (row) for storage on their profile.
+
+    Vectorised over customers; the figures are rounded with Python's ``round`` on
+    plain floats so they read the same as when computed one customer at a time.
+    Top operations are the most frequent, ties to the lower operation code.
+    """
     a = features.activity
-    row = features.operation_counts.getrow(index)
-    total = max(row.sum(), 1)
-    top = sorted(
-        zip(row.indices.tolist(), row.data.tolist(), strict=True),
-        key=lambda item: (-item[1], item[0]),
-    )[:5]
-    return {
-        "events": int(a.events[index]),
-        "sessions": int(a.sessions[index]),
-        "mean_session_length": round(float(a.mean_session_length[index]), 2),
-        "mean_session_minutes": round(float(a.mean_session_seconds[index]) / 60, 1),
-        "volume_mean_bytes": round(float(a.volume_mean[index])),
-        "volume_peak_bytes": round(float(a.volume_peak[index])),
-        "recency_days": round(float(a.recency_days[index]), 1),
-        "trend": round(float(a.trend[index]), 3),
-        "night_share": round(float(a.night_share[index]), 3),
-        "burstiness": round(float(a.burstiness[index]), 3),
-        "peak_hour": int(np.argmax(features.by_hour[index])),
-        "top_operations": [
-            {"operation": operations[code], "share": round(float(count / total), 3)}
-            for code, count in top
-        ],
+    counts = features.operation_counts.toarray()
+    totals = np.maximum(counts.sum(axis=1), 1)
+    top = np.argsort(-counts, axis=1, kind="stable")[:, :TOP_OPERATIONS]
+    top_counts = np.take_along_axis(counts, top, axis=1)
+    top_shares = top_counts / totals[:, None]
+
+    def floats(values: np.ndarray, digits: int | None) -> list:
+        return [round(v, digits) for v in values.astype(np.float64).tolist()]
+
+    columns = {
+        "events": a.events.astype(np.int64).tolist(),
+        "sessions": a.sessions.astype(np.int64).tolist(),
+        "mean_session_length": floats(a.mean_session_length, 2),
+        "mean_session_minutes": floats(a.mean_session_seconds / 60, 1),
+        "volume_mean_bytes": floats(a.volume_mean, None),
+        "volume_peak_bytes": floats(a.volume_peak, None),
+        "recency_days": floats(a.recency_days, 1),
+        "trend": floats(a.trend, 3),
+        "night_share": floats(a.night_share, 3),
+        "burstiness": floats(a.burstiness, 3),
+        "peak_hour": np.argmax(features.by_hour, axis=1).tolist(),
     }
+    names = list(columns)
+    rows = zip(*columns.values(), strict=True)
+    tops = zip(top.tolist(), top_counts.tolist(), top_shares.tolist(), strict=True)
+    return [
+        {
+            **dict(zip(names, row, strict=True)),
+            "top_operations": [
+                {"operation": operations[code], "share": round(share, 3)}
+                for code, count, share in zip(codes, kept, shares, strict=True)
+                if count > 0
+            ],
+        }
+        for row, (codes, kept, shares) in zip(rows, tops, strict=True)
+    ]

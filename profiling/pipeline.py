@@ -16,7 +16,13 @@ from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
 from profiling import clustering, markov
-from profiling.features import DAY, EventArrays, Features, customer_summary, extract
+from profiling.features import (
+    DAY,
+    EventArrays,
+    Features,
+    customer_summaries,
+    extract,
+)
 
 GLOBAL_ORDER = 3
 SEGMENT_ORDER = 3
@@ -419,10 +425,7 @@ def profile(
         events, seqs, session_customer, labels, levels, window_days
     )
     segments = _segments(features, labels, events.operations, levels)
-    summaries = [
-        customer_summary(features, i, events.operations)
-        for i in range(events.customer_count)
-    ]
+    summaries = customer_summaries(features, events.operations)
     lap("predict")
     tags = apply_rules(
         rules,

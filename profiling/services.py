@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
+import orjson
 from django.db import connection, models, transaction
 
 from billing_site.errors import DomainError, InvalidTransition
@@ -327,11 +328,11 @@ def _store(run: ProfilingRun, result: pipeline.ProfileResult, customer_ids) -> N
                 run.pk,
                 int(customer_id),
                 by_label.get(int(result.labels[i])),
-                json.dumps(result.summaries[i]),
-                json.dumps(result.next_operations[i]),
-                json.dumps(result.predicted_counts[i]),
-                json.dumps(result.predicted_paths[i]),
-                json.dumps(result.recent_operations[i]),
+                _json(result.summaries[i]),
+                _json(result.next_operations[i]),
+                _json(result.predicted_counts[i]),
+                _json(result.predicted_paths[i]),
+                _json(result.recent_operations[i]),
                 float(result.projection[i, 0]),
                 float(result.projection[i, 1]),
             )
@@ -400,14 +401,18 @@ def _store_end_users(
                 int(customer_ids[i]),
                 str(user_ids[i]),
                 users.summaries[i]["events"],
-                json.dumps(users.summaries[i]),
-                json.dumps(users.next_operations[i]),
-                json.dumps(users.recent_operations[i]),
-                json.dumps(users.tags[i]),
+                _json(users.summaries[i]),
+                _json(users.next_operations[i]),
+                _json(users.recent_operations[i]),
+                _json(users.tags[i]),
             )
             for i in range(len(users))
         ),
     )
+
+
+def _json(value) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _insert_rows(model, columns: list[str], rows) -> None:
