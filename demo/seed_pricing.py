@@ -5,18 +5,25 @@ simple API calls at 0.10; the advanced token model (tiers 10k/50k/100k); the
 "Token-Based AI Services" model of the 47.50 example; customer service replacement
 (200 per agent, 0.50 per interaction, 40% off above 1,000 a month); document
 processing (2.00 up to 100, 1.50 up to 500, 1.00 beyond); and a hybrid platform plan.
-Usage samples per customer feed the tier utilisation report until usage events do.
+
+Last month's usage of the priced activities, for the tier utilisation report: an
+operation per activity type in metering's catalogue and, per demo customer and
+activity, two events on the first two days of last month (through metering's
+ingestion; early, so they stay out of the profiling demo's 30-day window on most
+days) whose quantities add up to a log-normal monthly total around the activity's
+typical usage, so customers spread over every tier. Event ids name the month, so
+re-running in the same month only reports duplicates.
 """
 
 import math
 import random
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.utils import timezone
-
+from metering.models import Operation
+from metering.services import usage_events_ingest
 from pricing import services
-from pricing.models import BillingModel, UsageSample
+from pricing.models import BillingModel
 from pricing.services import ActivitySpec, BillingModelSpec, TierSpec
 
 D = Decimal
@@ -112,18 +119,25 @@ DEMO_MODELS = [
     ),
 ]
 
-# Typical monthly usage per customer (median of a log-normal spread).
-USAGE_MEDIANS = {
-    "tokens": 30000,
-    "gpt_tokens": 12000,
-    "customer_interactions": 900,
-    "documents_processed": 350,
-    "api_calls": 2000,
+# code -> (name, unit, activity type, typical monthly usage per customer: the median
+# of a log-normal spread)
+OPERATIONS = {
+    "ai.complete": ("AI completion", "token", "tokens", 30000),
+    "ai.chat": ("AI chat reply", "token", "gpt_tokens", 12000),
+    "support.reply": (
+        "Support conversation turn",
+        "action",
+        "customer_interactions",
+        900,
+    ),
+    "doc.process": ("Process a document", "document", "documents_processed", 350),
+    "api.call": ("Platform API call", "request", "api_calls", 2000),
 }
 
 
-def _previous_month(today: date) -> date:
-    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+def _previous_month(now: datetime) -> datetime:
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first - timedelta(days=1)).replace(day=1)
 
 
 def seed(*, context: dict, progress) -> None:
@@ -142,26 +156,40 @@ def seed(*, context: dict, progress) -> None:
             model = services.billing_model_create(organization=organization, spec=spec)
         models.append(model)
     context["billing_models"] = models
+    _seed_usage(context=context, progress=progress)
 
-    period = _previous_month(timezone.localdate())
+
+def _seed_usage(*, context: dict, progress) -> None:
+    organization = context["organization"]
+    for code, (name, unit, activity_type, _) in OPERATIONS.items():
+        Operation.objects.update_or_create(
+            organization=organization,
+            code=code,
+            defaults={"name": name, "unit": unit, "activity_type": activity_type},
+        )
+    now = datetime.now(UTC)
+    month = _previous_month(now)
     rng = random.Random(20261121)
-    samples = []
-    for customer in progress(context["customers"], desc="usage samples"):
-        for activity_type, median in USAGE_MEDIANS.items():
-            units = int(median * math.exp(rng.gauss(0, 1.0)))  # whole units
-            samples.append(
-                UsageSample(
-                    organization=organization,
-                    customer=customer,
-                    activity_type=activity_type,
-                    period_start=period,
-                    units=D(units),
+    events = []
+    for customer in progress(context["customers"], desc="priced usage"):
+        for code, (_, _, _, median) in OPERATIONS.items():
+            total = int(median * math.exp(rng.gauss(0, 1.0)))  # whole units
+            first = rng.randint(0, total)
+            for number, quantity in enumerate((first, total - first)):
+                occurred = month + timedelta(seconds=rng.randrange(2 * 86_400))
+                events.append(
+                    {
+                        "event_id": (
+                            f"demo-pricing-{month:%Y%m}-{customer.external_id}"
+                            f"-{code}-{number}"
+                        ),
+                        "customer_id": customer.external_id,
+                        "operation": code,
+                        "quantity": str(quantity),
+                        "occurred_at": occurred.isoformat(),
+                    }
                 )
-            )
-    UsageSample.objects.bulk_create(
-        samples,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["customer", "activity_type", "period_start"],
-        update_fields=["units"],
-    )
+    for start in range(0, len(events), 5_000):
+        usage_events_ingest(
+            organization=organization, events=events[start : start + 5_000], now=now
+        )

@@ -29,3 +29,9 @@ class BpoComparisonForm(forms.Form):
 
 class TierUtilisationForm(forms.Form):
     config = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # A calendar month ("2026-10" from a month input); empty means last month.
+    period = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        error_messages={"invalid": "Enter a month as YYYY-MM."},
+    )

@@ -204,38 +204,3 @@ class PriceTier(models.Model):
     def clean(self) -> None:
         if self.up_to is not None and self.up_to <= 0:
             raise ValidationError({"up_to": ["Must be a positive number of units."]})
-
-
-class UsageSample(models.Model):
-    """A customer's usage of one activity type over one period, for pricing reports.
-
-    Tier utilisation reads these until metering records usage events; the demo fills
-    them. Not used for invoicing.
-    """
-
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="usage_samples"
-    )
-    customer = models.ForeignKey(
-        "metering.Customer", on_delete=models.CASCADE, related_name="usage_samples"
-    )
-    activity_type = models.CharField(max_length=64)
-    period_start = models.DateField()  # first day of the period (a month)
-    units = models.DecimalField(max_digits=24, decimal_places=6)
-
-    class Meta:
-        ordering = ["-period_start", "customer"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["customer", "activity_type", "period_start"],
-                name="usage_sample_unique_per_period",
-            ),
-            models.CheckConstraint(
-                condition=Q(units__gte=0), name="usage_sample_units_non_negative"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return (
-            f"{self.customer_id} {self.activity_type} {self.period_start}: {self.units}"
-        )

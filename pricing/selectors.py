@@ -5,17 +5,18 @@ cost engine's input dataclasses (``pricing.engine.ModelPricing``).
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from billing_site.money import quantize_money
 from metering.models import Organization
+from metering.selectors import operation_list, usage_counter_list
 from pricing import engine
-from pricing.models import ActivityBasedConfig, BillingModel, PriceTier, UsageSample
+from pricing.models import ActivityBasedConfig, BillingModel, PriceTier
 
 DEFAULT_BPO_BENCHMARK = Decimal("900")  # BPO cost per employee per month, USD
 
@@ -139,23 +140,50 @@ class TierUtilisation:
     units: Decimal
 
 
-def usage_latest_period(
-    *, organization: Organization, activity_type: str
-) -> date | None:
-    """The most recent period with recorded usage of ``activity_type``."""
-    return UsageSample.objects.filter(
-        organization=organization, activity_type=activity_type
-    ).aggregate(latest=Max("period_start"))["latest"]
+def last_period_start(*, today: date) -> date:
+    """The first day of the calendar month before ``today``'s: the last complete
+    period of monthly billing."""
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def activity_usage_by_customer(
+    *, organization: Organization, activity_type: str, period_start: date
+) -> QuerySet:
+    """Rows ``{"customer", "units"}``: each customer's summed quantity of the
+    operations of ``activity_type`` in the calendar month (UTC) of
+    ``period_start``, from metering's monthly usage counters (one GROUP BY).
+
+    An operation belongs to the activity when its ``activity_type`` is it, or when
+    its ``activity_type`` is blank and its code is it.
+    """
+    operations = (
+        operation_list(organization=organization)
+        .filter(
+            Q(activity_type=activity_type) | Q(activity_type="", code=activity_type)
+        )
+        .values("code")
+    )
+    return (
+        usage_counter_list(
+            organization=organization, period_start=period_start.replace(day=1)
+        )
+        .filter(operation__in=operations)
+        .values("customer")
+        .annotate(units=Sum("quantity"))
+        .order_by()
+    )
 
 
 def tier_utilisation(
     *, config: ActivityBasedConfig, period_start: date
 ) -> list[TierUtilisation]:
-    """How many customers' usage of the config's activity ended in each tier.
+    """How many customers' usage of the config's activity ended in each tier in the
+    month of ``period_start``, and their units.
 
-    One SQL aggregate with a filtered count per tier (the effective tiers, including
-    the open-ended ``price_per_unit`` band). Customers without usage are not counted.
-    Usage comes from ``UsageSample`` rows (the demo's, until metering's events do).
+    One SQL statement: the per-customer totals of ``activity_usage_by_customer``
+    as a subquery, counted per tier with filtered aggregates (the effective tiers,
+    including the open-ended ``price_per_unit`` band). Customers without usage of
+    the activity in the month are not counted.
     """
     organization = config.billing_model.organization
     pricing = activity_pricing(config, currency=organization.currency)
@@ -167,10 +195,10 @@ def tier_utilisation(
         band = Q(units__gt=lower) if index else Q(units__gte=lower)
         if tier.up_to is not None:
             band &= Q(units__lte=tier.up_to)
-        aggregates[f"c{index}"] = Count("customer", distinct=True, filter=band)
+        aggregates[f"c{index}"] = Count("customer", filter=band)
         aggregates[f"u{index}"] = Sum("units", filter=band)
         lower = tier.up_to if tier.up_to is not None else lower
-    totals = UsageSample.objects.filter(
+    totals = activity_usage_by_customer(
         organization=organization,
         activity_type=config.activity_type,
         period_start=period_start,

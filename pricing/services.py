@@ -8,15 +8,14 @@ as ``{"errors": {path: [message]}}``.
 """
 
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from metering.models import Customer, Organization
+from metering.models import Organization
 from pricing import engine
-from pricing.models import ActivityBasedConfig, BillingModel, PriceTier, UsageSample
+from pricing.models import ActivityBasedConfig, BillingModel, PriceTier
 
 
 @dataclass(frozen=True)
@@ -244,21 +243,3 @@ def activity_tiers_replace(
         )
         for position, tier in enumerate(tiers, start=1)
     )
-
-
-@transaction.atomic
-def usage_sample_record(
-    *,
-    customer: Customer,
-    activity_type: str,
-    period_start: date,
-    units: Decimal,
-) -> UsageSample:
-    """Set a customer's usage of ``activity_type`` for the period (idempotent)."""
-    sample, _ = UsageSample.objects.update_or_create(
-        customer=customer,
-        activity_type=activity_type,
-        period_start=period_start,
-        defaults={"organization_id": customer.organization_id, "units": units},
-    )
-    return sample

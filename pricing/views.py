@@ -1,14 +1,16 @@
 """Staff pages: the cost calculator and the pricing reports."""
 
+from datetime import UTC
 from decimal import Decimal
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
+from django.utils import timezone
 
 from billing_site.money import minor_units
 from metering.models import Organization
 from pricing import charts, engine, selectors
-from pricing.forms import BpoComparisonForm
+from pricing.forms import BpoComparisonForm, TierUtilisationForm
 from pricing.models import BillingModel
 
 
@@ -87,17 +89,22 @@ def tier_utilisation_report(request):
         if organization
         else []
     )
-    wanted = request.GET.get("config", "")
-    config = next((c for c in configs if str(c.pk) == wanted), None)
+    form = TierUtilisationForm(request.GET)
+    form.is_valid()
+    wanted = form.cleaned_data.get("config")
+    config = next((c for c in configs if c.pk == wanted), None)
     if config is None and configs:
         config = configs[0]
-    period = rows = chart = None
+    period = form.cleaned_data.get("period") or selectors.last_period_start(
+        today=timezone.now().astimezone(UTC).date()
+    )
+    period = period.replace(day=1)
+    rows = chart = None
     if config is not None:
-        period = selectors.usage_latest_period(
-            organization=organization, activity_type=config.activity_type
-        )
-        if period is not None:
-            rows = selectors.tier_utilisation(config=config, period_start=period)
+        rows = selectors.tier_utilisation(config=config, period_start=period)
+        if not any(row.customers for row in rows):
+            rows = None
+        else:
             chart = charts.tier_utilisation_figure(
                 rows,
                 title=f"{config}: customers per tier, {period:%B %Y}",
@@ -111,6 +118,7 @@ def tier_utilisation_report(request):
             "configs": configs,
             "config": config,
             "period": period,
+            "form": form,
             "rows": rows,
             "chart": chart,
         },

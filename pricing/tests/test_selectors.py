@@ -1,10 +1,16 @@
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 
-from metering.tests.factories import CustomerFactory
+from metering.tests.factories import (
+    CustomerFactory,
+    OperationFactory,
+    usage_events_bulk_create,
+)
 from pricing import charts, engine, selectors, services
 from pricing.models import BillingModel
 
@@ -53,28 +59,79 @@ def test_billing_model_get_is_404_for_another_organization(
         selectors.billing_model_get(organization=other_organization, pk="abc")
 
 
-def test_tier_utilisation_counts_customers_per_tier(organization, seed_token_model):
-    period = date(2026, 10, 1)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+OCTOBER = datetime(2026, 10, 14, 9, 0, tzinfo=UTC)
+
+
+def _use(customer, *usage, when=OCTOBER):
+    """Store ``(operation, quantity)`` events for ``customer`` through metering."""
+    usage_events_bulk_create(
+        customer=customer,
+        events=[
+            {"operation": operation, "quantity": D(quantity), "occurred_at": when}
+            for operation, quantity in usage
+        ],
+        now=NOW,
+    )
+
+
+@pytest.fixture
+def token_operations(organization):
+    # "ai.complete" is a tokens operation by its activity type; "tokens" by its code
+    # (blank activity type); "chat.reply" counts as gpt_tokens, not tokens.
+    OperationFactory(
+        organization=organization, code="ai.complete", activity_type="tokens"
+    )
+    OperationFactory(organization=organization, code="tokens")
+    OperationFactory(
+        organization=organization, code="chat.reply", activity_type="gpt_tokens"
+    )
+
+
+def test_last_period_is_the_previous_calendar_month():
+    assert selectors.last_period_start(today=date(2026, 1, 15)) == date(2025, 12, 1)
+    assert selectors.last_period_start(today=date(2026, 3, 31)) == date(2026, 2, 1)
+    assert selectors.last_period_start(today=date(2026, 11, 1)) == date(2026, 10, 1)
+
+
+def test_activity_usage_sums_the_activity_operations_per_customer(
+    organization, other_organization, token_operations
+):
+    first, second = (CustomerFactory(organization=organization) for _ in range(2))
+    _use(first, ("ai.complete", "1200.5"), ("tokens", "300"), ("chat.reply", "7"))
+    _use(first, ("ai.complete", "99"), when=datetime(2026, 9, 30, 23, 59, tzinfo=UTC))
+    _use(second, ("chat.reply", "50"))
+    _use(CustomerFactory(organization=other_organization), ("tokens", "5"))
+    rows = selectors.activity_usage_by_customer(
+        organization=organization,
+        activity_type="tokens",
+        period_start=date(2026, 10, 1),
+    )
+    assert list(rows) == [{"customer": first.pk, "units": D("1500.500000")}]
+
+
+def test_tier_utilisation_counts_customers_per_tier(
+    organization, other_organization, seed_token_model, token_operations
+):
     usages = [0, 500, 10000, 10001, 49999, 75000, 100000, 100001, 250000]
     for units in usages:
-        services.usage_sample_record(
-            customer=CustomerFactory(organization=organization),
-            activity_type="tokens",
-            period_start=period,
-            units=D(units),
+        half = units // 2
+        _use(
+            CustomerFactory(organization=organization),
+            ("ai.complete", half),
+            ("tokens", units - half),
+            ("chat.reply", 1_000_000),  # another activity does not count
         )
-    services.usage_sample_record(  # another period does not count
-        customer=CustomerFactory(organization=organization),
-        activity_type="tokens",
-        period_start=date(2026, 9, 1),
-        units=D(10),
+    _use(  # another month does not count
+        CustomerFactory(organization=organization),
+        ("tokens", 10),
+        when=datetime(2026, 9, 30, 23, 59, tzinfo=UTC),
     )
-    config = seed_token_model.activity_configs.get()
-    assert (
-        selectors.usage_latest_period(organization=organization, activity_type="tokens")
-        == period
-    )
-    rows = selectors.tier_utilisation(config=config, period_start=period)
+    _use(CustomerFactory(organization=other_organization), ("tokens", 20))
+    (config,) = selectors.tiered_activity_list(organization=organization)
+    with CaptureQueriesContext(connection) as queries:
+        rows = selectors.tier_utilisation(config=config, period_start=date(2026, 10, 1))
+    assert len(queries) == 1
     assert [(row.label, row.customers, row.units) for row in rows] == [
         ("0-10k", 3, D(10500)),
         ("10k-50k", 2, D(60000)),
@@ -84,6 +141,12 @@ def test_tier_utilisation_counts_customers_per_tier(organization, seed_token_mod
     figure = charts.tier_utilisation_figure(rows, title="t")
     assert list(figure.data[0].x) == ["0-10k", "10k-50k", "50k-100k", "100k+"]
     assert list(figure.data[0].y) == [3, 2, 2, 2]
+
+
+def test_tier_utilisation_without_usage_counts_nobody(seed_token_model):
+    config = seed_token_model.activity_configs.get()
+    rows = selectors.tier_utilisation(config=config, period_start=date(2026, 10, 1))
+    assert [(row.customers, row.units) for row in rows] == [(0, D(0))] * 4
 
 
 def test_bpo_comparison_against_900_per_employee(seed_token_model, gpt_token_model):
