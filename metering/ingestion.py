@@ -70,6 +70,7 @@ class CleanEvent:
     operation: str
     quantity: str  # canonical decimal text with six places, e.g. "2.500000"
     occurred_at: datetime  # UTC
+    occurred_text: str  # occurred_at.isoformat()
     user_id: str
     data_volume_bytes: int | None
     process_id: str
@@ -232,7 +233,7 @@ def payload_hash(
         customer_key,
         operation,
         quantity,
-        occurred_at,
+        occurred_at.isoformat(),
         user_id,
         data_volume_bytes,
         process_id,
@@ -245,7 +246,7 @@ def _digest(
     customer_key: str,
     operation: str,
     quantity: str,
-    occurred_at: datetime,
+    occurred_text: str,
     user_id: str,
     data_volume_bytes: int | None,
     process_id: str,
@@ -257,7 +258,7 @@ def _digest(
             customer_key,
             operation,
             quantity,
-            occurred_at.isoformat(),
+            occurred_text,
             user_id,
             data_volume_bytes,
             process_id,
@@ -275,9 +276,12 @@ def clean_event(
     ``open_period_start`` is the first instant of the period still open for
     billing; events that occurred before it are accepted and flagged ``is_late``.
     """
-    return EventCleaner(
+    event = EventCleaner(
         now=now, open_period_start=open_period_start, limits=limits
     ).clean(raw)
+    if type(event) is dict:
+        return None, event
+    return event, {}
 
 
 class EventCleaner:
@@ -297,9 +301,10 @@ class EventCleaner:
         self.open_period_start = open_period_start
         self.limits = limits
 
-    def clean(self, raw) -> tuple[CleanEvent | None, dict[str, list[str]]]:
+    def clean(self, raw) -> CleanEvent | dict[str, list[str]]:
+        """The clean event, or the errors by field when it is not valid."""
         if not isinstance(raw, dict):
-            return None, {"non_field_errors": ["Must be a JSON object."]}
+            return {"non_field_errors": ["Must be a JSON object."]}
         errors: dict[str, list[str]] = {}
         if not raw.keys() <= FIELDS:
             for field in raw.keys() - FIELDS:
@@ -379,32 +384,31 @@ class EventCleaner:
         )
 
         if errors:
-            return None, errors
+            return errors
+        occurred_text = occurred_at.isoformat()
         digest = _digest(
             customer_key,
             operation,
             quantity,
-            occurred_at,
+            occurred_text,
             user_id,
             data_volume,
             process_id,
             context,
             properties,
         )
-        return (
-            CleanEvent(
-                event_id,
-                customer_key,
-                operation,
-                quantity,
-                occurred_at,
-                user_id,
-                data_volume,
-                process_id,
-                context,
-                properties.decode(),
-                digest,
-                occurred_at < self.open_period_start,
-            ),
-            {},
+        return CleanEvent(
+            event_id,
+            customer_key,
+            operation,
+            quantity,
+            occurred_at,
+            occurred_text,
+            user_id,
+            data_volume,
+            process_id,
+            context,
+            properties.decode(),
+            digest,
+            occurred_at < self.open_period_start,
         )

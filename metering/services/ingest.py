@@ -58,10 +58,24 @@ class EventOutcome:
 
 @dataclass
 class IngestResult:
-    outcomes: list[EventOutcome]
+    """The outcome of each submitted event, by position in the submitted list."""
+
+    event_ids: list[str]
+    statuses: list[str]
+    # Field errors by position, for rejected and conflicting events only.
+    errors: dict[int, dict[str, list[str]]]
+
+    @property
+    def outcomes(self) -> list[EventOutcome]:
+        return [
+            EventOutcome(index, event_id, status, self.errors.get(index, {}))
+            for index, (event_id, status) in enumerate(
+                zip(self.event_ids, self.statuses, strict=True)
+            )
+        ]
 
     def count(self, status: str) -> int:
-        return self.summary()[_SUMMARY_KEYS[status]]
+        return self.statuses.count(status)
 
     @property
     def accepted(self) -> int:
@@ -80,12 +94,20 @@ class IngestResult:
         return self.count(Status.REJECTED)
 
     def summary(self) -> dict[str, int]:
-        counts = Counter(outcome.status for outcome in self.outcomes)
+        counts = Counter(self.statuses)
         return {key: counts[status] for status, key in _SUMMARY_KEYS.items()}
 
     def rows(self) -> list[dict]:
-        """The outcomes as the API renders them, in submission order."""
-        return [outcome.as_dict() for outcome in self.outcomes]
+        """The outcomes as the API renders them (``EventOutcome.as_dict``)."""
+        rows = [
+            {"index": index, "event_id": event_id, "status": status}
+            for index, (event_id, status) in enumerate(
+                zip(self.event_ids, self.statuses, strict=True)
+            )
+        ]
+        for index, errors in self.errors.items():
+            rows[index]["errors"] = errors
+        return rows
 
 
 _SUMMARY_KEYS = {
@@ -121,49 +143,50 @@ def usage_events_ingest(
     events are stored even when others in the batch are rejected. ``now`` is the
     server's receive time; events before the current UTC month are flagged late.
     """
-    cleaner = EventCleaner(
+    clean = EventCleaner(
         now=now, open_period_start=month_start(now), limits=ingest_limits()
-    )
-    clean = cleaner.clean
-    outcomes: list[EventOutcome | None] = [None] * len(events)
-    # event_id -> (index, clean event) of the first valid occurrence in the batch
-    first_seen: dict[str, tuple[int, CleanEvent]] = {}
+    ).clean
+    count = len(events)
+    event_ids = [""] * count
+    statuses = [Status.ACCEPTED] * count
+    errors: dict[int, dict[str, list[str]]] = {}
+    # event_id -> first valid occurrence in the batch; positions[n] is the index
+    # of the n-th entry
+    first_seen: dict[str, CleanEvent] = {}
+    positions: list[int] = []
     for index, raw in enumerate(events):
-        event, errors = clean(raw)
-        if event is None:
-            outcomes[index] = EventOutcome(
-                index, _event_id_of(raw), Status.REJECTED, errors
-            )
+        event = clean(raw)
+        if type(event) is dict:
+            event_ids[index] = _event_id_of(raw)
+            statuses[index] = Status.REJECTED
+            errors[index] = event
             continue
-        earlier = first_seen.get(event.event_id)
+        event_id = event_ids[index] = event.event_id
+        earlier = first_seen.get(event_id)
         if earlier is None:
-            first_seen[event.event_id] = (index, event)
-        elif earlier[1].payload_hash == event.payload_hash:
-            outcomes[index] = EventOutcome(index, event.event_id, Status.DUPLICATE)
+            first_seen[event_id] = event
+            positions.append(index)
+        elif earlier.payload_hash == event.payload_hash:
+            statuses[index] = Status.DUPLICATE
         else:
-            outcomes[index] = EventOutcome(
-                index,
-                event.event_id,
-                Status.CONFLICT,
-                {"event_id": [_conflict_message(event.event_id)]},
-            )
+            statuses[index] = Status.CONFLICT
+            errors[index] = {"event_id": [_conflict_message(event_id)]}
     if first_seen:
+        valid = list(first_seen.values())
+        keys = {event.customer_key for event in valid}
         with transaction.atomic():
-            customer_ids = _customer_ids(
-                organization=organization,
-                keys={event.customer_key for _, event in first_seen.values()},
-            )
-            to_store = []
-            for index, event in first_seen.values():
-                if event.customer_key in customer_ids:
-                    to_store.append(event)
-                else:
-                    outcomes[index] = EventOutcome(
-                        index,
-                        event.event_id,
-                        Status.REJECTED,
-                        {"customer_id": [f"Unknown customer {event.customer_key!r}."]},
-                    )
+            customer_ids = _customer_ids(organization=organization, keys=keys)
+            to_store = valid
+            if len(customer_ids) < len(keys):
+                to_store = []
+                for index, event in zip(positions, valid, strict=True):
+                    if event.customer_key in customer_ids:
+                        to_store.append(event)
+                    else:
+                        statuses[index] = Status.REJECTED
+                        errors[index] = {
+                            "customer_id": [f"Unknown customer {event.customer_key!r}."]
+                        }
             store = (
                 _store_postgresql if connection.vendor == "postgresql" else _store_orm
             )
@@ -180,23 +203,16 @@ def usage_events_ingest(
             stored_hashes = _stored_hashes(
                 organization=organization, event_ids=sorted(unclaimed)
             )
-        accepted = Status.ACCEPTED
-        for index, event in first_seen.values():
-            if outcomes[index] is not None:
-                continue
-            event_id = event.event_id
-            if event_id not in unclaimed:
-                outcomes[index] = EventOutcome(index, event_id, accepted)
-            elif stored_hashes.get(event_id) == event.payload_hash:
-                outcomes[index] = EventOutcome(index, event_id, Status.DUPLICATE)
-            else:
-                outcomes[index] = EventOutcome(
-                    index,
-                    event_id,
-                    Status.CONFLICT,
-                    {"event_id": [_conflict_message(event_id)]},
-                )
-    return IngestResult(outcomes=outcomes)
+        if unclaimed:
+            for index, event in zip(positions, valid, strict=True):
+                if event.event_id not in unclaimed:
+                    continue
+                if stored_hashes.get(event.event_id) == event.payload_hash:
+                    statuses[index] = Status.DUPLICATE
+                else:
+                    statuses[index] = Status.CONFLICT
+                    errors[index] = {"event_id": [_conflict_message(event.event_id)]}
+    return IngestResult(event_ids=event_ids, statuses=statuses, errors=errors)
 
 
 def _conflict_message(event_id: str) -> str:
@@ -209,11 +225,7 @@ def _conflict_message(event_id: str) -> str:
 def _customer_ids(*, organization: Organization, keys: set[str]) -> dict[str, int]:
     """External id -> primary key; unknown ones are created if the organization
     allows it (concurrent creators agree through the unique constraint)."""
-    found = dict(
-        Customer.objects.filter(
-            organization=organization, external_id__in=keys
-        ).values_list("external_id", "id")
-    )
+    found = _customers_by_key(organization=organization, keys=keys)
     missing = keys - found.keys()
     if missing and organization.auto_create_customers:
         Customer.objects.bulk_create(
@@ -229,6 +241,24 @@ def _customer_ids(*, organization: Organization, keys: set[str]) -> dict[str, in
             ).values_list("external_id", "id")
         )
     return found
+
+
+def _customers_by_key(*, organization: Organization, keys: set[str]) -> dict:
+    if connection.vendor != "postgresql":
+        return dict(
+            Customer.objects.filter(
+                organization=organization, external_id__in=keys
+            ).values_list("external_id", "id")
+        )
+    connection.ensure_connection()
+    # One array parameter instead of a placeholder per key.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            "SELECT external_id, id FROM metering_customer "
+            "WHERE organization_id = %s AND external_id = ANY(%s)",
+            (organization.pk, list(keys)),
+        )
+        return dict(cursor.fetchall())
 
 
 def _stored_hashes(*, organization: Organization, event_ids: list[str]) -> dict:
@@ -345,7 +375,7 @@ def _store_postgresql(
                         e.process_id,
                         e.context,
                         e.properties_json,
-                        e.occurred_at,
+                        e.occurred_text,
                         e.payload_hash,
                         e.is_late,
                     )
