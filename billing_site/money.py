@@ -18,11 +18,18 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)
 
 
+# Currency -> its minor unit as a Decimal exponent (Decimal("0.01")); invoicing
+# rounds hundreds of thousands of lines at a time.
+_EXPONENTS: dict[str, Decimal] = {}
+
+
 def quantize_money(
     amount: Decimal, currency: str, rounding: str = ROUND_HALF_UP
 ) -> Decimal:
     """Round ``amount`` to ``currency``'s minor unit (half-up unless told)."""
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be Decimal, got {type(amount).__name__}")
-    exponent = Decimal(1).scaleb(-minor_units(currency))
+    exponent = _EXPONENTS.get(currency)
+    if exponent is None:
+        exponent = _EXPONENTS[currency] = Decimal(1).scaleb(-minor_units(currency))
     return amount.quantize(exponent, rounding=rounding)

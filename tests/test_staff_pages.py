@@ -1,0 +1,35 @@
+"""Staff pages share the admin's look: its header, one page title, its navigation."""
+
+import pytest
+
+from metering.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+STAFF_PAGES = [
+    "/staff/live-usage/",
+    "/staff/pricing/calculator/",
+    "/staff/pricing/reports/tier-utilisation/",
+    "/staff/pricing/reports/bpo-comparison/",
+    "/staff/profiling/",
+    "/staff/scaling/",
+]
+
+
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_staff_page_has_the_site_header_and_one_title(client, organization, path):
+    client.force_login(UserFactory(staff=True))
+    response = client.get(path)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Usage Billing administration" in content
+    assert "Django administration" not in content
+    assert content.count("<h1") == 1
+
+
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_staff_pages_refuse_non_staff(client, path):
+    client.force_login(UserFactory())
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.url.startswith("/admin/login/")
