@@ -57,3 +57,14 @@ def test_portal_nav_links_every_customer_page(client):
     content = client.get("/portal/").content.decode()
     for href in ("/portal/bundles/", "/portal/invoices/", "/portal/scaling/"):
         assert f'href="{href}"' in content
+
+
+@pytest.mark.parametrize(
+    "path", ["/portal/", "/portal/bundles/", "/portal/invoices/", "/portal/scaling/"]
+)
+def test_every_portal_page_shows_the_same_navigation_once(client, path):
+    portal_user = PortalUserFactory()
+    client.force_login(portal_user.user)
+    content = client.get(path).content.decode()
+    for href in ("/portal/bundles/", "/portal/invoices/", "/portal/scaling/"):
+        assert content.count(f'<a href="{href}"') == 1, href
