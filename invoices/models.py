@@ -215,7 +215,23 @@ class Invoice(TimeStampedModel):
 
 
 class InvoiceLine(models.Model):
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    """One line of an invoice.
+
+    Invoicing writes hundreds of thousands of lines per period, so the table has no
+    per-row work on insert: no foreign key constraints (each fires a trigger per
+    row) and no index beyond the unique ``(invoice, position)``, which also serves
+    lookups by invoice. Statement-level triggers (migration 0003) check instead, once
+    per statement, that the lines belong to existing draft invoices, and refuse to
+    delete an invoice that still has lines.
+    """
+
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        db_constraint=False,
+        db_index=False,
+    )
     position = models.PositiveIntegerField()  # order on the document, from 1
     kind = models.CharField(max_length=32, choices=rating.KIND_CHOICES)
     description = models.CharField(max_length=300)
@@ -239,6 +255,8 @@ class InvoiceLine(models.Model):
         null=True,
         blank=True,
         related_name="adjustment_lines",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
@@ -246,6 +264,14 @@ class InvoiceLine(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["invoice", "position"], name="invoice_line_unique_position"
+            )
+        ]
+        indexes = [
+            # Only adjustment lines have one; the others cost the index nothing.
+            models.Index(
+                fields=["adjusts_invoice"],
+                condition=Q(adjusts_invoice__isnull=False),
+                name="invoice_line_adjusts",
             )
         ]
 

@@ -37,6 +37,7 @@ a breakdown always adds up to its total.
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
+from typing import NamedTuple
 
 from billing_site.money import quantize_money
 from pricing import engine as pricing_engine
@@ -121,8 +122,9 @@ class RatingInput:
     adjustments: tuple[Adjustment, ...] = ()
 
 
-@dataclass(frozen=True)
-class RatedLine:
+class RatedLine(NamedTuple):
+    """One rated line (a tuple: a month writes hundreds of thousands of them)."""
+
     kind: str
     description: str
     quantity: Decimal | None
@@ -286,47 +288,51 @@ def rate(data: RatingInput) -> Rating:
         activity_units = {activity_type: ZERO for activity_type in priced_types}
         per_use_events: dict[str, dict[str, Mapping[Decimal, int]]] = {}
         overage: list[RatedLine] = []
-        for code in sorted(data.usage):
-            quantity = data.usage[code]
-            activity_type = data.activity_of.get(code) or code
+        usage = data.usage
+        activity_of = data.activity_of
+        prices = data.operation_prices
+        has_bundles = bool(data.bundles)
+        for code in sorted(usage):
+            quantity = usage[code]
+            activity_type = activity_of.get(code) or code
             if activity_type in per_use_types:
                 per_use_events.setdefault(activity_type, {})[code] = (
                     data.per_use_events.get(code, {})
                 )
                 continue
-            covered = min(quantity, included.get(code, ZERO))
-            if covered:
-                lines.append(
-                    RatedLine(
-                        kind=BUNDLED_USAGE,
-                        description=f"{code}: included in bundle",
-                        quantity=covered,
-                        unit_price=ZERO,
-                        amount=quantize_money(ZERO, currency),
-                        operation=code,
-                        reference=",".join(included_by[code]),
+            rest = quantity
+            if code in included:
+                covered = min(quantity, included[code])
+                if covered:
+                    lines.append(
+                        RatedLine(
+                            BUNDLED_USAGE,
+                            f"{code}: included in bundle",
+                            covered,
+                            ZERO,
+                            quantize_money(ZERO, currency),
+                            code,
+                            "",
+                            ",".join(included_by[code]),
+                        )
                     )
-                )
-            rest = quantity - covered
+                rest = quantity - covered
             if not rest:
                 continue
-            if data.bundles:
+            if has_bundles:
                 out_of_bundle[code] = rest
             if activity_type in priced_types:
                 activity_units[activity_type] += rest
-            elif code in data.operation_prices:
-                price = data.operation_prices[code]
-                amount = quantize_money(rest * price, currency)
+            elif code in prices:
+                price = prices[code]
                 overage.append(
                     RatedLine(
-                        kind=OVERAGE,
-                        description=(
-                            f"{code}: beyond bundle" if code in included else code
-                        ),
-                        quantity=rest,
-                        unit_price=price,
-                        amount=amount,
-                        operation=code,
+                        OVERAGE,
+                        f"{code}: beyond bundle" if code in included else code,
+                        rest,
+                        price,
+                        quantize_money(rest * price, currency),
+                        code,
                     )
                 )
             else:

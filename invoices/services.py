@@ -66,6 +66,14 @@ LINE_COLUMNS = (
     "invoice_id", "position", "kind", "description", "quantity", "unit_price",
     "amount", "operation", "activity_type", "reference", "adjusts_invoice_id",
 )  # fmt: skip
+INVOICE_COLUMNS = (
+    "id", "created_at", "updated_at", "organization_id", "customer_id", "frequency",
+    "period_start", "period_end", "status", "number", "currency", "subtotal",
+    "total", "customer_name", "customer_external_id", "billing_model_name",
+    "rated_at",
+)  # fmt: skip
+# What a (re)rating stores on the invoice, in INVOICE_COLUMNS order from "currency".
+SNAPSHOT_COLUMNS = INVOICE_COLUMNS[INVOICE_COLUMNS.index("currency") : -1]
 
 
 def _line_rows(invoice_id: int, result: rating.Rating) -> list[tuple]:
@@ -84,6 +92,15 @@ def _line_rows(invoice_id: int, result: rating.Rating) -> list[tuple]:
     return rows
 
 
+def _copy(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
 def _insert_lines(rows: list[tuple]) -> None:
     """Write invoice lines: one COPY on PostgreSQL, ``bulk_create`` elsewhere."""
     if not rows:
@@ -94,58 +111,131 @@ def _insert_lines(rows: list[tuple]) -> None:
             batch_size=2000,
         )
         return
-    table = InvoiceLine._meta.db_table
+    _copy(InvoiceLine._meta.db_table, LINE_COLUMNS, rows)
+
+
+def _insert_invoices(
+    *,
+    organization: Organization,
+    period: Period,
+    snapshots: list[tuple[int, tuple]],
+    now: datetime,
+) -> list[int]:
+    """Create draft invoices from (customer id, snapshot) pairs; returns their ids
+    in order. On PostgreSQL the ids are drawn from the table's sequence first and
+    the rows written by one COPY; elsewhere ``bulk_create``."""
+    if not snapshots:
+        return []
+    if connection.vendor != "postgresql":
+        invoices = [
+            Invoice(
+                organization=organization,
+                customer_id=customer_id,
+                frequency=period.frequency,
+                period_start=period.start,
+                period_end=period.end,
+                **dict(zip(SNAPSHOT_COLUMNS, snapshot, strict=True)),
+                rated_at=now,
+            )
+            for customer_id, snapshot in snapshots
+        ]
+        Invoice.objects.bulk_create(invoices)
+        return [invoice.pk for invoice in invoices]
+    table = Invoice._meta.db_table
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(
-            f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+            "FROM generate_series(1, %s)",
+            [table, len(snapshots)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    fixed = (
+        now, now, organization.pk, period.frequency, period.start, period.end,
+        Invoice.Status.DRAFT.value, "",
+    )  # fmt: skip
+    _copy(
+        table,
+        INVOICE_COLUMNS,
+        [
+            (pk, *fixed[:3], customer_id, *fixed[3:], *snapshot, now)
+            for pk, (customer_id, snapshot) in zip(ids, snapshots, strict=True)
+        ],
+    )
+    return ids
 
 
-def _update_drafts(invoices: list[Invoice], *, now: datetime) -> None:
-    """Store re-rated totals and snapshots of drafts: one UPDATE ... FROM (VALUES)
-    on PostgreSQL, ``bulk_update`` elsewhere."""
-    if not invoices:
+def _update_drafts(drafts: list[tuple[int, tuple]], *, now: datetime) -> None:
+    """Store re-rated snapshots of drafts from (invoice id, snapshot) pairs: one
+    UPDATE ... FROM (VALUES) per thousand on PostgreSQL, ``bulk_update`` elsewhere."""
+    if not drafts:
         return
     if connection.vendor != "postgresql":
-        for invoice in invoices:
-            invoice.updated_at = now
+        invoices = [
+            Invoice(
+                pk=pk,
+                **dict(zip(SNAPSHOT_COLUMNS, snapshot, strict=True)),
+                rated_at=now,
+                updated_at=now,
+            )
+            for pk, snapshot in drafts
+        ]
         Invoice.objects.bulk_update(
-            invoices,
-            [
-                "currency", "subtotal", "total", "customer_name",
-                "customer_external_id", "billing_model_name", "rated_at",
-                "updated_at",
-            ],
-        )  # fmt: skip
+            invoices, [*SNAPSHOT_COLUMNS, "rated_at", "updated_at"]
+        )
         return
     table = Invoice._meta.db_table
-    for offset in range(0, len(invoices), 1000):
-        batch = invoices[offset : offset + 1000]
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
-        params = []
-        for invoice in batch:
-            params.extend(
-                [
-                    invoice.pk, invoice.currency, invoice.subtotal, invoice.total,
-                    invoice.customer_name, invoice.customer_external_id,
-                    invoice.billing_model_name,
-                ]
-            )  # fmt: skip
+    assignments = ", ".join(f"{name} = v.{name}" for name in SNAPSHOT_COLUMNS)
+    for offset in range(0, len(drafts), 1000):
+        batch = drafts[offset : offset + 1000]
+        values = ", ".join(["(%s" + ", %s" * len(SNAPSHOT_COLUMNS) + ")"] * len(batch))
+        params = [value for pk, snapshot in batch for value in (pk, *snapshot)]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS i SET currency = v.currency, "
-                "subtotal = v.subtotal, total = v.total, "
-                "customer_name = v.customer_name, "
-                "customer_external_id = v.customer_external_id, "
-                "billing_model_name = v.billing_model_name, "
+                f"UPDATE {table} AS i SET {assignments}, "
                 "rated_at = %s, updated_at = %s "
-                f"FROM (VALUES {values}) AS v(id, currency, subtotal, total, "
-                "customer_name, customer_external_id, billing_model_name) "
+                f"FROM (VALUES {values}) AS v(id, {', '.join(SNAPSHOT_COLUMNS)}) "
                 "WHERE i.id = v.id AND i.status = 'draft'",
                 [now, now, *params],
             )
+
+
+def _release_lines(invoice_ids: list[int]) -> None:
+    """Delete the lines of drafts about to be re-rated and release the provider
+    charges they billed."""
+    if connection.vendor != "postgresql":
+        ProviderCharge.objects.filter(invoice_id__in=invoice_ids).update(invoice=None)
+        InvoiceLine.objects.filter(invoice_id__in=invoice_ids).delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ProviderCharge._meta.db_table} SET invoice_id = NULL "
+            "WHERE invoice_id = ANY(%s::bigint[])",
+            [invoice_ids],
+        )
+        cursor.execute(
+            f"DELETE FROM {InvoiceLine._meta.db_table} "
+            "WHERE invoice_id = ANY(%s::bigint[])",
+            [invoice_ids],
+        )
+
+
+def _link_provider_charges(charge_invoice: dict[int, int]) -> None:
+    """Record which invoice bills each provider charge (charge id -> invoice id)."""
+    if not charge_invoice:
+        return
+    if connection.vendor != "postgresql":
+        charges = list(ProviderCharge.objects.filter(pk__in=list(charge_invoice)))
+        for charge in charges:
+            charge.invoice_id = charge_invoice[charge.pk]
+        ProviderCharge.objects.bulk_update(charges, ["invoice"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ProviderCharge._meta.db_table} AS c SET invoice_id = v.invoice "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, invoice) "
+            "WHERE c.id = v.id",
+            [list(charge_invoice), list(charge_invoice.values())],
+        )
 
 
 def invoices_generate(
@@ -159,10 +249,11 @@ def invoices_generate(
     """Create or refresh the draft invoices of a closed period for the organization.
 
     Idempotent: one invoice per customer and period (a unique constraint); issued
-    invoices are left alone and drafts are re-rated from the events as they stand.
-    Usage is aggregated once for the organization in SQL; writes go in chunks of
-    customers, each chunk in one transaction (so no invoice is ever left without
-    its lines). Customers with nothing to bill get no invoice.
+    invoices are left alone and drafts are re-rated from the usage as it stands.
+    Usage is read once for the organization (``selectors.period_usage``: the
+    month's counters, or one ``GROUP BY`` over the day's events); writes go in
+    chunks of customers, each chunk in one transaction (so no invoice is ever left
+    without its lines). Customers with nothing to bill get no invoice.
     """
     if now < period.closes_at:
         raise DomainError(f"The period {period} has not closed yet.", field="period")
@@ -170,8 +261,8 @@ def invoices_generate(
     terms = selectors.organization_terms(
         organization=organization, period=period, customer_ids=customer_ids
     )
-    usage = selectors.usage_by_customer(
-        organization=organization, start=start, end=end, customer_ids=customer_ids
+    usage = selectors.period_usage(
+        organization=organization, period=period, customer_ids=customer_ids
     )
     per_use = {}
     if period.frequency == DAILY:
@@ -203,18 +294,19 @@ def invoices_generate(
     if customer_ids is not None:
         candidates &= set(customer_ids)
     customers = {
-        customer.pk: customer
-        for customer in Customer.objects.filter(
+        pk: (name, external_id)
+        for pk, name, external_id in Customer.objects.filter(
             organization=organization, pk__in=candidates
-        ).only("id", "name", "external_id")
+        ).values_list("id", "name", "external_id")
     }
     result = GenerationResult(period=period)
+    out_of_bundle = {}
     ordered = sorted(customers)
     for offset in range(0, len(ordered), chunk_size):
         chunk = ordered[offset : offset + chunk_size]
         ratings = {}
         for customer_id in chunk:
-            ratings[customer_id] = rating.rate(
+            rated = ratings[customer_id] = rating.rate(
                 selectors.rating_input(
                     terms=terms,
                     customer_id=customer_id,
@@ -223,6 +315,8 @@ def invoices_generate(
                     adjustments=tuple(adjustments.get(customer_id, ())),
                 )
             )
+            if rated.out_of_bundle:
+                out_of_bundle[customer_id] = rated.out_of_bundle
         _write_chunk(
             organization=organization,
             period=period,
@@ -235,7 +329,7 @@ def invoices_generate(
     _offer_upgrades(
         organization=organization,
         terms=terms,
-        customers=customers,
+        out_of_bundle=out_of_bundle,
         period=period,
         now=now,
         result=result,
@@ -248,7 +342,7 @@ def _write_chunk(
     organization: Organization,
     period: Period,
     terms: selectors.OrganizationTerms,
-    customers: dict[int, Customer],
+    customers: dict[int, tuple[str, str]],
     ratings: dict[int, rating.Rating],
     now: datetime,
     result: GenerationResult,
@@ -257,83 +351,73 @@ def _write_chunk(
         # Serializes generators of one organization, so two runs never race to
         # insert the same customer's invoice.
         Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        # The chunk's customers by id range (one parameter pair, not thousands).
         existing = {
-            invoice.customer_id: invoice
-            for invoice in Invoice.objects.select_for_update().filter(
+            customer_id: (pk, status)
+            for pk, customer_id, status in Invoice.objects.select_for_update()
+            .filter(
                 organization=organization,
                 frequency=period.frequency,
                 period_start=period.start,
-                customer_id__in=list(ratings),
+                customer_id__gte=min(ratings),
+                customer_id__lte=max(ratings),
                 status__in=[
                     Invoice.Status.DRAFT,
                     Invoice.Status.FINALIZED,
                     Invoice.Status.PAID,
                 ],
             )
+            .values_list("pk", "customer_id", "status")
         }
         new, refreshed, emptied = [], [], []
         for customer_id, rated in ratings.items():
-            invoice = existing.get(customer_id)
-            if invoice is not None and invoice.status != Invoice.Status.DRAFT:
+            pk, status = existing.get(customer_id, (None, None))
+            if status is not None and status != Invoice.Status.DRAFT:
                 result.already_issued += 1
                 continue
             if not rated.lines:
-                if invoice is not None:
-                    emptied.append(invoice.pk)
+                if pk is not None:
+                    emptied.append(pk)
                 continue
-            customer = customers[customer_id]
+            name, external_id = customers[customer_id]
             subscription = terms.subscriptions.get(customer_id)
             model = (
                 terms.models.get(subscription.billing_model_id)
                 if subscription
                 else None
             )
-            values = {
-                "currency": organization.currency,
-                "subtotal": rated.subtotal,
-                "total": rated.total,
-                "customer_name": customer.name[:200],
-                "customer_external_id": customer.external_id,
-                "billing_model_name": model.name if model else "",
-                "rated_at": now,
-            }
-            if invoice is None:
-                invoice = Invoice(
-                    organization=organization,
-                    customer_id=customer_id,
-                    frequency=period.frequency,
-                    period_start=period.start,
-                    period_end=period.end,
-                    **values,
-                )
-                new.append(invoice)
+            snapshot = (
+                organization.currency, rated.subtotal, rated.total, name[:200],
+                external_id, model.name if model else "",
+            )  # fmt: skip
+            if pk is None:
+                new.append((customer_id, snapshot))
             else:
-                for name, value in values.items():
-                    setattr(invoice, name, value)
-                refreshed.append(invoice)
-        stale = [invoice.pk for invoice in refreshed] + emptied
+                refreshed.append((pk, customer_id, snapshot))
+        stale = [pk for pk, _, _ in refreshed] + emptied
         if stale:
-            ProviderCharge.objects.filter(invoice_id__in=stale).update(invoice=None)
-            InvoiceLine.objects.filter(invoice_id__in=stale).delete()
+            _release_lines(stale)
         if emptied:
             Invoice.objects.filter(pk__in=emptied).delete()
             result.removed_empty += len(emptied)
-        Invoice.objects.bulk_create(new)
-        _update_drafts(refreshed, now=now)
+        ids = _insert_invoices(
+            organization=organization, period=period, snapshots=new, now=now
+        )
+        _update_drafts([(pk, snapshot) for pk, _, snapshot in refreshed], now=now)
         lines = []
         charge_invoice = {}
-        for invoice in new + refreshed:
-            rated = ratings[invoice.customer_id]
-            lines.extend(_line_rows(invoice.pk, rated))
+        written = [
+            *zip(ids, (customer_id for customer_id, _ in new), strict=True),
+            *((pk, customer_id) for pk, customer_id, _ in refreshed),
+        ]
+        for invoice_id, customer_id in written:
+            rated = ratings[customer_id]
+            lines.extend(_line_rows(invoice_id, rated))
             for line in rated.lines:
-                if line.reference.startswith("provider_charge:"):
-                    charge_invoice[int(line.reference.split(":", 1)[1])] = invoice.pk
+                if line.kind == rating.PROVIDER_CHARGE:
+                    charge_invoice[int(line.reference.split(":", 1)[1])] = invoice_id
         _insert_lines(lines)
-        if charge_invoice:
-            charges = list(ProviderCharge.objects.filter(pk__in=list(charge_invoice)))
-            for charge in charges:
-                charge.invoice_id = charge_invoice[charge.pk]
-            ProviderCharge.objects.bulk_update(charges, ["invoice"])
+        _link_provider_charges(charge_invoice)
         result.created += len(new)
         result.refreshed += len(refreshed)
 
@@ -342,33 +426,27 @@ def _offer_upgrades(
     *,
     organization: Organization,
     terms: selectors.OrganizationTerms,
-    customers: dict[int, Customer],
+    out_of_bundle: dict[int, dict[str, Decimal]],
     period: Period,
     now: datetime,
     result: GenerationResult,
 ) -> None:
     """Offer a bundle upgrade to customers with bundles who used an operation
-    outside them beyond the organization's level (the seed's offerBundleUpgrade)."""
+    outside them beyond the organization's level (the seed's offerBundleUpgrade).
+    ``out_of_bundle`` is what the period's rating charged outside bundles."""
     level = terms.settings.upgrade_offer_units
     if level is None or period.frequency != MONTHLY or not terms.bundles:
         return
-    start, end = period.bounds
-    usage = selectors.usage_by_customer(
-        organization=organization,
-        start=start,
-        end=end,
-        customer_ids=list(terms.bundles),
+    customers = Customer.objects.in_bulk(
+        [customer_id for customer_id in terms.bundles if customer_id in out_of_bundle]
     )
     for customer_id in terms.bundles:
         if customer_id not in customers:
             continue
-        rated = rating.rate(
-            selectors.rating_input(
-                terms=terms, customer_id=customer_id, usage=usage.get(customer_id, {})
-            )
-        )
         over = {
-            code: units for code, units in rated.out_of_bundle.items() if units > level
+            code: units
+            for code, units in out_of_bundle[customer_id].items()
+            if units > level
         }
         if not over:
             continue
