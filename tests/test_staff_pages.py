@@ -33,3 +33,10 @@ def test_staff_pages_refuse_non_staff(client, path):
     response = client.get(path)
     assert response.status_code == 302
     assert response.url.startswith("/admin/login/")
+
+
+def test_admin_index_links_every_staff_page(client):
+    client.force_login(UserFactory(staff=True))
+    content = client.get("/admin/").content.decode()
+    for path in [*STAFF_PAGES, "/api/v1/docs/"]:
+        assert f'href="{path}"' in content, path
