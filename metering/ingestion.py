@@ -70,7 +70,6 @@ class CleanEvent:
     operation: str
     quantity: str  # canonical decimal text with six places, e.g. "2.500000"
     occurred_at: datetime  # UTC
-    occurred_text: str  # occurred_at.isoformat()
     user_id: str
     data_volume_bytes: int | None
     process_id: str
@@ -385,12 +384,11 @@ class EventCleaner:
 
         if errors:
             return errors
-        occurred_text = occurred_at.isoformat()
         digest = _digest(
             customer_key,
             operation,
             quantity,
-            occurred_text,
+            occurred_at.isoformat(),
             user_id,
             data_volume,
             process_id,
@@ -403,7 +401,6 @@ class EventCleaner:
             operation,
             quantity,
             occurred_at,
-            occurred_text,
             user_id,
             data_volume,
             process_id,
