@@ -30,7 +30,7 @@ def test_demo_seeds_and_every_screen_answers_on_sqlite(tmp_path):
     assert "Demo ready" in manage("seed_demo")
 
     pages = subprocess.run(
-        [sys.executable, "tests/smoke_demo_pages.py"],
+        [sys.executable, "-m", "tests.smoke_demo_pages"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert pages.returncode == 0, pages.stderr[-3000:]
