@@ -112,10 +112,10 @@ def time_histograms(
     hours = (local // 3600) % 24
     weekdays = (local // DAY + 3) % 7
     c = events.customer_count
-    by_hour = np.zeros((c, 24))
-    np.add.at(by_hour, (events.customer, hours), 1)
-    by_day = np.zeros((c, 7))
-    np.add.at(by_day, (events.customer, weekdays), 1)
+    by_hour = np.bincount(events.customer * 24 + hours, minlength=c * 24)
+    by_hour = by_hour.reshape(c, 24).astype(np.float64)
+    by_day = np.bincount(events.customer * 7 + weekdays, minlength=c * 7)
+    by_day = by_day.reshape(c, 7).astype(np.float64)
     totals = np.maximum(by_hour.sum(axis=1, keepdims=True), 1)
     return by_hour / totals, by_day / totals
 

@@ -25,6 +25,7 @@ global one: the customer -> segment -> global fall-back, smoothly.
 """
 
 import io
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -477,7 +478,8 @@ def most_likely_path(
 
 
 def chains_dump(chains: dict[str, Chain], extra: dict[str, np.ndarray]) -> bytes:
-    """Serialise named chains and extra arrays to compressed ``.npz`` bytes."""
+    """Serialise named chains and extra arrays to compressed ``.npz`` bytes (counts
+    stored as small unsigned integers)."""
     arrays: dict[str, np.ndarray] = {f"extra.{k}": v for k, v in extra.items()}
     for name, chain in chains.items():
         arrays[f"{name}.meta"] = np.array(
@@ -494,13 +496,34 @@ def chains_dump(chains: dict[str, Chain], extra: dict[str, np.ndarray]) -> bytes
         for order, table in enumerate(chain.tables):
             prefix = f"{name}.{order}"
             arrays[f"{prefix}.keys"] = table.keys
-            arrays[f"{prefix}.data"] = table.counts.data
-            arrays[f"{prefix}.indices"] = table.counts.indices
+            arrays[f"{prefix}.data"] = _compact(table.counts.data)
+            arrays[f"{prefix}.indices"] = _compact(table.counts.indices)
             arrays[f"{prefix}.indptr"] = table.counts.indptr
-            arrays[f"{prefix}.totals"] = table.totals
+            arrays[f"{prefix}.totals"] = _compact(table.totals)
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    # Fast deflate: the arrays are already small integers; a higher level costs
+    # several times the time for a few percent of bytes.
+    with zipfile.ZipFile(
+        buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
+    ) as archive:
+        for key, array in arrays.items():
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
     return buffer.getvalue()
+
+
+def _compact(array: np.ndarray) -> np.ndarray:
+    """Counts (whole numbers in floats) and column indices in the smallest unsigned
+    integer type that holds them exactly; ``chains_load`` widens them back."""
+    if len(array) == 0 or array.min() < 0:
+        return array
+    if array.dtype.kind == "f" and not np.array_equal(array, np.floor(array)):
+        return array
+    top = array.max()
+    for kind in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(kind).max:
+            return array.astype(kind)
+    return array
 
 
 def chains_load(payload: bytes) -> tuple[dict[str, Chain], dict[str, np.ndarray]]:
@@ -523,13 +546,13 @@ def chains_load(payload: bytes) -> tuple[dict[str, Chain], dict[str, np.ndarray]
                     keys=keys,
                     counts=sparse.csr_matrix(
                         (
-                            arrays[f"{prefix}.data"],
-                            arrays[f"{prefix}.indices"],
+                            arrays[f"{prefix}.data"].astype(np.float64),
+                            arrays[f"{prefix}.indices"].astype(np.int32),
                             arrays[f"{prefix}.indptr"],
                         ),
                         shape=(len(keys) + 1, vocab),
                     ),
-                    totals=arrays[f"{prefix}.totals"],
+                    totals=arrays[f"{prefix}.totals"].astype(np.float64),
                 )
             )
         chains[name] = Chain(

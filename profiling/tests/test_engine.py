@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from profiling import clustering, features, markov, pipeline, synthetic
 from profiling.features import DAY, EventArrays
@@ -162,3 +162,21 @@ def test_expected_counts_batch_matches_single():
     assert batch[1].tolist() == pytest.approx(
         markov.expected_counts(matrix, start[1], 7).tolist()
     )
+
+
+@pytest.mark.parametrize("n", [60, clustering.SILHOUETTE_SAMPLE + 200])
+def test_silhouette_scorer_equals_scikit_learn_on_the_same_sample(n):
+    rng = np.random.default_rng(5)
+    matrix = rng.normal(size=(n, 4))
+    scorer = clustering.SilhouetteScorer(matrix, seed=3)
+    for k in (2, 5):
+        labels = rng.integers(0, k, n)
+        labels[scorer.indices[0]] = k + 1  # a point alone in its cluster scores 0
+        expected = silhouette_score(
+            matrix,
+            labels,
+            sample_size=min(n, clustering.SILHOUETTE_SAMPLE),
+            random_state=3,
+        )
+        assert scorer.score(labels) == pytest.approx(expected, abs=1e-12)
+    assert scorer.score(np.zeros(n, dtype=np.int64)) is None
