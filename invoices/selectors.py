@@ -287,6 +287,20 @@ def period_usage(
     )
 
 
+def customer_id_slices(*, organization: Organization, parts: int) -> list[list[int]]:
+    """The organization's customer ids, ascending, cut into at most ``parts``
+    contiguous slices of near-equal size: the shares of a fanned-out generation."""
+    ids = list(
+        Customer.objects.filter(organization=organization)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if not ids:
+        return []
+    size = -(-len(ids) // max(parts, 1))
+    return [ids[offset : offset + size] for offset in range(0, len(ids), size)]
+
+
 # Rating inputs ----------------------------------------------------------------------
 
 

@@ -337,6 +337,29 @@ def invoices_generate(
     return result
 
 
+def invoices_generate_fanout(
+    *, organization: Organization, period: Period, now: datetime, parts: int
+):
+    """Generate the period's invoices as ``parts`` Celery tasks over contiguous
+    slices of the organization's customers, run by as many workers as are free.
+
+    Each part is ``invoices_generate`` for its customers (same idempotence, same
+    per-chunk transactions); the organization lock taken by each chunk's write
+    serializes the writes while the parts rate their customers in parallel.
+    Returns the Celery group result.
+    """
+    from celery import group
+
+    from invoices.tasks import invoices_generate_part
+
+    if now < period.closes_at:
+        raise DomainError(f"The period {period} has not closed yet.", field="period")
+    return group(
+        invoices_generate_part.s(organization.pk, period.label, now.isoformat(), ids)
+        for ids in selectors.customer_id_slices(organization=organization, parts=parts)
+    ).apply_async()
+
+
 def _write_chunk(
     *,
     organization: Organization,

@@ -1,9 +1,11 @@
 """Celery tasks of invoicing: the periodic cycle and webhook deliveries."""
 
+from datetime import datetime
+
 from celery import shared_task
 from django.utils import timezone
 
-from invoices import services
+from invoices import periods, services
 from invoices.models import WebhookDelivery
 from metering.models import Organization
 
@@ -22,6 +24,27 @@ def invoicing_cycle(organization_id: int, now_iso: str | None = None) -> dict:
         },
         "finalized": len(result.finalized.finalized),
         "failed": len(result.finalized.failed),
+    }
+
+
+@shared_task
+def invoices_generate_part(
+    organization_id: int, period: str, now_iso: str, customer_ids: list[int]
+) -> dict:
+    """Generate a period's invoices for some of an organization's customers: one
+    share of ``services.invoices_generate_fanout``."""
+    organization = Organization.objects.get(pk=organization_id)
+    result = services.invoices_generate(
+        organization=organization,
+        period=periods.period_parse(period),
+        now=datetime.fromisoformat(now_iso),
+        customer_ids=customer_ids,
+    )
+    return {
+        "created": result.created,
+        "refreshed": result.refreshed,
+        "already_issued": result.already_issued,
+        "removed_empty": result.removed_empty,
     }
 
 

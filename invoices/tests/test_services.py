@@ -2,10 +2,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from billing_site.errors import DomainError, InvalidTransition
-from invoices import services
+from invoices import selectors, services
 from invoices.models import CreditNote, Invoice, InvoiceLine, ProviderCharge
 from invoices.periods import DAILY, MONTHLY, Period
 from invoices.tests.conftest import AFTER_OCTOBER, OCTOBER, at, ingest
@@ -379,3 +379,97 @@ def test_new_subscription_ends_the_open_one(organization, hybrid_model):
             starts_at=at(2),
         )
     assert error.value.field == "starts_at"
+
+
+def test_monthly_usage_from_counters_equals_the_events_late_ones_included(
+    organization, october
+):
+    ingest(october, "pdf.export", [7, 3], when=at(31, 23), now=AFTER_OCTOBER)
+    start, end = OCTOBER.bounds
+
+    from_counters = selectors.period_usage(organization=organization, period=OCTOBER)
+    from_events = selectors.usage_by_customer(
+        organization=organization, start=start, end=end
+    )
+
+    assert from_counters == from_events
+    assert from_counters[october.pk]["pdf.export"] == Decimal("40")
+
+
+def test_lines_must_belong_to_an_existing_draft_invoice_in_the_database(
+    organization, october
+):
+    generate(organization)
+    invoice = Invoice.objects.get()
+    with pytest.raises(DatabaseError, match="must belong to an invoice"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO invoices_invoiceline (invoice_id, position, kind, "
+                "description, amount, operation, activity_type, reference) "
+                "VALUES (%s, 1, 'overage', 'x', 1, '', '', '')",
+                [invoice.pk + 1000],
+            )
+    with pytest.raises(DatabaseError, match="must adjust an existing invoice"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO invoices_invoiceline (invoice_id, position, kind, "
+                "description, amount, operation, activity_type, reference, "
+                "adjusts_invoice_id) VALUES (%s, 99, 'adjustment', 'x', 1, '', '', "
+                "'', %s)",
+                [invoice.pk, invoice.pk + 1000],
+            )
+    with pytest.raises(DatabaseError, match="has lines, it cannot be deleted"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM invoices_invoice WHERE id = %s", [invoice.pk])
+
+    services.invoice_finalize(invoice=invoice, now=AFTER_OCTOBER)
+    with pytest.raises(DatabaseError, match="is finalized, its lines cannot change"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO invoices_invoiceline (invoice_id, position, kind, "
+                "description, amount, operation, activity_type, reference) "
+                "VALUES (%s, 99, 'overage', 'x', 1, '', '', '')",
+                [invoice.pk],
+            )
+    with pytest.raises(DatabaseError, match="is finalized, its lines cannot change"):
+        with transaction.atomic():
+            InvoiceLine.objects.filter(invoice=invoice).delete()
+    assert invoice.lines.count() == len(EXPECTED_OCTOBER)
+
+
+def test_deleting_a_draft_through_the_orm_deletes_its_lines(organization, october):
+    generate(organization)
+    Invoice.objects.get().delete()
+    assert (Invoice.objects.count(), InvoiceLine.objects.count()) == (0, 0)
+
+
+def test_generation_in_customer_slices_equals_one_run(organization, october):
+    others = [
+        CustomerFactory(organization=organization, external_id=f"c{i}")
+        for i in range(4)
+    ]
+    for number, customer in enumerate(others, start=1):
+        ingest(customer, "pdf.export", [10 * number], when=at(2))
+
+    slices = selectors.customer_id_slices(organization=organization, parts=2)
+    assert slices == [
+        [october.pk, others[0].pk, others[1].pk],
+        [others[2].pk, others[3].pk],
+    ]
+    for ids in slices:
+        services.invoices_generate(
+            organization=organization,
+            period=OCTOBER,
+            now=AFTER_OCTOBER,
+            customer_ids=ids,
+        )
+
+    totals = dict(Invoice.objects.values_list("customer_external_id", "total"))
+    assert totals == {
+        "acme": Decimal("190.02"),
+        "c0": Decimal("0.50"),
+        "c1": Decimal("1.00"),
+        "c2": Decimal("1.50"),
+        "c3": Decimal("2.00"),
+    }
+    assert line_rows(Invoice.objects.get(customer=october)) == EXPECTED_OCTOBER

@@ -2,6 +2,7 @@ import hashlib
 import hmac
 import json
 import threading
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -134,3 +135,14 @@ def test_periodic_schedules_are_upserted_by_name():
     task = PeriodicTask.objects.get(name="invoices: hourly invoicing cycle")
     assert task.task == "invoices.tasks.invoicing_cycle_all"
     assert task.crontab.minute == "5"
+
+
+def test_fanout_generates_each_customer_slice_in_a_task(organization, october):
+    result = services.invoices_generate_fanout(
+        organization=organization, period=OCTOBER, now=AFTER_OCTOBER, parts=2
+    )
+
+    assert result.get() == [
+        {"created": 1, "refreshed": 0, "already_issued": 0, "removed_empty": 0}
+    ]
+    assert Invoice.objects.get().total == Decimal("190.02")
