@@ -111,23 +111,26 @@ def profile(
         beta=pipeline.CUSTOMER_BETA,
         min_support=1,
     )
+    # Each end user's last session is the context of what comes next.
     last_session = np.zeros(count, dtype=np.int64)
     last_session[session_user] = np.arange(len(session_user))
+    starts = seqs.offsets[last_session]
     ends = seqs.offsets[last_session + 1]
-    starts = np.maximum(seqs.offsets[last_session], ends - pipeline.GLOBAL_ORDER)
-    histories = [
-        seqs.tokens[a:b].tolist()
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
-    ]
-    groups = [
+    groups = (
         np.zeros(count, dtype=np.int64),
         pipeline.segment_groups(labels)[user_customer],
         user_customer,
         np.arange(count, dtype=np.int64),
-    ]
-    proba = markov.predict_proba(
-        [*levels, chain], markov.queries_for_histories(histories, groups)
     )
+    proba = markov.predict_proba(
+        [*levels, chain],
+        markov.Queries(
+            tokens=seqs.tokens, positions=ends, starts=starts, groups=groups
+        ),
+    )
+    depth = pipeline.GLOBAL_ORDER
+    back = ends[:, None] - depth + np.arange(depth)
+    recent = np.where(back >= starts[:, None], seqs.tokens[np.maximum(back, 0)], -1)
     best, values = markov.top_k(proba, pipeline.NEXT_K)
     operations = events.operations
     next_operations = [
@@ -157,7 +160,9 @@ def profile(
         key=keys,
         summaries=customer_summaries(features, operations),
         next_operations=next_operations,
-        recent_operations=[[operations[c] for c in h] for h in histories],
+        recent_operations=[
+            [operations[c] for c in row if c >= 0] for row in recent.tolist()
+        ],
         tags=tags,
         chain=chain,
     )

@@ -10,8 +10,10 @@ finishing code in one process, handing the chunks over in memory instead of thro
 ``ProfilingChunk`` rows.
 """
 
+import gc
 import json
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -191,12 +193,30 @@ def profiling_run_finish(
         status=ProfilingRun.Status.RUNNING, started_at=run.started_at or now
     )
     try:
-        return _finish(run, started, now, extracted)
+        with _without_cyclic_gc():
+            return _finish(run, started, now, extracted)
     except Exception as error:
         ProfilingRun.objects.filter(pk=run.pk).update(
             status=ProfilingRun.Status.FAILED, error=repr(error)[:2000]
         )
         raise
+
+
+@contextmanager
+def _without_cyclic_gc():
+    """Pause Python's cyclic garbage collector while a run finishes.
+
+    A run builds millions of small acyclic objects (profile rows, JSON); each full
+    collection would walk all of them again for nothing, which cost a noticeable
+    share of a run. Reference counting still frees them as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _finish(
