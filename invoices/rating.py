@@ -123,7 +123,8 @@ class RatingInput:
 
 
 class RatedLine(NamedTuple):
-    """One rated line (a tuple: a month writes hundreds of thousands of them)."""
+    """One rated line: a tuple, as a month writes hundreds of thousands of them;
+    its fields, in order, are the columns ``invoices.services`` copies them to."""
 
     kind: str
     description: str

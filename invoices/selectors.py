@@ -23,7 +23,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from bundles import selectors as bundle_selectors
-from bundles.models import BundleTemplate, PersonalizedBundle
+from bundles.models import BundleTemplate, PersonalizedBundle, PersonalizedBundleLine
 from invoices import periods, rating
 from invoices.models import (
     Invoice,
@@ -357,6 +357,7 @@ def _subscriptions_in_force(
     if customer_ids is not None:
         rows = rows.filter(customer_id__in=customer_ids)
     in_force: dict[int, Subscription] = {}
+    rows = rows.only("customer_id", "billing_model_id", "agents")
     for subscription in rows.order_by("customer_id", "starts_at", "id"):
         in_force[subscription.customer_id] = subscription  # the latest wins
     return in_force
@@ -396,9 +397,19 @@ def _bundles_starting_in(
     ).exclude(status=PersonalizedBundle.Status.DECLINED)
     if customer_ids is not None:
         bundles = bundles.filter(customer_id__in=customer_ids)
-    bundles = bundles.prefetch_related(
-        "lines", Prefetch("templates", queryset=BundleTemplate.objects.only("name"))
-    ).order_by("valid_from", "id")
+    bundles = (
+        bundles.only("customer_id", "price")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=PersonalizedBundleLine.objects.only(
+                    "bundle_id", "operation", "included_quantity"
+                ),
+            ),
+            Prefetch("templates", queryset=BundleTemplate.objects.only("name")),
+        )
+        .order_by("valid_from", "id")
+    )
     by_customer: dict[int, list[rating.BundleTerms]] = defaultdict(list)
     for bundle in bundles:
         by_customer[bundle.customer_id].append(

@@ -77,8 +77,13 @@ SNAPSHOT_COLUMNS = INVOICE_COLUMNS[INVOICE_COLUMNS.index("currency") : -1]
 
 
 def _line_rows(invoice_id: int, result: rating.Rating) -> list[tuple]:
+    """COPY rows (LINE_COLUMNS) of a rating's lines."""
     rows = []
     for position, line in enumerate(result.lines, start=1):
+        # A RatedLine's fields are LINE_COLUMNS from "kind" to "reference".
+        if line.kind != rating.ADJUSTMENT and len(line.description) <= 300:
+            rows.append((invoice_id, position, *line, None))
+            continue
         adjusts = None
         if line.kind == rating.ADJUSTMENT and line.reference.startswith("invoice:"):
             adjusts = int(line.reference.split(":", 1)[1])
@@ -436,6 +441,8 @@ def _write_chunk(
         for invoice_id, customer_id in written:
             rated = ratings[customer_id]
             lines.extend(_line_rows(invoice_id, rated))
+            if customer_id not in terms.provider_charges:
+                continue
             for line in rated.lines:
                 if line.kind == rating.PROVIDER_CHARGE:
                     charge_invoice[int(line.reference.split(":", 1)[1])] = invoice_id
