@@ -3,7 +3,7 @@ import pytest
 from demo import seed_profiling
 from metering.models import UsageEvent
 from metering.tests.factories import CustomerFactory
-from profiling.models import ProfilingRun
+from profiling.models import EndUserProfile, ProfilingRun
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,17 @@ def test_demo_seed_stores_events_and_profiles_once(organization):
             organization=organization, status=ProfilingRun.Status.SUCCEEDED
         ).count()
         == 1
+    )
+    end_users = (
+        UsageEvent.objects.filter(organization=organization)
+        .exclude(user_id="")
+        .values("customer_id", "user_id")
+        .distinct()
+        .count()
+    )
+    assert end_users > len(customers)
+    assert EndUserProfile.objects.filter(run__organization=organization).count() == (
+        end_users
     )
     seed_profiling.seed(context=context, progress=progress)
     assert UsageEvent.objects.filter(organization=organization).count() == events
