@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from bundles import selectors as bundle_selectors
@@ -163,6 +164,15 @@ def invoices_finalizable(*, organization: Organization, now: datetime) -> list[I
     return [draft for draft in drafts if draft.period.closes_at + grace <= now]
 
 
+def customers_in(customer_ids):
+    """The right side of a ``customer_id__in`` filter: on PostgreSQL one array
+    parameter (a generation share names thousands of customers, and a literal
+    list costs a placeholder each), elsewhere the list."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [list(customer_ids)])
+    return list(customer_ids)
+
+
 # Usage ------------------------------------------------------------------------------
 
 
@@ -181,7 +191,7 @@ def usage_by_customer(
         organization=organization, occurred_at__gte=start, occurred_at__lt=end
     )
     if customer_ids is not None:
-        events = events.filter(customer_id__in=customer_ids)
+        events = events.filter(customer_id__in=customers_in(customer_ids))
     usage: dict[int, dict[str, Decimal]] = defaultdict(dict)
     rows = (
         events.order_by()
@@ -211,7 +221,7 @@ def per_use_events_by_customer(
         operation__in=operations,
     )
     if customer_ids is not None:
-        events = events.filter(customer_id__in=customer_ids)
+        events = events.filter(customer_id__in=customers_in(customer_ids))
     grouped: dict[int, dict[str, dict[Decimal, int]]] = defaultdict(
         lambda: defaultdict(dict)
     )
@@ -244,7 +254,7 @@ def usage_by_customer_from_counters(
         organization=organization, period_start=month.start
     )
     if customer_ids is not None:
-        counters = counters.filter(customer_id__in=customer_ids)
+        counters = counters.filter(customer_id__in=customers_in(customer_ids))
     sql, params = (
         counters.order_by()
         .values_list("customer_id", "operation", "quantity")
@@ -355,7 +365,7 @@ def _subscriptions_in_force(
         organization=organization, starts_at__lt=end
     ).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=start))
     if customer_ids is not None:
-        rows = rows.filter(customer_id__in=customer_ids)
+        rows = rows.filter(customer_id__in=customers_in(customer_ids))
     in_force: dict[int, Subscription] = {}
     rows = rows.only("customer_id", "billing_model_id", "agents")
     for subscription in rows.order_by("customer_id", "starts_at", "id"):
@@ -396,7 +406,7 @@ def _bundles_starting_in(
         valid_from__lt=end,
     ).exclude(status=PersonalizedBundle.Status.DECLINED)
     if customer_ids is not None:
-        bundles = bundles.filter(customer_id__in=customer_ids)
+        bundles = bundles.filter(customer_id__in=customers_in(customer_ids))
     bundles = (
         bundles.only("customer_id", "price")
         .prefetch_related(
@@ -442,7 +452,7 @@ def provider_charges_open(
         )
     )
     if customer_ids is not None:
-        charges = charges.filter(customer_id__in=customer_ids)
+        charges = charges.filter(customer_id__in=customers_in(customer_ids))
     return charges.order_by("period_start", "id")
 
 
@@ -610,7 +620,7 @@ def invoices_with_late_usage(
         period_start__lt=before.start,
     )
     if customer_ids is not None:
-        invoices = invoices.filter(customer_id__in=customer_ids)
+        invoices = invoices.filter(customer_id__in=customers_in(customer_ids))
     return invoices.filter(Exists(late)).order_by("period_start", "id")
 
 

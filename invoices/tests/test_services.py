@@ -473,3 +473,19 @@ def test_generation_in_customer_slices_equals_one_run(organization, october):
         "c3": Decimal("2.00"),
     }
     assert line_rows(Invoice.objects.get(customer=october)) == EXPECTED_OCTOBER
+
+
+def test_line_texts_with_tabs_newlines_and_backslashes_are_stored_as_given(
+    organization, october
+):
+    ProviderChargeFactory(
+        customer=october,
+        provider="Carrier",
+        amount=Decimal("1.00"),
+        description="zone\tA \\ B\r\nsecond line",
+    )
+    generate(organization)
+
+    line = InvoiceLine.objects.get(description__startswith="Carrier")
+    assert line.description == "Carrier: zone\tA \\ B\r\nsecond line"
+    assert line.amount == Decimal("1.10")
