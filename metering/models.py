@@ -233,12 +233,24 @@ class UsageCounter(models.Model):
     write no index entries.
     """
 
-    # No index of its own: the unique constraint starts with it.
+    # No database-level constraints, as on the event table: each would run a
+    # deferred check per new counter at commit, a burst of them when a month
+    # starts. Only the ingestion service writes counters, for customers it has just
+    # read; deleting a customer or organization removes them through Django's
+    # collector. No index for the organization: the unique constraint starts with
+    # it.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="usage_counters"
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="usage_counters",
+        db_constraint=False,
     )
     operation = models.CharField(max_length=100)
     # First day of the month (UTC) the counted events occurred in.

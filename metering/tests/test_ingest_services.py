@@ -5,8 +5,8 @@ import pytest
 from django.db import OperationalError, transaction
 
 from metering.models import Customer, Operation, UsageCounter, UsageEvent, UsageEventKey
+from metering.services import customer_delete, usage_events_ingest
 from metering.services import ingest as ingest_module
-from metering.services import usage_events_ingest
 from metering.tests.factories import CustomerFactory, UsageEventFactory
 
 pytestmark = pytest.mark.django_db
@@ -289,4 +289,18 @@ def test_batch_summary_and_rows(organization, customer):
         "duplicate",
         "conflict",
         "rejected",
+    ]
+
+
+def test_deleting_a_customer_removes_its_events_and_counters(organization, customer):
+    other = CustomerFactory(organization=organization, external_id="cus_2")
+    usage_events_ingest(
+        organization=organization,
+        events=[event(event_id="a"), event(event_id="b", customer_id="cus_2")],
+        now=NOW,
+    )
+    customer_delete(customer=customer)
+    assert list(UsageEvent.objects.values_list("event_id", flat=True)) == ["b"]
+    assert list(UsageCounter.objects.values_list("customer_id", flat=True)) == [
+        other.pk
     ]
