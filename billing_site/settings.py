@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    # The project package itself, for its management commands (setup_periodic_tasks).
+    "billing_site",
     "metering",
     "pricing",
     "profiling",

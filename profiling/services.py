@@ -45,7 +45,6 @@ from profiling.selectors import (
 
 DEFAULT_WINDOW_DAYS = 90
 DEFAULT_CHUNK_SIZE = 2_000
-SCHEDULE_NAME = "profiling: nightly run per organization"
 
 DEFAULT_RULES = [
     ("heavy:{family}.*", TagRule.Kind.FAMILY_SHARE, "", "0.400"),
@@ -477,36 +476,6 @@ def profiling_run_execute(
         for customer_ids in (progress(chunks) if progress else chunks)
     ]
     return profiling_run_finish(run=run, now=now, extracted=extracted)
-
-
-def profiling_schedule_upsert() -> tuple[object, bool]:
-    """The nightly beat entry that profiles every organization (upsert by name).
-
-    Runs at 02:30 UTC, after the day's late events have mostly arrived and before
-    the bundles app renews bundles in the morning. Editing it in the admin is
-    preserved: an existing entry keeps its schedule, only the task is corrected.
-    """
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
-    crontab, _ = CrontabSchedule.objects.get_or_create(
-        minute="30",
-        hour="2",
-        day_of_week="*",
-        day_of_month="*",
-        month_of_year="*",
-        timezone="UTC",
-    )
-    task, created = PeriodicTask.objects.get_or_create(
-        name=SCHEDULE_NAME,
-        defaults={
-            "task": "profiling.tasks.profile_all_organizations",
-            "crontab": crontab,
-        },
-    )
-    if not created and task.task != "profiling.tasks.profile_all_organizations":
-        task.task = "profiling.tasks.profile_all_organizations"
-        task.save(update_fields=["task"])
-    return task, created
 
 
 PLANTED_KEY = "planted_segment"

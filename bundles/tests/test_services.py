@@ -396,26 +396,6 @@ def test_validity_windows_and_period_keys():
     assert custom.period_key.startswith("custom:21600s:")
 
 
-def test_beat_schedules_are_upserted_by_name(capsys):
-    from django_celery_beat.models import PeriodicTask
-
-    call_command("setup_bundle_schedules")
-    call_command("setup_bundle_schedules")
-
-    assert sorted(
-        PeriodicTask.objects.filter(name__startswith="bundles:").values_list(
-            "name", "task"
-        )
-    ) == [
-        (
-            "bundles: create personalised bundles",
-            "bundles.tasks.create_personalized_bundles_all",
-        ),
-        ("bundles: expire bundles", "bundles.tasks.expire_bundles"),
-    ]
-    assert capsys.readouterr().out.count("kept:") == 2
-
-
 def test_fan_out_task_runs_each_organization(organization, catalogue, image_customer):
     assert tasks.create_personalized_bundles_all.delay().get() == [organization.pk]
     assert PersonalizedBundle.objects.filter(customer=image_customer).count() == 1

@@ -38,8 +38,3 @@ def test_load_msnbc_then_profile_and_evaluate_through_events():
 def test_run_profiler_rejects_unknown_organization():
     with pytest.raises(CommandError, match="No organization 'nope'"):
         _call("run_profiler", "nope")
-
-
-def test_setup_profiling_schedule_command():
-    assert "Created periodic task" in _call("setup_profiling_schedule")
-    assert "Kept periodic task" in _call("setup_profiling_schedule")

@@ -14,7 +14,6 @@ from profiling.models import (
 from profiling.services import (
     profiling_evaluate,
     profiling_run_finish,
-    profiling_schedule_upsert,
     tag_rules_ensure_defaults,
 )
 from profiling.tests.conftest import NOW
@@ -64,15 +63,6 @@ def test_default_tag_rules_are_created_once(organization):
     assert tag_rules_ensure_defaults(organization=organization) == 0
     rule = TagRule.objects.get(organization=organization, name="night-owl")
     assert rule.threshold == Decimal("0.400")
-
-
-def test_schedule_upsert_is_idempotent():
-    task, created = profiling_schedule_upsert()
-    again, created_again = profiling_schedule_upsert()
-    assert created is True and created_again is False
-    assert again.pk == task.pk
-    assert task.task == "profiling.tasks.profile_all_organizations"
-    assert (task.crontab.minute, task.crontab.hour) == ("30", "2")
 
 
 def test_synthetic_store_is_idempotent(organization, stored_usage):
