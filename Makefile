@@ -27,6 +27,7 @@ run: install
 	mkdir -p var
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py setup_periodic_tasks
 	@echo "Serving on http://$(HOST):$(PORT)/ (admin: /admin/, customer portal: /portal/)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
@@ -44,6 +45,7 @@ bench: install-dev
 
 ## make worker: a Celery worker with beat (database scheduler) against Redis
 worker: install
+	$(BIN)/python manage.py setup_periodic_tasks
 	$(BIN)/celery -A billing_site worker --beat --loglevel=info \
 		--scheduler django_celery_beat.schedulers:DatabaseScheduler
 
