@@ -282,10 +282,12 @@ def rate(data: RatingInput) -> Rating:
                 included[code] = included.get(code, ZERO) + quantity
                 included_by.setdefault(code, []).append(bundle.reference)
 
-        per_use_types = {
-            terms.pricing.activity_type for terms in data.activities if terms.per_use
-        }
-        priced_types = {terms.pricing.activity_type for terms in data.activities}
+        per_use_types: set[str] = set()
+        priced_types: set[str] = set()
+        for terms in data.activities:
+            priced_types.add(terms.pricing.activity_type)
+            if terms.per_use:
+                per_use_types.add(terms.pricing.activity_type)
         activity_units = {activity_type: ZERO for activity_type in priced_types}
         per_use_events: dict[str, dict[str, Mapping[Decimal, int]]] = {}
         overage: list[RatedLine] = []

@@ -106,24 +106,29 @@ def _lines_copy_text(written: list[tuple[int, rating.Rating]]) -> str:
     invoice, and the texts (operation codes, tier and bundle names) repeat, so
     each distinct one is escaped once.
     """
-    escaped: dict[str, str] = {}
-
-    def text(value: str, limit: int = 300) -> str:
-        found = escaped.get(value)
-        if found is None:
-            found = escaped[value] = value[:limit].translate(_COPY_ESCAPES)
-        return found
-
+    # Escaped description; escaped "operation\tactivity type\treference".
+    descriptions: dict[str, str] = {}
+    sources: dict[tuple[str, str, str], str] = {}
     parts = []
     for invoice_id, result in written:
         for position, line in enumerate(result.lines, start=1):
             kind, description, quantity, price, amount, operation, activity, ref = line
-            adjusts = _adjusted_invoice(line)
+            text = descriptions.get(description)
+            if text is None:
+                text = descriptions[description] = description[:300].translate(
+                    _COPY_ESCAPES
+                )
+            source = sources.get((operation, activity, ref))
+            if source is None:
+                source = sources[(operation, activity, ref)] = "\t".join(
+                    value.translate(_COPY_ESCAPES)
+                    for value in (operation, activity, ref)
+                )
+            adjusts = _adjusted_invoice(line) if kind == rating.ADJUSTMENT else None
             parts.append(
-                f"{invoice_id}\t{position}\t{kind}\t{text(description)}\t"
+                f"{invoice_id}\t{position}\t{kind}\t{text}\t"
                 f"{_COPY_NULL if quantity is None else quantity}\t"
-                f"{_COPY_NULL if price is None else price}\t{amount}\t"
-                f"{text(operation)}\t{text(activity)}\t{text(ref)}\t"
+                f"{_COPY_NULL if price is None else price}\t{amount}\t{source}\t"
                 f"{_COPY_NULL if adjusts is None else adjusts}\n"
             )
     return "".join(parts)
@@ -155,6 +160,8 @@ def _insert_lines(written: list[tuple[int, rating.Rating]]) -> None:
         return
     payload = _lines_copy_text(written).encode()
     with connection.cursor() as cursor:
+        # The statement-level guard's transition table holds every row: in memory.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         with cursor.cursor.copy(
             f"COPY {InvoiceLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
         ) as copy:
