@@ -49,6 +49,10 @@ FIELDS = frozenset(
     }
 )
 OPERATION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*")
+# A UTC time to the second that isoformat() would spell the same way ("Z" aside).
+UTC_SECONDS_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\+00:00|Z)"
+)
 
 REQUIRED = "This field is required."
 NOT_A_STRING = "Must be a string."
@@ -291,7 +295,7 @@ class EventCleaner:
     goes through the per-field helpers, which produce the field errors.
     """
 
-    __slots__ = ("latest", "limits", "open_period_start")
+    __slots__ = ("latest", "limits", "open_period_start", "operations")
 
     def __init__(
         self, *, now: datetime, open_period_start: datetime, limits: Limits
@@ -299,6 +303,8 @@ class EventCleaner:
         self.latest = now + limits.future_window
         self.open_period_start = open_period_start
         self.limits = limits
+        # Operation codes already found valid: a batch repeats a few codes.
+        self.operations: set[str] = set()
 
     def clean(self, raw) -> CleanEvent | dict[str, list[str]]:
         """The clean event, or the errors by field when it is not valid."""
@@ -321,11 +327,15 @@ class EventCleaner:
         ):
             customer_key = _string(raw, "customer_id", errors, required=True)
         operation = get("operation")
-        if not (
+        if operation in self.operations:
+            pass
+        elif (
             type(operation) is str
             and len(operation) <= 100
             and OPERATION_RE.fullmatch(operation)
         ):
+            self.operations.add(operation)
+        else:
             operation = _string(raw, "operation", errors, required=True)
             if (
                 operation
@@ -343,9 +353,9 @@ class EventCleaner:
         else:
             quantity = _quantity(quantity, errors)
 
-        occurred_at = get("occurred_at")
+        occurred_text = get("occurred_at")
         try:
-            occurred_at = datetime.fromisoformat(occurred_at)
+            occurred_at = datetime.fromisoformat(occurred_text)
             if occurred_at.tzinfo is None:
                 raise ValueError
             occurred_at = occurred_at.astimezone(UTC)
@@ -353,11 +363,19 @@ class EventCleaner:
                 raise ValueError
         except (TypeError, ValueError, OverflowError):
             occurred_at = _occurred_at(
-                get("occurred_at"),
+                occurred_text,
                 errors,
                 latest=self.latest,
                 window=self.limits.future_window,
             )
+        else:
+            # The canonical spelling for the payload hash, without formatting
+            # when the client sent it already.
+            utc = UTC_SECONDS_RE.fullmatch(occurred_text)
+            if utc is None:
+                occurred_text = occurred_at.isoformat()
+            elif utc.group(1) == "Z":
+                occurred_text = occurred_text[:-1] + "+00:00"
 
         user_id = get("user_id", "")
         if type(user_id) is not str or len(user_id) > 128 or "\x00" in user_id:
@@ -388,7 +406,7 @@ class EventCleaner:
             customer_key,
             operation,
             quantity,
-            occurred_at.isoformat(),
+            occurred_text,
             user_id,
             data_volume,
             process_id,

@@ -127,3 +127,20 @@ def test_spellings_of_one_event_hash_alike(quantity, offset_minutes):
     )
     other, _ = clean(event(quantity=quantity + 1, occurred_at=moment.isoformat()))
     assert other.payload_hash != as_int.payload_hash
+
+
+def test_time_spellings_hash_alike():
+    spellings = [
+        "2026-11-21T11:59:00Z",
+        "2026-11-21T11:59:00+00:00",
+        "2026-11-21T11:59:00-00:00",
+        "2026-11-21T13:59:00+02:00",
+        "2026-11-21T11:59:00.000+00:00",
+        "2026-11-21 11:59:00Z",
+    ]
+    hashes = {clean(event(occurred_at=text))[0].payload_hash for text in spellings}
+    assert hashes == {clean(event(occurred_at="2026-11-21T11:59:00Z"))[0].payload_hash}
+    assert (
+        len(hashes | {clean(event(occurred_at="2026-11-21T11:59:01Z"))[0].payload_hash})
+        == 2
+    )
