@@ -304,3 +304,26 @@ def test_deleting_a_customer_removes_its_events_and_counters(organization, custo
     assert list(UsageCounter.objects.values_list("customer_id", flat=True)) == [
         other.pk
     ]
+
+
+def test_batch_mixing_new_and_stored_events_stores_only_the_new(organization, customer):
+    usage_events_ingest(
+        organization=organization, events=[event(event_id="b")], now=NOW
+    )
+    result = usage_events_ingest(
+        organization=organization,
+        events=[
+            event(event_id="a"),
+            event(event_id="b"),
+            event(event_id="c", quantity=4),
+        ],
+        now=NOW,
+    )
+    assert statuses(result) == ["accepted", "duplicate", "accepted"]
+    assert sorted(UsageEvent.objects.values_list("event_id", flat=True)) == [
+        "a",
+        "b",
+        "c",
+    ]
+    counter = UsageCounter.objects.get()
+    assert (counter.quantity, counter.event_count) == (Decimal("9"), 3)
