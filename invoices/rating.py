@@ -374,6 +374,7 @@ def rate(data: RatingInput) -> Rating:
                 )
             )
         subtotal = sum((line.amount for line in lines), ZERO)
+        total = subtotal
         for adjustment in data.adjustments:
             lines.append(
                 RatedLine(
@@ -385,7 +386,7 @@ def rate(data: RatingInput) -> Rating:
                     reference=adjustment.reference,
                 )
             )
-        total = sum((line.amount for line in lines), ZERO)
+            total += lines[-1].amount
     return Rating(
         currency=currency,
         lines=tuple(lines),

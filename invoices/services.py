@@ -125,11 +125,12 @@ def _lines_copy_text(written: list[tuple[int, rating.Rating]]) -> str:
                     for value in (operation, activity, ref)
                 )
             adjusts = _adjusted_invoice(line) if kind == rating.ADJUSTMENT else None
+            # "!s": str() is several times faster than format() on a Decimal.
             parts.append(
-                f"{invoice_id}\t{position}\t{kind}\t{text}\t"
-                f"{_COPY_NULL if quantity is None else quantity}\t"
-                f"{_COPY_NULL if price is None else price}\t{amount}\t{source}\t"
-                f"{_COPY_NULL if adjusts is None else adjusts}\n"
+                f"{invoice_id!s}\t{position!s}\t{kind}\t{text}\t"
+                f"{_COPY_NULL if quantity is None else quantity!s}\t"
+                f"{_COPY_NULL if price is None else price!s}\t{amount!s}\t{source}\t"
+                f"{_COPY_NULL if adjusts is None else adjusts!s}\n"
             )
     return "".join(parts)
 
