@@ -404,9 +404,8 @@ def invoices_generate_fanout(
     slices of the organization's customers, run by as many workers as are free.
 
     Each part is ``invoices_generate`` for its customers (same idempotence, same
-    per-chunk transactions); the organization lock taken by each chunk's write
-    serializes the writes while the parts rate their customers in parallel.
-    Returns the Celery group result.
+    per-chunk transactions, each locking only its own customers), so the parts
+    rate and write in parallel. Returns the Celery group result.
     """
     from celery import group
 
@@ -431,9 +430,17 @@ def _write_chunk(
     result: GenerationResult,
 ) -> None:
     with transaction.atomic():
-        # Serializes generators of one organization, so two runs never race to
-        # insert the same customer's invoice.
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        # Serializes generators over the same customers, so two runs never race
+        # to insert a customer's invoice; runs over other customers (the shares
+        # of a fan-out) write at the same time.
+        list(
+            Customer.objects.select_for_update(no_key=True)
+            .filter(
+                organization=organization, pk__gte=min(ratings), pk__lte=max(ratings)
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         # The chunk's customers by id range (one parameter pair, not thousands).
         existing = {
             customer_id: (pk, status)
