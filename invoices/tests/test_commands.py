@@ -20,6 +20,15 @@ def test_generate_invoices_command_is_idempotent(organization, october, capsys):
     ]
 
 
+def test_generate_invoices_command_fans_out_in_parts(organization, october, capsys):
+    call_command(
+        "generate_invoices", organization.slug, "--period", "2026-10", "--parts", "3"
+    )
+
+    assert Invoice.objects.get().total == Decimal("190.02")
+    assert capsys.readouterr().out == "2026-10: 1 part(s) sent to the workers.\n"
+
+
 def test_generate_invoices_command_rejects_bad_period(organization):
     with pytest.raises(CommandError, match="period: Use YYYY-MM or YYYY-MM-DD"):
         call_command("generate_invoices", organization.slug, "--period", "Oct")

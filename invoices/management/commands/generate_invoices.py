@@ -1,4 +1,4 @@
-"""``manage.py generate_invoices ORG_SLUG --period YYYY-MM|YYYY-MM-DD``."""
+"""``manage.py generate_invoices ORG_SLUG --period YYYY-MM|YYYY-MM-DD [--parts N]``."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -21,13 +21,33 @@ class Command(BaseCommand):
             required=True,
             help="YYYY-MM for monthly invoices, YYYY-MM-DD for daily ones",
         )
+        parser.add_argument(
+            "--parts",
+            type=int,
+            default=1,
+            help="split the customers into this many Celery tasks (default: run "
+            "here, in one process)",
+        )
 
     def handle(self, *args, **options):
         organization = Organization.objects.filter(slug=options["organization"]).first()
         if organization is None:
             raise CommandError(f"No organization {options['organization']!r}.")
+        if options["parts"] < 1:
+            raise CommandError("parts: give 1 or more.")
         try:
             period = periods.period_parse(options["period"])
+            if options["parts"] > 1:
+                group = services.invoices_generate_fanout(
+                    organization=organization,
+                    period=period,
+                    now=timezone.now(),
+                    parts=options["parts"],
+                )
+                self.stdout.write(
+                    f"{period}: {len(group)} part(s) sent to the workers."
+                )
+                return
             result = services.invoices_generate(
                 organization=organization, period=period, now=timezone.now()
             )
