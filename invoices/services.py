@@ -222,7 +222,7 @@ def _insert_invoices(
 
 def _update_drafts(drafts: list[tuple[int, tuple]], *, now: datetime) -> None:
     """Store re-rated snapshots of drafts from (invoice id, snapshot) pairs: one
-    UPDATE ... FROM (VALUES) per thousand on PostgreSQL, ``bulk_update`` elsewhere."""
+    UPDATE ... FROM unnest(arrays) on PostgreSQL, ``bulk_update`` elsewhere."""
     if not drafts:
         return
     if connection.vendor != "postgresql":
@@ -239,20 +239,29 @@ def _update_drafts(drafts: list[tuple[int, tuple]], *, now: datetime) -> None:
             invoices, [*SNAPSHOT_COLUMNS, "rated_at", "updated_at"]
         )
         return
-    table = Invoice._meta.db_table
-    assignments = ", ".join(f"{name} = v.{name}" for name in SNAPSHOT_COLUMNS)
-    for offset in range(0, len(drafts), 1000):
-        batch = drafts[offset : offset + 1000]
-        values = ", ".join(["(%s" + ", %s" * len(SNAPSHOT_COLUMNS) + ")"] * len(batch))
-        params = [value for pk, snapshot in batch for value in (pk, *snapshot)]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS i SET {assignments}, "
-                "rated_at = %s, updated_at = %s "
-                f"FROM (VALUES {values}) AS v(id, {', '.join(SNAPSHOT_COLUMNS)}) "
-                "WHERE i.id = v.id AND i.status = 'draft'",
-                [now, now, *params],
-            )
+    types = {"subtotal": "numeric", "total": "numeric"}
+    columns = ("id", *SNAPSHOT_COLUMNS)
+    arrays = ", ".join(
+        f"%s::{types.get(name, 'varchar')}[]" for name in SNAPSHOT_COLUMNS
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Invoice._meta.db_table} AS i SET "
+            + ", ".join(f"{name} = v.{name}" for name in SNAPSHOT_COLUMNS)
+            + ", rated_at = %s, updated_at = %s "
+            f"FROM unnest(%s::bigint[], {arrays}) AS v({', '.join(columns)}) "
+            "WHERE i.id = v.id AND i.status = 'draft'",
+            [
+                now,
+                now,
+                *(
+                    list(values)
+                    for values in zip(
+                        *((pk, *snapshot) for pk, snapshot in drafts), strict=True
+                    )
+                ),
+            ],
+        )
 
 
 def _release_lines(invoice_ids: list[int]) -> None:
