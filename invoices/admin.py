@@ -63,8 +63,8 @@ class InvoiceAdmin(admin.ModelAdmin):
     readonly_fields = [
         "organization", "customer", "frequency", "period_start", "period_end",
         "currency", "status", "number", "subtotal", "total", "customer_name",
-        "customer_external_id", "billing_model_name", "rated_at", "issued_on",
-        "due_on", "finalized_at", "paid_at", "voided_at",
+        "customer_external_id", "billing_model_name", "lines_digest", "rated_at",
+        "issued_on", "due_on", "finalized_at", "paid_at", "voided_at",
     ]  # fmt: skip
     change_form_template = "invoices/admin/invoice_change_form.html"
 

@@ -145,6 +145,9 @@ class Invoice(TimeStampedModel):
     customer_name = models.CharField(max_length=200, blank=True)
     customer_external_id = models.CharField(max_length=128, blank=True)
     billing_model_name = models.CharField(max_length=200, blank=True)
+    # BLAKE2b-128 (hex) of the lines as written; a refreshed draft whose lines
+    # rate the same keeps them instead of rewriting them.
+    lines_digest = models.CharField(max_length=32, blank=True)
     rated_at = models.DateTimeField(null=True, blank=True)
     issued_on = models.DateField(null=True, blank=True)
     due_on = models.DateField(null=True, blank=True)

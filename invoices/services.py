@@ -70,7 +70,7 @@ INVOICE_COLUMNS = (
     "id", "created_at", "updated_at", "organization_id", "customer_id", "frequency",
     "period_start", "period_end", "status", "number", "currency", "subtotal",
     "total", "customer_name", "customer_external_id", "billing_model_name",
-    "rated_at",
+    "lines_digest", "rated_at",
 )  # fmt: skip
 # What a (re)rating stores on the invoice, in INVOICE_COLUMNS order from "currency".
 SNAPSHOT_COLUMNS = INVOICE_COLUMNS[INVOICE_COLUMNS.index("currency") : -1]
@@ -99,18 +99,23 @@ _COPY_NULL = "\\N"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _lines_copy_text(written: list[tuple[int, rating.Rating]]) -> str:
-    """The COPY text (LINE_COLUMNS) of the lines of (invoice id, rating) pairs.
+class _LineTexts:
+    """COPY text (LINE_COLUMNS) of ratings' lines, each line without its leading
+    invoice id, so that a draft's text, and its digest, exist before its id.
 
     Formatted here rather than row by row by the driver: a month has ~30 lines per
     invoice, and the texts (operation codes, tier and bundle names) repeat, so
     each distinct one is escaped once.
     """
-    # Escaped description; escaped "operation\tactivity type\treference".
-    descriptions: dict[str, str] = {}
-    sources: dict[tuple[str, str, str], str] = {}
-    parts = []
-    for invoice_id, result in written:
+
+    def __init__(self) -> None:
+        # Escaped description; escaped "operation\tactivity type\treference".
+        self.descriptions: dict[str, str] = {}
+        self.sources: dict[tuple[str, str, str], str] = {}
+
+    def __call__(self, result: rating.Rating) -> list[str]:
+        descriptions, sources = self.descriptions, self.sources
+        texts = []
         for position, line in enumerate(result.lines, start=1):
             kind, description, quantity, price, amount, operation, activity, ref = line
             text = descriptions.get(description)
@@ -118,21 +123,26 @@ def _lines_copy_text(written: list[tuple[int, rating.Rating]]) -> str:
                 text = descriptions[description] = description[:300].translate(
                     _COPY_ESCAPES
                 )
-            source = sources.get((operation, activity, ref))
+            key = (operation, activity, ref)
+            source = sources.get(key)
             if source is None:
-                source = sources[(operation, activity, ref)] = "\t".join(
-                    value.translate(_COPY_ESCAPES)
-                    for value in (operation, activity, ref)
+                source = sources[key] = "\t".join(
+                    value.translate(_COPY_ESCAPES) for value in key
                 )
             adjusts = _adjusted_invoice(line) if kind == rating.ADJUSTMENT else None
             # "!s": str() is several times faster than format() on a Decimal.
-            parts.append(
-                f"{invoice_id!s}\t{position!s}\t{kind}\t{text}\t"
+            texts.append(
+                f"\t{position!s}\t{kind}\t{text}\t"
                 f"{_COPY_NULL if quantity is None else quantity!s}\t"
                 f"{_COPY_NULL if price is None else price!s}\t{amount!s}\t{source}\t"
                 f"{_COPY_NULL if adjusts is None else adjusts!s}\n"
             )
-    return "".join(parts)
+        return texts
+
+
+def _lines_digest(texts: list[str]) -> str:
+    """What a draft's lines are, in 32 hex digits: equal digests, equal lines."""
+    return hashlib.blake2b("".join(texts).encode(), digest_size=16).hexdigest()
 
 
 def _copy(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -144,9 +154,11 @@ def _copy(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
                 copy.write_row(row)
 
 
-def _insert_lines(written: list[tuple[int, rating.Rating]]) -> None:
-    """Write the lines of (invoice id, rating) pairs: one COPY on PostgreSQL,
-    ``bulk_create`` elsewhere."""
+def _insert_lines(
+    written: list[tuple[int, rating.Rating]], texts: dict[int, list[str]]
+) -> None:
+    """Write the lines of (invoice id, rating) pairs: one COPY on PostgreSQL of
+    their texts (``_LineTexts``, by invoice id), ``bulk_create`` elsewhere."""
     if not written:
         return
     if connection.vendor != "postgresql":
@@ -159,7 +171,13 @@ def _insert_lines(written: list[tuple[int, rating.Rating]]) -> None:
             batch_size=2000,
         )
         return
-    payload = _lines_copy_text(written).encode()
+    payload = "".join(
+        [
+            f"{invoice_id!s}{line}"
+            for invoice_id, _ in written
+            for line in texts[invoice_id]
+        ]
+    ).encode()
     with connection.cursor() as cursor:
         # The statement-level guard's transition table holds every row: in memory.
         cursor.execute("SET LOCAL work_mem = '64MB'")
@@ -452,8 +470,8 @@ def _write_chunk(
         )
         # The chunk's customers by id range (one parameter pair, not thousands).
         existing = {
-            customer_id: (pk, status)
-            for pk, customer_id, status in Invoice.objects.select_for_update()
+            customer_id: (pk, status, digest)
+            for pk, customer_id, status, digest in Invoice.objects.select_for_update()
             .filter(
                 organization=organization,
                 frequency=period.frequency,
@@ -466,11 +484,14 @@ def _write_chunk(
                     Invoice.Status.PAID,
                 ],
             )
-            .values_list("pk", "customer_id", "status")
+            .values_list("pk", "customer_id", "status", "lines_digest")
         }
-        new, refreshed, emptied = [], [], []
+        line_texts = _LineTexts()
+        # (customer id, snapshot, line texts) of new invoices; (invoice id, ...)
+        # of drafts whose lines changed; (invoice id, snapshot) of every draft.
+        new, rewritten, refreshed, emptied = [], [], [], []
         for customer_id, rated in ratings.items():
-            pk, status = existing.get(customer_id, (None, None))
+            pk, status, stored_digest = existing.get(customer_id, (None, None, ""))
             if status is not None and status != Invoice.Status.DRAFT:
                 result.already_issued += 1
                 continue
@@ -485,37 +506,49 @@ def _write_chunk(
                 if subscription
                 else None
             )
+            texts = line_texts(rated)
+            digest = _lines_digest(texts)
             snapshot = (
                 organization.currency, rated.subtotal, rated.total, name[:200],
-                external_id, model.name if model else "",
+                external_id, model.name if model else "", digest,
             )  # fmt: skip
             if pk is None:
-                new.append((customer_id, snapshot))
-            else:
-                refreshed.append((pk, customer_id, snapshot))
-        stale = [pk for pk, _, _ in refreshed] + emptied
+                new.append((customer_id, snapshot, texts))
+                continue
+            refreshed.append((pk, snapshot))
+            # Lines are written once: a draft whose lines rate the same keeps them.
+            if digest != stored_digest:
+                rewritten.append((pk, customer_id, texts))
+        stale = [pk for pk, _, _ in rewritten] + emptied
         if stale:
             _release_lines(stale)
         if emptied:
             Invoice.objects.filter(pk__in=emptied).delete()
             result.removed_empty += len(emptied)
         ids = _insert_invoices(
-            organization=organization, period=period, snapshots=new, now=now
+            organization=organization,
+            period=period,
+            snapshots=[(customer_id, snapshot) for customer_id, snapshot, _ in new],
+            now=now,
         )
-        _update_drafts([(pk, snapshot) for pk, _, snapshot in refreshed], now=now)
-        charge_invoice = {}
+        _update_drafts(refreshed, now=now)
         written = [
-            *zip(ids, (customer_id for customer_id, _ in new), strict=True),
-            *((pk, customer_id) for pk, customer_id, _ in refreshed),
+            *(
+                (pk, customer_id, texts)
+                for pk, (customer_id, _, texts) in zip(ids, new, strict=True)
+            ),
+            *rewritten,
         ]
-        for invoice_id, customer_id in written:
+        charge_invoice = {}
+        for invoice_id, customer_id, _ in written:
             if customer_id not in terms.provider_charges:
                 continue
             for line in ratings[customer_id].lines:
                 if line.kind == rating.PROVIDER_CHARGE:
                     charge_invoice[int(line.reference.split(":", 1)[1])] = invoice_id
         _insert_lines(
-            [(invoice_id, ratings[customer_id]) for invoice_id, customer_id in written]
+            [(pk, ratings[customer_id]) for pk, customer_id, _ in written],
+            {pk: texts for pk, _, texts in written},
         )
         _link_provider_charges(charge_invoice)
         result.created += len(new)

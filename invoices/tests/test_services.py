@@ -489,3 +489,27 @@ def test_line_texts_with_tabs_newlines_and_backslashes_are_stored_as_given(
     line = InvoiceLine.objects.get(description__startswith="Carrier")
     assert line.description == "Carrier: zone\tA \\ B\r\nsecond line"
     assert line.amount == Decimal("1.10")
+
+
+def test_a_refreshed_draft_keeps_its_lines_until_they_rate_differently(
+    organization, october
+):
+    generate(organization)
+    first = set(InvoiceLine.objects.values_list("id", flat=True))
+
+    result = generate(organization, now=AFTER_OCTOBER + timedelta(hours=1))
+
+    invoice = Invoice.objects.get()
+    assert result.refreshed == 1
+    assert set(InvoiceLine.objects.values_list("id", flat=True)) == first
+    assert invoice.rated_at == AFTER_OCTOBER + timedelta(hours=1)
+    assert ProviderCharge.objects.filter(invoice=invoice).count() == 2
+
+    ingest(october, "pdf.export", [100], when=at(31, 23), now=AFTER_OCTOBER)
+    generate(organization, now=AFTER_OCTOBER + timedelta(hours=2))
+
+    invoice.refresh_from_db()
+    assert first.isdisjoint(InvoiceLine.objects.values_list("id", flat=True))
+    assert invoice.lines.get(description="pdf.export").amount == Decimal("6.50")
+    assert invoice.total == Decimal("195.02")
+    assert ProviderCharge.objects.filter(invoice=invoice).count() == 2
