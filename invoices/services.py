@@ -8,6 +8,7 @@ adjustment line.
 """
 
 import csv
+import functools
 import hashlib
 import hmac
 import io
@@ -15,6 +16,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -321,6 +323,52 @@ def _link_provider_charges(charge_invoice: dict[int, int]) -> None:
         )
 
 
+class _ChunkWriter:
+    """Runs the chunk writes of a generation, one at a time and in order.
+
+    Outside a transaction, on PostgreSQL, a chunk is written by a thread with its
+    own connection while the next chunk is rated: the database stores one chunk
+    while Python prices the next. Each chunk still commits on its own, and a
+    failed write stops the generation before the next chunk is written. Inside a
+    transaction (the caller's, or a test's) chunks are written in place, on the
+    caller's connection.
+    """
+
+    def __init__(self) -> None:
+        self.pool = None
+        self.pending = None
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self.pool = ThreadPoolExecutor(max_workers=1)
+
+    def __enter__(self) -> "_ChunkWriter":
+        return self
+
+    def write(self, write_chunk) -> None:
+        if self.pool is None:
+            write_chunk()
+            return
+        self._wait()
+        self.pending = self.pool.submit(write_chunk)
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()  # re-raises the write's error here
+
+    def __exit__(self, *exc_info) -> None:
+        if self.pool is None:
+            return
+        try:
+            if exc_info[0] is None:
+                self._wait()
+            elif self.pending is not None:
+                self.pending.exception()  # let it finish before closing
+        finally:
+            # The thread's connection is its own: close it there.
+            self.pool.submit(lambda: connection.close()).result()
+            self.pool.shutdown()
+
+
 def invoices_generate(
     *,
     organization: Organization,
@@ -389,30 +437,34 @@ def invoices_generate(
     result = GenerationResult(period=period)
     out_of_bundle = {}
     ordered = sorted(customers)
-    for offset in range(0, len(ordered), chunk_size):
-        chunk = ordered[offset : offset + chunk_size]
-        ratings = {}
-        for customer_id in chunk:
-            rated = ratings[customer_id] = rating.rate(
-                selectors.rating_input(
+    with _ChunkWriter() as writer:
+        for offset in range(0, len(ordered), chunk_size):
+            chunk = ordered[offset : offset + chunk_size]
+            ratings = {}
+            for customer_id in chunk:
+                rated = ratings[customer_id] = rating.rate(
+                    selectors.rating_input(
+                        terms=terms,
+                        customer_id=customer_id,
+                        usage=usage.get(customer_id, {}),
+                        per_use_events=per_use.get(customer_id),
+                        adjustments=tuple(adjustments.get(customer_id, ())),
+                    )
+                )
+                if rated.out_of_bundle:
+                    out_of_bundle[customer_id] = rated.out_of_bundle
+            writer.write(
+                functools.partial(
+                    _write_chunk,
+                    organization=organization,
+                    period=period,
                     terms=terms,
-                    customer_id=customer_id,
-                    usage=usage.get(customer_id, {}),
-                    per_use_events=per_use.get(customer_id),
-                    adjustments=tuple(adjustments.get(customer_id, ())),
+                    customers=customers,
+                    ratings=ratings,
+                    now=now,
+                    result=result,
                 )
             )
-            if rated.out_of_bundle:
-                out_of_bundle[customer_id] = rated.out_of_bundle
-        _write_chunk(
-            organization=organization,
-            period=period,
-            terms=terms,
-            customers=customers,
-            ratings=ratings,
-            now=now,
-            result=result,
-        )
     _offer_upgrades(
         organization=organization,
         terms=terms,

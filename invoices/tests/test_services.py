@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -513,3 +514,40 @@ def test_a_refreshed_draft_keeps_its_lines_until_they_rate_differently(
     assert invoice.lines.get(description="pdf.export").amount == Decimal("6.50")
     assert invoice.total == Decimal("195.02")
     assert ProviderCharge.objects.filter(invoice=invoice).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_chunks_are_written_while_the_next_is_rated(
+    organization, october, monkeypatch
+):
+    second = CustomerFactory(organization=organization, external_id="second")
+    ingest(second, "pdf.export", [10], when=at(2))
+    third = CustomerFactory(organization=organization, external_id="third")
+    ingest(third, "pdf.export", [20], when=at(2))
+    writer_threads = set()
+    insert_lines = services._insert_lines
+
+    def recording(written, texts):
+        writer_threads.add(threading.get_ident())
+        if any(
+            invoice.customer_id == third.pk
+            for invoice in Invoice.objects.filter(
+                pk__in=[invoice_id for invoice_id, _ in written]
+            )
+        ):
+            raise RuntimeError("disk full")
+        insert_lines(written, texts)
+
+    monkeypatch.setattr(services, "_insert_lines", recording)
+    with pytest.raises(RuntimeError, match="disk full"):
+        services.invoices_generate(
+            organization=organization, period=OCTOBER, now=AFTER_OCTOBER, chunk_size=1
+        )
+
+    assert writer_threads and threading.get_ident() not in writer_threads
+    # The chunks before the failure are committed whole; the failed one is not.
+    assert dict(Invoice.objects.values_list("customer_external_id", "total")) == {
+        "acme": Decimal("190.02"),
+        "second": Decimal("0.50"),
+    }
+    assert line_rows(Invoice.objects.get(customer=october)) == EXPECTED_OCTOBER
