@@ -115,11 +115,6 @@ def test_ensure_usage_partitions_command(organization):
     out = StringIO()
     call_command("ensure_usage_partitions", "--months-ahead", "5", stdout=out)
     assert out.getvalue().startswith("Created metering_usageevent_p")
-    call_command("setup_metering_schedules", stdout=StringIO())
-    from django_celery_beat.models import PeriodicTask
-
-    task = PeriodicTask.objects.get(name="metering: ensure usage partitions")
-    assert task.task == "metering.ensure_usage_partitions"
 
 
 def test_usage_totals_in_sql(organization, customer):
