@@ -4,7 +4,7 @@ An invoice is a snapshot: its lines copy the quantities, prices and descriptions
 produced them, so later price or catalogue edits never change an issued document.
 Once an invoice leaves ``draft`` it is immutable: ``save()`` refuses changes other
 than its state transitions, its lines refuse writes, and on PostgreSQL triggers
-(migration 0002) refuse the same through bulk queries.
+(migrations 0002 to 0004) refuse the same through bulk queries.
 """
 
 from decimal import Decimal
