@@ -9,6 +9,7 @@ adjustment line.
 
 import csv
 import functools
+import gc
 import hashlib
 import hmac
 import io
@@ -16,7 +17,9 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -369,6 +372,24 @@ class _ChunkWriter:
             self.pool.shutdown()
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector.
+
+    Generating a month allocates millions of small objects (rows, Decimals, rated
+    lines) that form no reference cycles; the collector would walk them over and
+    over as they accumulate, about a third of the generation's time. It resumes,
+    and collects as usual, afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def invoices_generate(
     *,
     organization: Organization,
@@ -386,6 +407,24 @@ def invoices_generate(
     chunks of customers, each chunk in one transaction (so no invoice is ever left
     without its lines). Customers with nothing to bill get no invoice.
     """
+    with _without_cycle_collection():
+        return _generate(
+            organization=organization,
+            period=period,
+            now=now,
+            customer_ids=customer_ids,
+            chunk_size=chunk_size,
+        )
+
+
+def _generate(
+    *,
+    organization: Organization,
+    period: Period,
+    now: datetime,
+    customer_ids: list[int] | None,
+    chunk_size: int,
+) -> GenerationResult:
     if now < period.closes_at:
         raise DomainError(f"The period {period} has not closed yet.", field="period")
     start, end = period.bounds
