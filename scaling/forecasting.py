@@ -1,5 +1,5 @@
 """Resource forecasting: frequency detection, candidate models chosen per series by a
-rolling-origin backtest, and conformal prediction bands.
+rolling-origin backtest, conformal prediction bands and holiday effects.
 
 Pure computation: arrays of epoch seconds and floats in, dataclasses out; no ORM,
 settings or clock.
@@ -12,39 +12,67 @@ How a series is forecast (``forecast_series``):
    laid on a regular grid (gaps interpolated) and cut to a bounded history window.
 2. Less than 24 hours (sub-daily), 14 days (daily) or 24 months (monthly) of history,
    or a constant series, gives the state ``not_enough_history`` and no points.
-3. Candidates, all with fixed parameters so that a fit is one pass over the data:
-   ``seasonal_naive`` (always, also the MASE baseline), ``ets`` (damped additive
-   Holt-Winters), ``seasonal_ar`` (autoregression on short and seasonal lags, least
-   squares), ``ensemble`` (mean of ``ets`` and ``seasonal_ar``) and ``prophet``.
-   Prophet costs 3-30 times more per fit, so in ``auto`` mode it is a candidate only
-   where it can use what the others cannot: daily data with two years of history
-   (yearly seasonality), campaign windows, a holiday country or business regressors.
-4. Each candidate is backtested from ``folds`` rolling origins (non-overlapping test
-   windows at the end of the history); the lowest mean MASE wins, ties going to the
-   cheaper model. The winner is refitted on the whole history.
-5. Bands are split-conformal by horizon step: for step ``j`` the half-width at level
-   ``L`` is the ``ceil((N+1) L)``-th smallest absolute backtest error of the chosen
-   model among the ``N`` errors at steps ``j-r .. j+r`` of all folds (``r`` about a
-   sixth of the backtest horizon), made non-decreasing in ``j``. Past the backtest
-   horizon the last width grows with the square root of the step. Reported coverage
-   is cross-conformal: each fold is scored against widths computed from the other
-   folds only, so it is an out-of-sample estimate.
+3. Candidates (``scaling.candidates``), all with fixed parameters so that one pass
+   over the data serves every origin: ``seasonal_naive`` (always, also the MASE
+   baseline), ``seasonal_mean`` and ``seasonal_median`` (the same phase over the
+   last few seasons), ``weekly_mean`` (sub-daily data with two weeks: the same hour
+   of the last weeks), ``relevel`` (the median daily profile moved to the level of
+   the last hours, for level shifts), ``ets`` (damped additive Holt-Winters) and
+   ``ets_log`` (the same on log1p of a non-negative series), ``seasonal_ar``
+   (autoregression on short and seasonal lags) and ``ensemble`` (mean of ``ets`` and
+   ``seasonal_ar``). ``prophet`` costs 3-30 times more per fit, so in ``auto`` mode
+   it is a candidate only where it can use what the others cannot: daily data with
+   two years of history (yearly seasonality), campaign windows or business
+   regressors.
+4. Rolling-origin backtest: up to ``origins`` forecast origins spread evenly over the
+   last ``backtest_span`` steps of the history (two weeks of sub-daily data, half a
+   year of daily data), each forecasting the next ``min(horizon, ...)`` steps from
+   the data before it only. The lowest mean MASE over the origins wins, ties going to
+   the cheaper model. Prophet is backtested on at most four non-overlapping origins
+   (the last ones) and wins only if it beats the best cheap model on those.
+5. Bands are conformal (``scaling.conformal``): per horizon step, from the chosen
+   model's backtest errors, with adaptive conformal inference against drift; the
+   reported coverage is online (each origin scored against earlier origins only).
+6. Holidays (``holiday_country``): a public holiday is expected to behave like a
+   Sunday. History steps on holidays are moved to their own weekday's level before
+   the cheap models see them, and forecast steps on holidays are moved to Sunday's
+   level (``scaling.calendars``); Prophet gets the country's holidays instead.
+7. Campaign windows multiply the cheap models' forecasts by ``1 + lift`` inside the
+   window (Prophet learns them as holidays).
 """
 
 import logging
-import math
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from scaling import calendars, candidates, conformal
+
 logger = logging.getLogger(__name__)
 
 DAY = 86_400
 LEVELS = (0.8, 0.95)
-CHEAP_MODELS = ("seasonal_naive", "ets", "seasonal_ar", "ensemble")
 # Order used to break ties in backtest scores: cheaper first.
-MODEL_COST_ORDER = {"seasonal_naive": 0, "ets": 1, "seasonal_ar": 2, "ensemble": 3}
+MODEL_COST_ORDER = {
+    "seasonal_naive": 0,
+    "seasonal_mean": 1,
+    "seasonal_median": 2,
+    "weekly_mean": 3,
+    "relevel": 4,
+    "blend": 5,
+    "ets": 6,
+    "ets_log": 7,
+    "seasonal_ar": 8,
+    "ensemble": 9,
+    "prophet": 10,
+}
+# Seasons averaged by the seasonal mean/median models and the relevel profile.
+PROFILE_SEASONS = 5
+WEEKLY_SEASONS = 3
+PROPHET_ORIGINS = 4
+# Backtest origins over which an origin's weight in model selection halves.
+RECENCY_HALF_LIFE = 3
 
 
 @dataclass(frozen=True)
@@ -55,6 +83,7 @@ class Frequency:
     default_horizon: int  # steps: 48 hours, 30 days, 8 weeks or 12 months
     min_history: int  # steps needed before anything is forecast
     max_history: int  # steps kept (the most recent ones)
+    backtest_span: int = 0  # steps over which backtest origins are spread
 
 
 @dataclass(frozen=True)
@@ -68,9 +97,10 @@ class CampaignWindow:
 @dataclass(frozen=True)
 class ForecastOptions:
     horizon: int | None = None  # steps of the series; None: the frequency's default
-    folds: int = 5
+    origins: int = 24  # rolling origins of the backtest, at most
     use_prophet: str = "auto"  # "auto", "always" or "never"
     campaigns: tuple[CampaignWindow, ...] = ()
+    # ISO 3166 country whose public holidays behave like Sundays; "" for none.
     holiday_country: str = ""
     # Business signals: name -> (epoch seconds, values); used by Prophet when they
     # cover the forecast horizon.
@@ -100,6 +130,7 @@ class ForecastResult:
     scores: Scores | None = None
     baseline: Scores | None = None
     candidates: dict = field(default_factory=dict)  # name -> Scores
+    backtest_origins: int = 0
 
     @property
     def ok(self) -> bool:
@@ -123,12 +154,13 @@ def detect_frequency(timestamps: np.ndarray) -> Frequency:
             default_horizon=max(1, round(48 * 3600 / step)),
             min_history=per_day,
             max_history=35 * per_day,
+            backtest_span=14 * per_day,
         )
     if step < int(2.5 * DAY):
-        return Frequency(step, "daily", (7, 365), 30, 14, 4 * 365 + 1)
+        return Frequency(step, "daily", (7, 365), 30, 14, 4 * 365 + 1, 182)
     if step < 20 * DAY:
-        return Frequency(step, "weekly", (52,), 8, 16, 5 * 52)
-    return Frequency(step, "monthly", (12,), 12, 24, 30 * 12)
+        return Frequency(step, "weekly", (52,), 8, 16, 5 * 52, 104)
+    return Frequency(step, "monthly", (12,), 12, 24, 30 * 12, 60)
 
 
 def regular_grid(
@@ -166,80 +198,7 @@ def future_timestamps(last: int, horizon: int, frequency: Frequency) -> np.ndarr
     return last + step * np.arange(1, horizon + 1, dtype=np.int64)
 
 
-# --- candidate models -------------------------------------------------------------
-
-
-def seasonal_naive(y: np.ndarray, horizon: int, period: int) -> np.ndarray:
-    """Repeat the last full season (the last value when there is none)."""
-    if period <= 1 or len(y) < period:
-        return np.full(horizon, y[-1], dtype=float)
-    return y[-period:][np.arange(horizon) % period].astype(float)
-
-
-def holt_winters(
-    y: np.ndarray,
-    horizon: int,
-    period: int,
-    alpha: float = 0.25,
-    beta: float = 0.03,
-    gamma: float = 0.2,
-    phi: float = 0.95,
-) -> np.ndarray:
-    """Damped additive Holt-Winters with fixed smoothing parameters (one pass)."""
-    n = len(y)
-    m = period if period > 1 and n >= 2 * period else 1
-    if m > 1:
-        level = float(np.mean(y[:m]))
-        trend = float(np.mean(y[m : 2 * m]) - level) / m
-        season = (y[:m] - level).astype(float).tolist()
-    else:
-        level, trend, season = float(y[0]), 0.0, [0.0]
-    for t in range(n):
-        s = season[t % m]
-        previous = level
-        level = alpha * (y[t] - s) + (1 - alpha) * (previous + phi * trend)
-        trend = beta * (level - previous) + (1 - beta) * phi * trend
-        if m > 1:
-            season[t % m] = gamma * (y[t] - level) + (1 - gamma) * s
-    damping = np.cumsum(phi ** np.arange(1, horizon + 1))
-    seasonal = np.array([season[(n + k) % m] for k in range(horizon)])
-    return level + damping * trend + seasonal
-
-
-def seasonal_ar(
-    y: np.ndarray, horizon: int, periods: tuple[int, ...], order: int = 3
-) -> np.ndarray:
-    """Autoregression on lags 1..order and each period p, p+1, fitted by ridge least
-    squares and iterated over the horizon; forecasts stay within the history's range
-    widened by that range on each side."""
-    n = len(y)
-    lags = set(range(1, order + 1))
-    for period in periods:
-        if n >= 3 * period + 2:
-            lags |= {period, period + 1}
-    lags = sorted(lag for lag in lags if lag < n - 4)
-    if not lags:
-        return np.full(horizon, y[-1], dtype=float)
-    top = lags[-1]
-    rows = n - top
-    design = np.empty((rows, len(lags) + 1))
-    for column, lag in enumerate(lags):
-        design[:, column] = y[top - lag : n - lag]
-    design[:, -1] = 1.0
-    target = y[top:]
-    gram = design.T @ design
-    ridge = 1e-6 * (np.trace(gram) / len(gram) + 1.0)
-    coefficients = np.linalg.solve(gram + ridge * np.eye(len(gram)), design.T @ target)
-    weights, intercept = coefficients[:-1], coefficients[-1]
-    low, high = float(np.min(y)), float(np.max(y))
-    span = high - low
-    buffer = np.concatenate([y.astype(float), np.zeros(horizon)])
-    lag_array = np.array(lags)
-    for k in range(horizon):
-        position = n + k
-        value = float(weights @ buffer[position - lag_array]) + intercept
-        buffer[position] = min(max(value, low - span), high + span)
-    return buffer[n:]
+# --- Prophet ---------------------------------------------------------------------
 
 
 def prophet_forecast(
@@ -305,8 +264,22 @@ def mase_scale(y: np.ndarray, period: int) -> float:
     return float(np.mean(diffs)) if len(diffs) else 0.0
 
 
+def mase_scales(y: np.ndarray, origins: np.ndarray, period: int) -> np.ndarray:
+    """``mase_scale(y[:o], period)`` for each origin ``o``, from one cumulative sum;
+    0 becomes 1 so that a flat training window does not divide by zero."""
+    m = period if period > 1 and int(np.min(origins)) > period else 1
+    cumulative = np.concatenate([[0.0], np.cumsum(np.abs(y[m:] - y[:-m]))])
+    counts = np.asarray(origins, dtype=np.int64) - m
+    scales = cumulative[counts] / np.maximum(counts, 1)
+    return np.where(scales > 0, scales, 1.0)
+
+
 def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
     """Symmetric MAPE in percent (0-200); a point where both are 0 counts as 0."""
+    return float(np.mean(_smape_rows(np.atleast_2d(actual), np.atleast_2d(predicted))))
+
+
+def _smape_rows(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     denominator = np.abs(actual) + np.abs(predicted)
     ratio = np.divide(
         2 * np.abs(actual - predicted),
@@ -314,38 +287,8 @@ def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
         out=np.zeros_like(denominator, dtype=float),
         where=denominator > 0,
     )
-    return float(100 * np.mean(ratio))
-
-
-def conformal_widths(residuals: np.ndarray, level: float, horizon: int) -> np.ndarray:
-    """Half-widths per horizon step from backtest errors (folds x steps); see the
-    module docstring for the method."""
-    scores = np.abs(np.asarray(residuals, dtype=float))
-    folds, steps = scores.shape
-    radius = max(1, steps // 6)
-    widths = np.empty(steps)
-    for j in range(steps):
-        pool = np.sort(scores[:, max(0, j - radius) : j + radius + 1].ravel())
-        rank = math.ceil((len(pool) + 1) * level)
-        widths[j] = pool[min(rank, len(pool)) - 1]
-    widths = np.maximum.accumulate(widths)
-    if horizon <= steps:
-        return widths[:horizon]
-    beyond = widths[-1] * np.sqrt(np.arange(steps + 1, horizon + 1) / steps)
-    return np.concatenate([widths, beyond])
-
-
-def cross_conformal_coverage(residuals: np.ndarray, level: float) -> float | None:
-    """Share of backtest errors inside bands computed from the other folds only."""
-    folds, steps = residuals.shape
-    if folds < 2:
-        return None
-    inside = []
-    for fold in range(folds):
-        others = np.delete(residuals, fold, axis=0)
-        widths = conformal_widths(others, level, steps)
-        inside.append(np.abs(residuals[fold]) <= widths)
-    return float(np.mean(inside))
+    ratio[np.isnan(actual)] = np.nan
+    return 100 * np.nanmean(ratio, axis=1)
 
 
 # --- the pipeline ------------------------------------------------------------------
@@ -363,45 +306,168 @@ def _wants_prophet(frequency: Frequency, n: int, options: ForecastOptions) -> bo
         return True
     if options.use_prophet == "never":
         return False
-    exogenous = bool(options.campaigns or options.holiday_country or options.regressors)
+    exogenous = bool(options.campaigns or options.regressors)
     yearly = frequency.kind == "daily" and n >= 730
     return exogenous or yearly
 
 
-def _predict_all(
+def backtest_origins(
+    n: int, horizon: int, frequency: Frequency, primary: int, count: int
+) -> tuple[np.ndarray, int]:
+    """Forecast origins of the rolling-origin backtest and the steps each scores.
+
+    Every origin keeps at least one full season (plus two points) of training data.
+    Up to ``count`` origins with a whole test window before the end of the history
+    are spread evenly over the last ``backtest_span`` steps that allow that; at the
+    same spacing, later origins follow whose windows the end of the history cuts
+    short (at least an eighth of the window observed), so that a change in the last
+    hours or days already counts in the choice of model.
+    """
+    min_train = max(frequency.min_history // 2, min(primary, n // 2) + 2, 4)
+    steps = max(1, min(horizon, (n - min_train) // 2))
+    last = n - steps
+    first = max(min_train, last - max(frequency.backtest_span, steps))
+    if last < first:
+        return np.zeros(0, dtype=np.int64), steps
+    spread = np.unique(np.round(np.linspace(first, last, max(1, count))).astype(int))
+    stride = max(1, round((last - first) / max(1, count - 1)))
+    trailing = np.arange(last + stride, n - max(1, steps // 8) + 1, stride)
+    return np.concatenate([spread, trailing]).astype(np.int64), steps
+
+
+def selection_weights(origins: np.ndarray, observed: np.ndarray, steps: int):
+    """Weight of each backtest origin in the choice of model: its share of observed
+    steps, halved every ``RECENCY_HALF_LIFE`` origins back from the latest."""
+    age = np.arange(len(origins))[::-1]
+    return (observed / steps) * 0.5 ** (age / RECENCY_HALF_LIFE)
+
+
+def candidate_names(periods: tuple[int, ...], y: np.ndarray, frequency: Frequency):
+    names = ["seasonal_naive", "seasonal_mean", "seasonal_median", "relevel", "blend"]
+    if frequency.kind == "sub_daily" and len(periods) > 1:
+        names.append("weekly_mean")
+    names.append("ets")
+    if float(np.min(y)) >= 0:
+        names.append("ets_log")
+    return names + ["seasonal_ar", "ensemble"]
+
+
+def predict_many(
     names: list[str],
-    seconds: np.ndarray,
     y: np.ndarray,
-    horizon: int,
+    origins: np.ndarray,
+    steps: int,
+    periods: tuple[int, ...],
     frequency: Frequency,
-    options: ForecastOptions,
 ) -> dict[str, np.ndarray]:
-    periods = usable_periods(frequency, len(y))
+    """Each cheap candidate's forecasts from each origin: name -> (origins, steps)."""
     primary = periods[0] if periods else 1
-    predictions: dict[str, np.ndarray] = {}
+    window = max(1, primary // 8) if frequency.kind == "sub_daily" else primary
+    out: dict[str, np.ndarray] = {}
     for name in names:
         if name == "seasonal_naive":
-            predictions[name] = seasonal_naive(y, horizon, primary)
+            out[name] = candidates.seasonal_naive_many(y, origins, steps, primary)
+        elif name in ("seasonal_mean", "seasonal_median"):
+            out[name] = candidates.seasonal_profile_many(
+                y, origins, steps, primary, PROFILE_SEASONS, name == "seasonal_median"
+            )
+        elif name == "weekly_mean":
+            out[name] = candidates.seasonal_profile_many(
+                y, origins, steps, periods[1], WEEKLY_SEASONS, robust=False
+            )
+        elif name == "relevel":
+            out[name] = candidates.relevel_many(
+                y, origins, steps, primary, PROFILE_SEASONS, window
+            )
+        elif name == "blend":
+            parts = ("seasonal_naive", "seasonal_median", "relevel")
+            out[name] = sum(out[part] for part in parts) / len(parts)
         elif name == "ets":
-            predictions[name] = holt_winters(y, horizon, primary)
+            out[name] = candidates.holt_winters_many(y, origins, steps, primary)
+        elif name == "ets_log":
+            logged = candidates.holt_winters_many(np.log1p(y), origins, steps, primary)
+            out[name] = np.expm1(np.clip(logged, -50, np.log1p(10 * np.max(y))))
         elif name == "seasonal_ar":
-            predictions[name] = seasonal_ar(y, horizon, periods)
+            out[name] = candidates.seasonal_ar_many(y, origins, steps, periods)
         elif name == "ensemble":
-            predictions[name] = (predictions["ets"] + predictions["seasonal_ar"]) / 2
-        elif name == "prophet":
-            future = future_timestamps(int(seconds[-1]), horizon, frequency)
-            predictions[name] = prophet_forecast(seconds, y, future, frequency, options)
-    return predictions
+            out[name] = (out["ets"] + out["seasonal_ar"]) / 2
+    return out
 
 
 def _apply_campaigns(
-    future: np.ndarray, yhat: np.ndarray, campaigns: tuple[CampaignWindow, ...]
+    stamps: np.ndarray, yhat: np.ndarray, campaigns: tuple[CampaignWindow, ...]
 ) -> np.ndarray:
     adjusted = yhat.copy()
     for campaign in campaigns:
-        inside = (future >= campaign.start) & (future < campaign.end)
+        inside = (stamps >= campaign.start) & (stamps < campaign.end)
         adjusted[inside] *= 1 + campaign.lift
     return adjusted
+
+
+@dataclass
+class _Adjustments:
+    """What turns the models' raw forecasts into the published ones, per step
+    timestamp: the holiday shift, campaign lifts and the non-negative floor."""
+
+    shift: calendars.SundayShift | None
+    days: np.ndarray
+    campaigns: tuple[CampaignWindow, ...]
+    non_negative: bool
+
+    def clean(self, seconds: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """History with holiday steps moved to their own weekday's level."""
+        if self.shift is None:
+            return y
+        on_holiday = np.isin(seconds // DAY, self.days)
+        cleaned = y.astype(float).copy()
+        cleaned[on_holiday] -= self.shift.to_sunday(seconds[on_holiday])
+        return cleaned
+
+    def apply(self, stamps: np.ndarray, yhat: np.ndarray, campaigns: bool):
+        adjusted = yhat
+        if self.shift is not None:
+            on_holiday = np.isin(stamps // DAY, self.days)
+            if np.any(on_holiday):
+                adjusted = adjusted.copy()
+                adjusted[on_holiday] += self.shift.to_sunday(stamps[on_holiday])
+        if campaigns and self.campaigns:
+            adjusted = _apply_campaigns(stamps, adjusted, self.campaigns)
+        return np.maximum(adjusted, 0.0) if self.non_negative else adjusted
+
+
+def _adjustments(
+    seconds: np.ndarray,
+    y: np.ndarray,
+    future: np.ndarray,
+    frequency: Frequency,
+    options: ForecastOptions,
+    profile_end: int,
+) -> _Adjustments:
+    shift, days = None, np.zeros(0, dtype=np.int64)
+    if options.holiday_country and frequency.kind in ("sub_daily", "daily"):
+        end = int(future[-1]) if len(future) else int(seconds[-1])
+        days = calendars.holiday_days(options.holiday_country, int(seconds[0]), end)
+        if len(days):
+            shift = calendars.sunday_shift(
+                seconds[:profile_end], y[:profile_end], frequency.step_seconds, days
+            )
+    return _Adjustments(
+        shift=shift,
+        days=days,
+        campaigns=options.campaigns,
+        non_negative=float(np.min(y)) >= 0,
+    )
+
+
+def _prophet_rows(origins: np.ndarray, steps: int) -> np.ndarray:
+    """Up to ``PROPHET_ORIGINS`` origins with non-overlapping windows, latest first."""
+    rows: list[int] = []
+    for row in range(len(origins) - 1, -1, -1):
+        if not rows or origins[rows[-1]] - origins[row] >= steps:
+            rows.append(row)
+        if len(rows) == PROPHET_ORIGINS:
+            break
+    return np.array(sorted(rows), dtype=np.int64)
 
 
 def forecast_series(
@@ -428,56 +494,98 @@ def forecast_series(
     horizon = options.horizon or frequency.default_horizon
     periods = usable_periods(frequency, n)
     primary = periods[0] if periods else 1
+    origins, steps = backtest_origins(
+        n, horizon, frequency, primary, max(1, options.origins)
+    )
+    if len(origins) == 0:
+        return _not_enough(f"{n} points are too few to backtest.", frequency, n)
+    future = future_timestamps(int(seconds[-1]), horizon, frequency)
+    stamps = np.concatenate([seconds, future])
+    adjust = _adjustments(seconds, y, future, frequency, options, int(origins[0]))
+    model_y = adjust.clean(seconds, y)
 
-    names = list(CHEAP_MODELS)
-    if _wants_prophet(frequency, n, options):
-        names.append("prophet")
-    min_train = max(frequency.min_history // 2, min(primary, n // 2) + 2, 4)
-    folds = max(1, options.folds)
-    test = max(1, min(horizon, (n - min_train) // folds))
-    folds = max(1, min(folds, (n - min_train) // test))
-    errors = {name: [] for name in names}
-    scores = {name: ([], []) for name in names}
-    for fold in range(folds, 0, -1):
-        origin = n - fold * test
-        train, actual = y[:origin], y[origin : origin + test]
-        predictions = _predict_all(
-            names, seconds[:origin], train, test, frequency, options
+    # One evaluation from the backtest origins and the final origin together.
+    names = candidate_names(periods, y, frequency)
+    every = np.append(origins, n)
+    width = max(steps, horizon)
+    raw = predict_many(names, model_y, every, width, periods, frequency)
+    positions = origins[:, None] + np.arange(steps)[None, :]
+    inside = positions < n
+    actual = np.where(inside, y[np.minimum(positions, n - 1)], np.nan)
+    weights = selection_weights(origins, inside.sum(axis=1), steps)
+    scale = mase_scales(y, origins, primary)[:, None]
+    mase_rows, smape_rows, errors = {}, {}, {}
+    final = {}
+    for name, predicted in raw.items():
+        backtest = adjust.apply(
+            stamps[positions], predicted[:-1, :steps], campaigns=True
         )
-        scale = mase_scale(train, primary) or 1.0
-        for name, predicted in predictions.items():
-            errors[name].append(actual - predicted)
-            scores[name][0].append(float(np.mean(np.abs(actual - predicted))) / scale)
-            scores[name][1].append(smape(actual, predicted))
-    summary = {
-        name: Scores(mase=float(np.mean(m)), smape=float(np.mean(s)))
-        for name, (m, s) in scores.items()
-    }
+        errors[name] = actual - backtest
+        mase_rows[name] = np.nanmean(np.abs(errors[name]) / scale, axis=1)
+        smape_rows[name] = _smape_rows(actual, backtest)
+        final[name] = adjust.apply(future, predicted[-1, :horizon], campaigns=True)
     chosen = min(
         names,
-        key=lambda name: (round(summary[name].mase, 6), MODEL_COST_ORDER.get(name, 9)),
+        key=lambda name: (
+            round(float(np.average(mase_rows[name], weights=weights)), 6),
+            MODEL_COST_ORDER[name],
+        ),
     )
-    residuals = np.array(errors[chosen])
-    coverage = {level: cross_conformal_coverage(residuals, level) for level in LEVELS}
+    calibration_rows = np.arange(len(origins))
+
+    if _wants_prophet(frequency, n, options):
+        rows = _prophet_rows(origins[inside.all(axis=1)], steps)
+        predicted = np.array([
+            prophet_forecast(
+                seconds[:o], y[:o], stamps[o : o + steps], frequency, options
+            )
+            for o in origins[rows]
+        ])  # fmt: skip
+        predicted = adjust.apply(stamps[positions[rows]], predicted, campaigns=False)
+        errors["prophet"] = np.full_like(actual, np.nan)
+        errors["prophet"][rows] = actual[rows] - predicted
+        mase_rows["prophet"] = np.full(len(origins), np.nan)
+        smape_rows["prophet"] = np.full(len(origins), np.nan)
+        mase_rows["prophet"][rows] = np.mean(
+            np.abs(errors["prophet"][rows]) / scale[rows], axis=1
+        )
+        smape_rows["prophet"][rows] = _smape_rows(actual[rows], predicted)
+        if np.average(mase_rows["prophet"][rows], weights=weights[rows]) < np.average(
+            mase_rows[chosen][rows], weights=weights[rows]
+        ):
+            chosen = "prophet"
+            calibration_rows = rows
+            final["prophet"] = adjust.apply(
+                future,
+                prophet_forecast(seconds, y, future, frequency, options),
+                campaigns=False,
+            )
+
+    calibration = conformal.calibrate(
+        errors[chosen][calibration_rows], origins[calibration_rows], LEVELS
+    )
+    summary = {
+        name: Scores(
+            mase=float(np.nanmean(mase_rows[name])),
+            smape=float(np.nanmean(smape_rows[name])),
+        )
+        for name in mase_rows
+    }
     summary[chosen] = Scores(
         mase=summary[chosen].mase,
         smape=summary[chosen].smape,
-        coverage_80=coverage[0.8],
-        coverage_95=coverage[0.95],
+        coverage_80=calibration.coverage[0.8],
+        coverage_95=calibration.coverage[0.95],
     )
-    final_names = [chosen] if chosen != "ensemble" else ["ets", "seasonal_ar", chosen]
-    yhat = _predict_all(final_names, seconds, y, horizon, frequency, options)[chosen]
-    future = future_timestamps(int(seconds[-1]), horizon, frequency)
-    if chosen != "prophet":
-        yhat = _apply_campaigns(future, yhat, options.campaigns)
-    non_negative = float(np.min(y)) >= 0
-    if non_negative:
-        yhat = np.maximum(yhat, 0.0)
+    yhat = final[chosen]
     bands = {}
     for level in LEVELS:
-        width = conformal_widths(residuals, level, horizon)
-        lower = yhat - width
-        bands[level] = (np.maximum(lower, 0.0) if non_negative else lower, yhat + width)
+        half = conformal.extend_widths(calibration.widths[level], horizon)
+        lower = yhat - half
+        bands[level] = (
+            np.maximum(lower, 0.0) if adjust.non_negative else lower,
+            yhat + half,
+        )
     return ForecastResult(
         state="ok",
         model=chosen,
@@ -490,4 +598,5 @@ def forecast_series(
         scores=summary[chosen],
         baseline=summary["seasonal_naive"],
         candidates=summary,
+        backtest_origins=len(calibration_rows),
     )

@@ -1,15 +1,15 @@
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scaling.candidates import seasonal_naive
+from scaling.conformal import calibrate, step_quantiles
 from scaling.forecasting import (
     CampaignWindow,
     ForecastOptions,
-    conformal_widths,
+    backtest_origins,
     detect_frequency,
     forecast_series,
-    seasonal_naive,
 )
 
 DAY = 86_400
@@ -65,7 +65,7 @@ def test_empty_series_has_not_enough_history():
 
 def test_daily_seasonal_series_beats_seasonal_naive_with_nested_bands():
     seconds, values = weekly_daily_series(140)
-    result = forecast_series(seconds, values, ForecastOptions(folds=3))
+    result = forecast_series(seconds, values, ForecastOptions(origins=6))
     assert result.ok
     assert result.horizon == 30
     assert len(result.yhat) == 30
@@ -81,7 +81,7 @@ def test_daily_seasonal_series_beats_seasonal_naive_with_nested_bands():
 def test_horizon_counts_steps_of_the_series():
     seconds = START + 3600 * np.arange(24 * 10)
     values = 10 + np.sin(2 * np.pi * np.arange(240) / 24)
-    result = forecast_series(seconds, values, ForecastOptions(horizon=6, folds=2))
+    result = forecast_series(seconds, values, ForecastOptions(horizon=6, origins=4))
     assert len(result.yhat) == 6
     assert result.timestamps[-1] - seconds[-1] == 6 * 3600
 
@@ -89,7 +89,7 @@ def test_horizon_counts_steps_of_the_series():
 def test_campaign_lift_scales_points_inside_the_window():
     seconds, values = weekly_daily_series(60)
     plain = forecast_series(
-        seconds, values, ForecastOptions(horizon=10, folds=2, use_prophet="never")
+        seconds, values, ForecastOptions(horizon=10, origins=4, use_prophet="never")
     )
     window = CampaignWindow(
         start=int(seconds[-1]) + 3 * DAY, end=int(seconds[-1]) + 5 * DAY, lift=0.5
@@ -97,7 +97,9 @@ def test_campaign_lift_scales_points_inside_the_window():
     lifted = forecast_series(
         seconds,
         values,
-        ForecastOptions(horizon=10, folds=2, use_prophet="never", campaigns=(window,)),
+        ForecastOptions(
+            horizon=10, origins=4, use_prophet="never", campaigns=(window,)
+        ),
     )
     assert plain.model == lifted.model
     np.testing.assert_allclose(lifted.yhat[2:4], plain.yhat[2:4] * 1.5)
@@ -108,18 +110,10 @@ def test_seasonal_naive_repeats_the_last_season():
     assert seasonal_naive(np.array([1.0, 2, 3, 4, 5]), 4, 2).tolist() == [4, 5, 4, 5]
 
 
-def test_conformal_widths_use_the_finite_sample_rank_and_grow():
-    residuals = np.array([[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]])
-    # radius 1: step 0 pools |1, 2, 4, 5|; rank ceil(5 * 0.5) = 3 -> 4
-    widths = conformal_widths(residuals, 0.5, 5)
-    assert widths[:3].tolist() == [4.0, 4.0, 5.0]
-    assert widths[3] == pytest.approx(5.0 * np.sqrt(4 / 3))
-
-
 def test_prophet_is_a_candidate_when_asked():
     seconds, values = weekly_daily_series(60)
     result = forecast_series(
-        seconds, values, ForecastOptions(horizon=7, folds=2, use_prophet="always")
+        seconds, values, ForecastOptions(horizon=7, origins=4, use_prophet="always")
     )
     assert "prophet" in result.candidates
     assert result.ok and len(result.yhat) == 7
@@ -134,7 +128,7 @@ def test_prophet_is_a_candidate_when_asked():
 def test_any_non_negative_daily_series_gives_nested_non_negative_bands(values):
     seconds = START + DAY * np.arange(len(values))
     result = forecast_series(
-        seconds, np.array(values), ForecastOptions(folds=2, use_prophet="never")
+        seconds, np.array(values), ForecastOptions(origins=4, use_prophet="never")
     )
     if not result.ok:
         assert result.state == "not_enough_history"
@@ -144,3 +138,55 @@ def test_any_non_negative_daily_series_gives_nested_non_negative_bands(values):
     assert np.all(np.isfinite(result.yhat))
     assert np.all(low95 >= 0) and np.all(result.yhat >= 0)
     assert np.all(low95 <= low80 + 1e-9) and np.all(up80 <= up95 + 1e-9)
+
+
+def test_backtest_origins_spread_over_the_span_then_cut_windows_short():
+    frequency = detect_frequency(START + DAY * np.arange(60))
+    origins, steps = backtest_origins(60, 16, frequency, 7, 5)
+    assert steps == 16
+    # Whole windows from 9 (a week plus two points) to 44 = 60 - 16, then one
+    # origin nine steps later whose window the end of the history cuts to 7 steps.
+    assert origins.tolist() == [9, 18, 26, 35, 44, 53]
+
+
+def test_calibration_scores_each_origin_against_earlier_windows_only():
+    residuals = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 4.0], [9, 9]])
+    origins = np.array([0, 2, 4, 6, 8])
+    result = calibrate(residuals, origins, (0.5,), gamma=0.0)
+    # Origin 6 sees origins 0, 2, 4 (median 2: miss); origin 8 sees 0..6 (miss).
+    assert result.coverage[0.5] == 0.0
+    assert result.widths[0.5].tolist() == [3.0, 3.0]
+
+
+def test_step_quantiles_use_the_finite_sample_rank():
+    scores = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    # radius 1: step 0 pools 1, 2, 4, 5; rank ceil(5 * 0.5) = 3 -> 4; non-decreasing.
+    assert step_quantiles(scores, 0.5).tolist() == [4.0, 4.0, 5.0]
+
+
+def test_relevel_follows_a_level_shift_that_seasonal_naive_misses():
+    hours = 24 * 20
+    t = np.arange(hours)
+    values = 10 + 3 * np.sin(2 * np.pi * t / 24)
+    values[-12:] += 20  # the level jumped twelve hours ago
+    result = forecast_series(
+        START + 3600 * t, values, ForecastOptions(horizon=24, use_prophet="never")
+    )
+    assert result.ok
+    expected = 30 + 3 * np.sin(2 * np.pi * np.arange(hours, hours + 24) / 24)
+    assert np.max(np.abs(result.yhat - expected)) < 1.0
+
+
+def test_sub_daily_bands_cover_a_noisy_daily_cycle_near_nominal():
+    rng = np.random.default_rng(5)
+    steps = 24 * 28
+    t = np.arange(steps + 48)
+    values = 50 + 10 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 2, len(t))
+    result = forecast_series(
+        START + 3600 * t[:steps], values[:steps], ForecastOptions(horizon=48)
+    )
+    assert 0.7 <= result.scores.coverage_80 <= 0.9
+    assert 0.88 <= result.scores.coverage_95 <= 1.0
+    low80, up80 = result.bands[0.8]
+    actual = values[steps:]
+    assert 0.6 <= np.mean((actual >= low80) & (actual <= up80)) <= 1.0

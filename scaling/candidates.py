@@ -1,0 +1,180 @@
+"""Candidate forecasting models, each evaluated from many origins at once.
+
+Every function takes the whole series ``y`` and an array of forecast origins (the
+number of points a forecast may see: origin ``o`` uses ``y[:o]`` only) and returns
+an array of shape ``(len(origins), steps)``. The rolling-origin backtest and the
+final forecast (origin ``len(y)``) run the same code, and fixed-parameter models are
+fitted in one pass over the series whatever the number of origins.
+
+Pure computation: numpy arrays in and out.
+"""
+
+import numpy as np
+
+
+def _seasonal_positions(origins: np.ndarray, steps: int, period: int) -> np.ndarray:
+    """Positions of the last season's values repeated over the horizon."""
+    h = np.arange(steps)
+    return origins[:, None] - period + (h % period)[None, :]
+
+
+def seasonal_naive_many(
+    y: np.ndarray, origins: np.ndarray, steps: int, period: int
+) -> np.ndarray:
+    """Repeat the last full season (the last value when there is none)."""
+    origins = np.asarray(origins, dtype=np.int64)
+    if period <= 1 or np.min(origins) < period:
+        return np.repeat(y[origins - 1][:, None], steps, axis=1).astype(float)
+    return y[_seasonal_positions(origins, steps, period)].astype(float)
+
+
+def seasonal_naive(y: np.ndarray, horizon: int, period: int) -> np.ndarray:
+    """Seasonal naive forecast from the end of ``y``."""
+    return seasonal_naive_many(y, np.array([len(y)]), horizon, period)[0]
+
+
+def _past_seasons(
+    y: np.ndarray, origins: np.ndarray, steps: int, period: int, seasons: int
+) -> np.ndarray:
+    """The values at the same phase in each of the last ``seasons`` seasons, shape
+    (seasons, origins, steps); NaN where the history is shorter."""
+    positions = _seasonal_positions(origins, steps, period)
+    stacked = np.full((seasons, *positions.shape), np.nan)
+    for back in range(seasons):
+        shifted = positions - back * period
+        valid = shifted >= 0
+        stacked[back][valid] = y[shifted[valid]]
+    return stacked
+
+
+def seasonal_profile_many(
+    y: np.ndarray,
+    origins: np.ndarray,
+    steps: int,
+    period: int,
+    seasons: int,
+    robust: bool,
+) -> np.ndarray:
+    """Mean (or median when ``robust``) of the last ``seasons`` seasons at each phase:
+    a smoother seasonal naive that is not thrown by one odd day or one spike."""
+    if period <= 1 or np.min(origins) < period:
+        return seasonal_naive_many(y, origins, steps, period)
+    stacked = _past_seasons(y, origins, steps, period, seasons)
+    return np.nanmedian(stacked, axis=0) if robust else np.nanmean(stacked, axis=0)
+
+
+def relevel_many(
+    y: np.ndarray,
+    origins: np.ndarray,
+    steps: int,
+    period: int,
+    seasons: int,
+    window: int,
+) -> np.ndarray:
+    """Last seasons' median profile plus the recent level offset: the median of the
+    last ``window`` points minus the median of the same phase in the previous
+    seasons. Follows a level shift within ``window`` steps instead of a season."""
+    profile = seasonal_profile_many(y, origins, steps, period, seasons, robust=True)
+    if period <= 1 or np.min(origins) < period + window:
+        return profile
+    recent = np.array([np.median(y[o - window : o]) for o in origins])
+    # The same phase one to ``seasons`` seasons earlier.
+    stacked = _past_seasons(y, origins - window, window, period, seasons)
+    offsets = recent - np.nanmedian(np.nanmedian(stacked, axis=0), axis=1)
+    return profile + offsets[:, None]
+
+
+def holt_winters_many(
+    y: np.ndarray,
+    origins: np.ndarray,
+    steps: int,
+    period: int,
+    alpha: float = 0.25,
+    beta: float = 0.03,
+    gamma: float = 0.2,
+    phi: float = 0.95,
+) -> np.ndarray:
+    """Damped additive Holt-Winters with fixed smoothing parameters, one pass over
+    the series; the state reached at each origin gives that origin's forecast.
+    Initialised from the first two seasons (which every origin has seen)."""
+    origins = np.asarray(origins, dtype=np.int64)
+    n = int(np.max(origins))
+    m = period if period > 1 and np.min(origins) >= 2 * period else 1
+    values = y[:n].astype(float).tolist()
+    if m > 1:
+        level = float(np.mean(values[:m]))
+        trend = float(np.mean(values[m : 2 * m]) - level) / m
+        season = [value - level for value in values[:m]]
+    else:
+        level, trend, season = values[0], 0.0, [0.0]
+    wanted = {int(o) for o in origins}
+    states = {}
+    for t, value in enumerate(values):
+        if t in wanted:
+            states[t] = (level, trend, season.copy())
+        s = season[t % m]
+        previous = level
+        level = alpha * (value - s) + (1 - alpha) * (previous + phi * trend)
+        trend = beta * (level - previous) + (1 - beta) * phi * trend
+        if m > 1:
+            season[t % m] = gamma * (value - level) + (1 - gamma) * s
+    states[n] = (level, trend, season)
+    damping = np.cumsum(phi ** np.arange(1, steps + 1))
+    out = np.empty((len(origins), steps))
+    for row, origin in enumerate(origins):
+        level, trend, season = states[int(origin)]
+        phase = (int(origin) + np.arange(steps)) % m
+        out[row] = level + damping * trend + np.asarray(season)[phase]
+    return out
+
+
+def seasonal_ar_many(
+    y: np.ndarray,
+    origins: np.ndarray,
+    steps: int,
+    periods: tuple[int, ...],
+    order: int = 3,
+) -> np.ndarray:
+    """Autoregression on lags 1..order and each period p, p+1, refitted at each origin
+    by ridge least squares (cumulative normal equations, so every origin costs one
+    small solve) and iterated over the horizon; forecasts stay within the range seen
+    so far widened by that range on each side."""
+    origins = np.asarray(origins, dtype=np.int64)
+    first = int(np.min(origins))
+    lags = set(range(1, order + 1))
+    for period in periods:
+        if first >= 3 * period + 2:
+            lags |= {period, period + 1}
+    lags = np.array(sorted(lag for lag in lags if lag < first - 4))
+    if len(lags) == 0:
+        return np.repeat(y[origins - 1][:, None], steps, axis=1).astype(float)
+    top = int(lags[-1])
+    n = int(np.max(origins))
+    values = y.astype(float)
+    rows = np.arange(top, n)
+    design = np.empty((len(rows), len(lags) + 1))
+    design[:, :-1] = values[rows[:, None] - lags[None, :]]
+    design[:, -1] = 1.0
+    products = np.einsum("ti,tj->tij", design, design)
+    grams = np.cumsum(products, axis=0)
+    moments = np.cumsum(design * values[rows][:, None], axis=0)
+    running_low = np.minimum.accumulate(values)
+    running_high = np.maximum.accumulate(values)
+    size = len(lags) + 1
+    weights = np.empty((len(origins), size))
+    for row, origin in enumerate(origins):
+        index = int(origin) - top - 1
+        gram = grams[index]
+        ridge = 1e-6 * (np.trace(gram) / size + 1.0)
+        weights[row] = np.linalg.solve(gram + ridge * np.eye(size), moments[index])
+    low = running_low[origins - 1]
+    high = running_high[origins - 1]
+    span = high - low
+    buffer = np.zeros((len(origins), top + steps))
+    buffer[:, :top] = values[origins[:, None] - top + np.arange(top)[None, :]]
+    for k in range(steps):
+        position = top + k
+        value = np.einsum("ij,ij->i", weights[:, :-1], buffer[:, position - lags])
+        value = value + weights[:, -1]
+        buffer[:, position] = np.clip(value, low - span, high + span)
+    return buffer[:, top:]
