@@ -501,14 +501,31 @@ def forecast_series(
         return _not_enough(f"{n} points are too few to backtest.", frequency, n)
     future = future_timestamps(int(seconds[-1]), horizon, frequency)
     stamps = np.concatenate([seconds, future])
+    # The holiday profile of the backtest comes from the data before its first
+    # origin, that of the final forecast from the whole history.
     adjust = _adjustments(seconds, y, future, frequency, options, int(origins[0]))
-    model_y = adjust.clean(seconds, y)
-
-    # One evaluation from the backtest origins and the final origin together.
+    adjust_final = _adjustments(seconds, y, future, frequency, options, n)
     names = candidate_names(periods, y, frequency)
-    every = np.append(origins, n)
     width = max(steps, horizon)
-    raw = predict_many(names, model_y, every, width, periods, frequency)
+    if adjust.shift is None and adjust_final.shift is None:
+        # One evaluation from the backtest origins and the final origin together.
+        raw = predict_many(names, y, np.append(origins, n), width, periods, frequency)
+        raw_backtest = {name: rows[:-1, :steps] for name, rows in raw.items()}
+        raw_final = {name: rows[-1, :horizon] for name, rows in raw.items()}
+    else:
+        raw = predict_many(
+            names, adjust.clean(seconds, y), origins, steps, periods, frequency
+        )
+        raw_backtest = raw
+        raw = predict_many(
+            names,
+            adjust_final.clean(seconds, y),
+            np.array([n]),
+            horizon,
+            periods,
+            frequency,
+        )
+        raw_final = {name: rows[0] for name, rows in raw.items()}
     positions = origins[:, None] + np.arange(steps)[None, :]
     inside = positions < n
     actual = np.where(inside, y[np.minimum(positions, n - 1)], np.nan)
@@ -516,14 +533,12 @@ def forecast_series(
     scale = mase_scales(y, origins, primary)[:, None]
     mase_rows, smape_rows, errors = {}, {}, {}
     final = {}
-    for name, predicted in raw.items():
-        backtest = adjust.apply(
-            stamps[positions], predicted[:-1, :steps], campaigns=True
-        )
+    for name, predicted in raw_backtest.items():
+        backtest = adjust.apply(stamps[positions], predicted, campaigns=True)
         errors[name] = actual - backtest
         mase_rows[name] = np.nanmean(np.abs(errors[name]) / scale, axis=1)
         smape_rows[name] = _smape_rows(actual, backtest)
-        final[name] = adjust.apply(future, predicted[-1, :horizon], campaigns=True)
+        final[name] = adjust_final.apply(future, raw_final[name], campaigns=True)
     chosen = min(
         names,
         key=lambda name: (
@@ -555,7 +570,7 @@ def forecast_series(
         ):
             chosen = "prophet"
             calibration_rows = rows
-            final["prophet"] = adjust.apply(
+            final["prophet"] = adjust_final.apply(
                 future,
                 prophet_forecast(seconds, y, future, frequency, options),
                 campaigns=False,

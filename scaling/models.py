@@ -5,12 +5,14 @@ Metric and signal values are measurements (GB, hours, requests), not money, and 
 stored as floats; every price and cost is a ``Decimal`` in the organization's currency.
 """
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from billing_site.timestamps import TimeStampedModel
 from metering.models import Customer, Organization
+from scaling import calendars
 
 code_validator = RegexValidator(
     r"^[a-z][a-z0-9_]{0,63}$", "Use lower-case letters, digits and underscores."
@@ -280,6 +282,18 @@ class ScalingPolicy(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Scaling policy of {self.customer}"
+
+    def clean(self) -> None:
+        if self.holiday_country and (
+            self.holiday_country not in calendars.supported_countries()
+        ):
+            raise ValidationError(
+                {
+                    "holiday_country": [
+                        f"No holiday calendar for {self.holiday_country}."
+                    ]
+                }
+            )
 
 
 class CapacityFloor(TimeStampedModel):

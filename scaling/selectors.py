@@ -1,13 +1,15 @@
 """Reads for scaling, scoped by organization first."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
-from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.db.models import Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncDay, TruncHour
 
 from metering.models import Customer, Organization
+from metering.selectors import usage_event_list
 from scaling.models import (
     Campaign,
     CapacityFloor,
@@ -247,3 +249,31 @@ def customers_with_metrics(*, organization: Organization) -> QuerySet[Customer]:
             "customer_id"
         ),
     ).order_by("name", "id")
+
+
+def metric_latest_timestamp(
+    *, organization: Organization, resource: str
+) -> datetime | None:
+    """Timestamp of the newest point of ``resource`` in the organization."""
+    return (
+        ResourceMetric.objects.filter(organization=organization, resource=resource)
+        .aggregate(latest=Max("timestamp"))
+        .get("latest")
+    )
+
+
+def data_volume_by_bucket(
+    *, organization: Organization, start: datetime, end: datetime, granularity: str
+) -> list[tuple[int, datetime, int]]:
+    """(customer id, UTC bucket start, bytes) of usage events that report a data
+    volume, per hour or day with ``start <= occurred_at < end``, summed in SQL."""
+    trunc = TruncHour if granularity == "hour" else TruncDay
+    return list(
+        usage_event_list(organization=organization, start=start, end=end)
+        .order_by()
+        .filter(data_volume_bytes__isnull=False)
+        .values("customer_id", bucket=trunc("occurred_at", tzinfo=UTC))
+        .annotate(volume=Sum("data_volume_bytes"))
+        .order_by("customer_id", "bucket")
+        .values_list("customer_id", "bucket", "volume")
+    )

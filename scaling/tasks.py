@@ -8,7 +8,7 @@ from celery.result import GroupResult
 from django.utils import timezone
 
 from metering.models import Organization
-from scaling.services import forecasts, recommendations
+from scaling.services import forecasts, metrics, recommendations
 
 
 @shared_task(name="scaling.forecast_chunk")
@@ -32,7 +32,9 @@ def forecast_dispatch(
     chunk_size: int = forecasts.DEFAULT_CHUNK_SIZE,
     now: datetime,
 ) -> GroupResult:
-    """Send one chunk task per ``chunk_size`` series; workers run them in parallel."""
+    """Derive bandwidth from metering (so that it is forecast too), then send one
+    chunk task per ``chunk_size`` series; workers run them in parallel."""
+    metrics.bandwidth_metrics_derive(organization=organization, now=now)
     chunks = forecasts.forecast_chunks(organization=organization, chunk_size=chunk_size)
     job = group(
         forecast_chunk_task.s(

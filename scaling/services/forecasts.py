@@ -9,7 +9,7 @@ import numpy as np
 from django.db.models import Q
 
 from metering.models import Organization
-from scaling import selectors
+from scaling import calendars, selectors
 from scaling.forecasting import (
     LEVELS,
     CampaignWindow,
@@ -18,6 +18,7 @@ from scaling.forecasting import (
     forecast_series,
 )
 from scaling.models import BusinessSignal, Campaign, Forecast, ScalingPolicy
+from scaling.services.metrics import bandwidth_metrics_derive
 
 DEFAULT_CHUNK_SIZE = 50
 
@@ -92,11 +93,16 @@ def _options_by_key(
 ) -> dict[tuple[int, str], ForecastOptions]:
     """Campaigns, holiday country and business signals of each series' account."""
     customer_ids = sorted({customer_id for customer_id, _ in keys})
-    countries = dict(
-        ScalingPolicy.objects.filter(customer_id__in=customer_ids)
+    supported = calendars.supported_countries()
+    countries = {
+        customer_id: country
+        for customer_id, country in ScalingPolicy.objects.filter(
+            customer_id__in=customer_ids
+        )
         .exclude(holiday_country="")
         .values_list("customer_id", "holiday_country")
-    )
+        if country in supported
+    }
     scope = Q(customer_id__in=customer_ids) | Q(customer__isnull=True)
     campaigns: dict[int | None, list[CampaignWindow]] = {}
     for campaign in Campaign.objects.filter(scope, organization=organization):
@@ -184,8 +190,10 @@ def forecast_organization(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable | None = None,
 ) -> int:
-    """Forecast every series of the organization in this process, chunk by chunk
-    (what the Celery chunk tasks do in parallel); returns the number of series."""
+    """Derive bandwidth from metering, then forecast every series of the
+    organization in this process, chunk by chunk (what the Celery chunk tasks do in
+    parallel); returns the number of series."""
+    bandwidth_metrics_derive(organization=organization, now=now)
     chunks = forecast_chunks(organization=organization, chunk_size=chunk_size)
     if progress is not None:
         chunks = progress(chunks)

@@ -1,13 +1,15 @@
-"""Metric ingestion: batches from the API and CSV files, idempotent per point."""
+"""Metric ingestion: batches from the API and CSV files, idempotent per point, and
+bandwidth derived from the data volume of metered operations."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
 from billing_site.errors import DomainError
 from metering.models import Customer, Organization
-from scaling.models import ResourceMetric
+from scaling import selectors
+from scaling.models import ResourceKind, ResourceMetric
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,83 @@ def metric_batch_ingest(
     return BatchResult(
         received=len(points), created=len(new), duplicates=len(points) - len(new)
     )
+
+
+# Bytes in a gigabyte for derived bandwidth (decimal, as network transfer is billed).
+BYTES_PER_GB = 10**9
+# How far back a derivation reaches when it finds nothing derived yet, and how far
+# before the newest derived point it starts again (late events still arrive).
+DERIVE_BACKFILL = timedelta(days=35)
+DERIVE_OVERLAP = timedelta(days=2)
+DERIVE_STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def bandwidth_metrics_derive(
+    *,
+    organization: Organization,
+    now: datetime,
+    start: datetime | None = None,
+    granularity: str = "hour",
+) -> int:
+    """Upsert ``bandwidth_gb`` points from the data volume of usage events.
+
+    Sums ``UsageEvent.data_volume_bytes`` per customer and UTC hour (or day) in one
+    SQL aggregate, in GB of 10^9 bytes, for the complete buckets from ``start`` to
+    the bucket containing ``now`` (exclusive). Empty buckets between a customer's
+    first and last bucket are stored as 0 (no traffic, not a gap to interpolate).
+    Points of the window are inserted or overwritten, so re-running is idempotent
+    and picks up late events; a ``bandwidth_gb`` point sent through the API for a
+    bucket that events also cover is replaced by the derived one.
+
+    Without ``start``, the window begins ``DERIVE_OVERLAP`` before the newest
+    ``bandwidth_gb`` point, or ``DERIVE_BACKFILL`` before ``now`` when there is none.
+    Returns the number of points written.
+    """
+    if granularity not in DERIVE_STEPS:
+        raise DomainError(
+            f"Unknown granularity {granularity!r}; use hour or day.",
+            field="granularity",
+        )
+    step = DERIVE_STEPS[granularity]
+    end = _bucket_start(now, granularity)
+    if start is None:
+        newest = selectors.metric_latest_timestamp(
+            organization=organization, resource=ResourceKind.BANDWIDTH_GB
+        )
+        start = newest - DERIVE_OVERLAP if newest else now - DERIVE_BACKFILL
+    start = _bucket_start(start, granularity)
+    if start >= end:
+        return 0
+    rows = selectors.data_volume_by_bucket(
+        organization=organization, start=start, end=end, granularity=granularity
+    )
+    by_customer: dict[int, dict[datetime, int]] = {}
+    for customer_id, bucket, volume in rows:
+        by_customer.setdefault(customer_id, {})[bucket] = volume
+    points = []
+    for customer_id, volumes in by_customer.items():
+        bucket, last = min(volumes), max(volumes)
+        while bucket <= last:
+            points.append(
+                ResourceMetric(
+                    organization=organization,
+                    customer_id=customer_id,
+                    resource=ResourceKind.BANDWIDTH_GB,
+                    timestamp=bucket,
+                    value=volumes.get(bucket, 0) / BYTES_PER_GB,
+                )
+            )
+            bucket += step
+    ResourceMetric.objects.bulk_create(
+        points,
+        batch_size=5_000,
+        update_conflicts=True,
+        unique_fields=["customer", "resource", "timestamp"],
+        update_fields=["value"],
+    )
+    return len(points)
+
+
+def _bucket_start(moment: datetime, granularity: str) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if granularity == "day" else moment

@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scaling.calendars import holiday_days
 from scaling.candidates import seasonal_naive
 from scaling.conformal import calibrate, step_quantiles
 from scaling.forecasting import (
@@ -190,3 +192,42 @@ def test_sub_daily_bands_cover_a_noisy_daily_cycle_near_nominal():
     low80, up80 = result.bands[0.8]
     actual = values[steps:]
     assert 0.6 <= np.mean((actual >= low80) & (actual <= up80)) <= 1.0
+
+
+def weekday_series(start: str, days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Daily values: 100 on weekdays, 60 on Saturdays, 40 on Sundays and on US
+    public holidays."""
+    first = np.datetime64(start, "D").astype(np.int64)
+    day_numbers = first + np.arange(days)
+    values = np.array([100.0, 100, 100, 100, 100, 60, 40])[(day_numbers + 3) % 7]
+    holidays = holiday_days("US", int(day_numbers[0]) * DAY, int(day_numbers[-1]) * DAY)
+    values[np.isin(day_numbers, holidays)] = 40.0
+    return day_numbers * DAY, values
+
+
+def test_holidays_are_forecast_at_sunday_level_and_cleaned_from_history():
+    # 2025-09-01 .. 2026-01-08: Labor Day, Thanksgiving, Christmas and New Year's
+    # Day in the history; Martin Luther King Jr. Day (Monday 2026-01-19) ahead.
+    seconds, values = weekday_series("2025-09-01", 130)
+    options = ForecastOptions(horizon=21, use_prophet="never", holiday_country="US")
+    result = forecast_series(seconds, values, options)
+    by_day = dict(zip(result.timestamps // DAY, result.yhat, strict=True))
+    day = np.datetime64("2026-01-19", "D").astype(np.int64)
+    assert by_day[day] == pytest.approx(40.0, abs=1.0)
+    # The Thursday a week after New Year's Day is an ordinary Thursday.
+    thursday = np.datetime64("2026-01-15", "D").astype(np.int64)
+    assert by_day[thursday] == pytest.approx(100.0, abs=1.0)
+    plain = forecast_series(
+        seconds, values, ForecastOptions(horizon=21, use_prophet="never")
+    )
+    assert dict(zip(plain.timestamps // DAY, plain.yhat, strict=True))[day] > 80
+
+
+def test_holiday_days_of_a_country_between_two_instants():
+    start = int(np.datetime64("2025-12-20T00:00:00", "s").astype(np.int64))
+    end = int(np.datetime64("2026-01-02T00:00:00", "s").astype(np.int64))
+    days = holiday_days("DE", start, end).astype("datetime64[D]").astype(str)
+    assert days.tolist() == ["2025-12-25", "2025-12-26", "2026-01-01"]
+    assert holiday_days("", start, end).tolist() == []
+    with pytest.raises(ValueError, match="No holiday calendar for country 'XX'."):
+        holiday_days("XX", start, end)

@@ -4,9 +4,10 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.core.exceptions import ValidationError
 
-from billing_site.errors import InvalidTransition
-from metering.tests.factories import CustomerFactory
+from billing_site.errors import DomainError, InvalidTransition
+from metering.tests.factories import CustomerFactory, usage_events_bulk_create
 from scaling.models import (
     Entitlement,
     Forecast,
@@ -17,7 +18,11 @@ from scaling.models import (
 )
 from scaling.services import provisioning
 from scaling.services.forecasts import forecast_chunk, forecast_organization
-from scaling.services.metrics import MetricPoint, metric_batch_ingest
+from scaling.services.metrics import (
+    MetricPoint,
+    bandwidth_metrics_derive,
+    metric_batch_ingest,
+)
 from scaling.services.recommendations import (
     recommendation_apply,
     recommendation_approve,
@@ -30,6 +35,7 @@ from scaling.tests.factories import ForecastFactory, daily_points
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2025, 12, 31, 12, tzinfo=dt.UTC)
+GB = 10**9
 
 
 def add_daily_metrics(customer, resource, values, start=dt.datetime(2025, 9, 1)):
@@ -336,3 +342,106 @@ def test_change_that_does_not_pay_off_is_not_recommended(
     ForecastFactory(customer=customer)
     # 120 units x 0.03 = 3.60 protected for 4.00 more
     assert recommendation_generate(customer=customer, now=NOW) is None
+
+
+def test_bandwidth_is_derived_per_hour_from_event_data_volume(organization, customer):
+    hour = dt.datetime(2025, 12, 31, 8, tzinfo=dt.UTC)
+    usage_events_bulk_create(
+        customer=customer,
+        events=[
+            {
+                "occurred_at": hour + dt.timedelta(minutes=5),
+                "data_volume_bytes": 2 * GB,
+            },
+            {"occurred_at": hour + dt.timedelta(minutes=50), "data_volume_bytes": GB},
+            {"occurred_at": hour + dt.timedelta(minutes=55)},  # no volume reported
+            # nothing in the 09:00 hour, then half a GB at 10:10
+            {
+                "occurred_at": hour + dt.timedelta(hours=2, minutes=10),
+                "data_volume_bytes": GB // 2,
+            },
+            # the open hour of ``now`` is not derived yet
+            {"occurred_at": NOW + dt.timedelta(minutes=1), "data_volume_bytes": GB},
+        ],  # fmt: skip
+        now=NOW + dt.timedelta(minutes=2),
+    )
+    written = bandwidth_metrics_derive(
+        organization=organization, now=NOW + dt.timedelta(minutes=30)
+    )
+    points = list(
+        ResourceMetric.objects.filter(customer=customer, resource="bandwidth_gb")
+        .order_by("timestamp")
+        .values_list("timestamp", "value")
+    )
+    assert written == 3
+    assert points == [
+        (hour, 3.0),
+        (hour + dt.timedelta(hours=1), 0.0),
+        (hour + dt.timedelta(hours=2), 0.5),
+    ]
+
+
+def test_bandwidth_derivation_is_idempotent_and_takes_late_events(
+    organization, customer
+):
+    hour = dt.datetime(2025, 12, 31, 8, tzinfo=dt.UTC)
+    usage_events_bulk_create(
+        customer=customer,
+        events=[{"occurred_at": hour, "data_volume_bytes": GB}],
+        now=NOW,
+    )
+    bandwidth_metrics_derive(organization=organization, now=NOW)
+    bandwidth_metrics_derive(organization=organization, now=NOW)
+    usage_events_bulk_create(
+        customer=customer,
+        events=[{"occurred_at": hour, "data_volume_bytes": 3 * GB}],
+        now=NOW,
+    )
+    bandwidth_metrics_derive(organization=organization, now=NOW)
+    assert list(
+        ResourceMetric.objects.filter(customer=customer).values_list("value", flat=True)
+    ) == [4.0]
+
+
+def test_bandwidth_derivation_by_day_rejects_unknown_granularity(organization):
+    with pytest.raises(DomainError) as raised:
+        bandwidth_metrics_derive(
+            organization=organization, now=NOW, granularity="minute"
+        )
+    assert raised.value.field == "granularity"
+    assert str(raised.value) == "Unknown granularity 'minute'; use hour or day."
+
+
+def test_forecast_organization_forecasts_derived_bandwidth(organization, customer):
+    start = NOW - dt.timedelta(days=3)
+    usage_events_bulk_create(
+        customer=customer,
+        events=[
+            {
+                "occurred_at": start + dt.timedelta(hours=h),
+                "data_volume_bytes": (1 + h % 24) * GB,
+            }
+            for h in range(72)
+        ],  # fmt: skip
+        now=NOW,
+    )
+    count = forecast_organization(organization=organization, horizon=6, now=NOW)
+    forecast = Forecast.objects.get(customer=customer, resource="bandwidth_gb")
+    assert count == 1
+    assert (forecast.state, forecast.history_points, forecast.step_seconds) == (
+        "ok", 72, 3600,
+    )  # fmt: skip
+    assert len(forecast.points) == 6
+
+
+def test_policy_rejects_a_country_without_holiday_calendar(customer):
+    policy = ScalingPolicy(
+        organization=customer.organization, customer=customer, holiday_country="XX"
+    )
+    with pytest.raises(ValidationError) as raised:
+        policy.full_clean()
+    assert raised.value.message_dict == {
+        "holiday_country": ["No holiday calendar for XX."]
+    }
+    policy.holiday_country = "DE"
+    policy.full_clean()
