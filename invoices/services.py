@@ -1083,27 +1083,3 @@ def webhook_delivery_give_up(*, delivery_id: int) -> None:
     WebhookDelivery.objects.filter(
         pk=delivery_id, status=WebhookDelivery.Status.PENDING
     ).update(status=WebhookDelivery.Status.FAILED)
-
-
-# Periodic schedules -----------------------------------------------------------------
-
-
-def periodic_tasks_upsert() -> list[str]:
-    """Create or update the invoicing beat schedules by name (never deletes)."""
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
-    # Minute 5 of every hour: regenerate the last closed month and day while their
-    # drafts are in the grace window, then finalize the drafts past it.
-    crontab, _ = CrontabSchedule.objects.get_or_create(
-        minute="5", hour="*", day_of_week="*", day_of_month="*", month_of_year="*",
-        timezone="UTC",
-    )  # fmt: skip
-    names = []
-    for name, task in (
-        ("invoices: hourly invoicing cycle", "invoices.tasks.invoicing_cycle_all"),
-    ):
-        PeriodicTask.objects.update_or_create(
-            name=name, defaults={"task": task, "crontab": crontab, "enabled": True}
-        )
-        names.append(name)
-    return names

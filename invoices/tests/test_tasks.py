@@ -127,16 +127,6 @@ def test_cycle_task_wiring(organization, october):
     }
 
 
-def test_periodic_schedules_are_upserted_by_name():
-    from django_celery_beat.models import PeriodicTask
-
-    services.periodic_tasks_upsert()
-    services.periodic_tasks_upsert()
-    task = PeriodicTask.objects.get(name="invoices: hourly invoicing cycle")
-    assert task.task == "invoices.tasks.invoicing_cycle_all"
-    assert task.crontab.minute == "5"
-
-
 def test_fanout_generates_each_customer_slice_in_a_task(organization, october):
     result = services.invoices_generate_fanout(
         organization=organization, period=OCTOBER, now=AFTER_OCTOBER, parts=2
