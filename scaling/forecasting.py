@@ -27,9 +27,11 @@ How a series is forecast (``forecast_series``):
 4. Rolling-origin backtest: up to ``origins`` forecast origins spread evenly over the
    last ``backtest_span`` steps of the history (two weeks of sub-daily data, half a
    year of daily data), each forecasting the next ``min(horizon, ...)`` steps from
-   the data before it only. The lowest mean MASE over the origins wins, ties going to
-   the cheaper model. Prophet is backtested on at most four non-overlapping origins
-   (the last ones) and wins only if it beats the best cheap model on those.
+   the data before it only, then origins whose windows the end of the history cuts
+   short (``backtest_origins``). The lowest weighted mean MASE wins, recent origins
+   weighing more (``selection_weights``), ties going to the cheaper model. Prophet
+   is backtested on at most four non-overlapping whole-window origins (the last
+   ones) and wins only if it beats the best cheap model on those.
 5. Bands are conformal (``scaling.conformal``): per horizon step, from the chosen
    model's backtest errors, with adaptive conformal inference against drift; the
    reported coverage is online (each origin scored against earlier origins only).
@@ -318,10 +320,10 @@ def backtest_origins(
 
     Every origin keeps at least one full season (plus two points) of training data.
     Up to ``count`` origins with a whole test window before the end of the history
-    are spread evenly over the last ``backtest_span`` steps that allow that; at the
-    same spacing, later origins follow whose windows the end of the history cuts
-    short (at least an eighth of the window observed), so that a change in the last
-    hours or days already counts in the choice of model.
+    are spread evenly over the last ``backtest_span`` steps that allow that; at half
+    that spacing, later origins follow whose windows the end of the history cuts
+    short (at least a sixteenth of the window observed), so that a change in the
+    last hours or days already counts in the choice of model.
     """
     min_train = max(frequency.min_history // 2, min(primary, n // 2) + 2, 4)
     steps = max(1, min(horizon, (n - min_train) // 2))
@@ -331,15 +333,19 @@ def backtest_origins(
         return np.zeros(0, dtype=np.int64), steps
     spread = np.unique(np.round(np.linspace(first, last, max(1, count))).astype(int))
     stride = max(1, round((last - first) / max(1, count - 1)))
-    trailing = np.arange(last + stride, n - max(1, steps // 8) + 1, stride)
+    trailing_stride = max(1, stride // 2)
+    trailing = np.arange(
+        last + trailing_stride, n - max(1, steps // 16) + 1, trailing_stride
+    )
     return np.concatenate([spread, trailing]).astype(np.int64), steps
 
 
 def selection_weights(origins: np.ndarray, observed: np.ndarray, steps: int):
-    """Weight of each backtest origin in the choice of model: its share of observed
-    steps, halved every ``RECENCY_HALF_LIFE`` origins back from the latest."""
+    """Weight of each backtest origin in the choice of model: the square root of its
+    share of observed steps (a cut-short window counts less, but a recent change
+    still shows), halved every ``RECENCY_HALF_LIFE`` origins back from the latest."""
     age = np.arange(len(origins))[::-1]
-    return (observed / steps) * 0.5 ** (age / RECENCY_HALF_LIFE)
+    return np.sqrt(observed / steps) * 0.5 ** (age / RECENCY_HALF_LIFE)
 
 
 def candidate_names(periods: tuple[int, ...], y: np.ndarray, frequency: Frequency):

@@ -146,9 +146,9 @@ def test_backtest_origins_spread_over_the_span_then_cut_windows_short():
     frequency = detect_frequency(START + DAY * np.arange(60))
     origins, steps = backtest_origins(60, 16, frequency, 7, 5)
     assert steps == 16
-    # Whole windows from 9 (a week plus two points) to 44 = 60 - 16, then one
-    # origin nine steps later whose window the end of the history cuts to 7 steps.
-    assert origins.tolist() == [9, 18, 26, 35, 44, 53]
+    # Whole windows from 9 (a week plus two points) to 44 = 60 - 16, then every
+    # four steps (half the spacing) origins whose windows the end cuts short.
+    assert origins.tolist() == [9, 18, 26, 35, 44, 48, 52, 56]
 
 
 def test_calibration_scores_each_origin_against_earlier_windows_only():
