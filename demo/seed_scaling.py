@@ -142,7 +142,7 @@ def seed(*, context: dict, progress) -> None:
     ScalingPolicy.objects.get_or_create(
         organization=organization,
         customer=customers[0],
-        defaults={"revenue_per_unit": Decimal("4.00")},
+        defaults={"revenue_per_unit": Decimal("4.00"), "holiday_country": "US"},
     )
     launch = customers[1]
     Campaign.objects.get_or_create(
