@@ -181,7 +181,7 @@ def run(ctx: Context) -> list[Result]:
     results = []
     sent = 0
     try:
-        server = f"gunicorn {SERVER_WORKERS} workers" + (
+        server_label = f"gunicorn {SERVER_WORKERS} workers" + (
             f" x {SERVER_THREADS} threads" if SERVER_THREADS > 1 else ""
         )
         runs = [(size, total // len(BATCH_SIZES), False) for size in BATCH_SIZES]
@@ -214,8 +214,8 @@ def run(ctx: Context) -> list[Result]:
                     reference_name="raw COPY",
                     note=(
                         f"{count:,} events, {workload} customers and operations, "
-                        f"{server}, {CLIENT_THREADS} client threads, load average "
-                        f"{load:.1f} at start"
+                        f"{server_label}, {CLIENT_THREADS} client threads, "
+                        f"load average {load:.1f} at start"
                         + ("" if skewed else "; goal ratio >= 0.25")
                     ),
                 )
