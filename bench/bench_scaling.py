@@ -358,7 +358,7 @@ def throughput(ctx: Context) -> list[Result]:
             reference_name="Prophet serial",
             note=(
                 f"{timing['seconds']:.1f} s end to end for {count:,} x {POINTS} points "
-                f"(5-fold backtest, conformal bands, stored); models: {picked}. "
+                f"(rolling-origin backtest, conformal bands, stored); models: {picked}. "
                 f"Prophet: one fit + predict per series, {per_series:.3f} s measured "
                 f"on "
                 f"{sample} series and extrapolated to {count:,} "

@@ -60,6 +60,8 @@ def seasonal_profile_many(
     if period <= 1 or np.min(origins) < period:
         return seasonal_naive_many(y, origins, steps, period)
     stacked = _past_seasons(y, origins, steps, period, seasons)
+    if not np.isnan(stacked).any():
+        return np.median(stacked, axis=0) if robust else np.mean(stacked, axis=0)
     return np.nanmedian(stacked, axis=0) if robust else np.nanmean(stacked, axis=0)
 
 

@@ -21,7 +21,6 @@ Method (``calibrate``):
   uses the target after every origin.
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,32 +43,43 @@ class Calibration:
 
 def step_quantiles(scores: np.ndarray, level: float) -> np.ndarray:
     """Conformal half-widths per step from absolute errors (origins x steps; NaN
-    where a step was not observed).
+    where a step was not observed); see ``step_quantiles_many``."""
+    return step_quantiles_many(scores, (level,))[0]
+
+
+def step_quantiles_many(scores: np.ndarray, levels) -> np.ndarray:
+    """Half-widths per level and step (levels x steps).
 
     The pooled quantile is computed at up to ``ANCHORS`` evenly spaced steps and
     interpolated linearly between them (long 5-minute horizons have hundreds of
-    steps whose neighbouring quantiles barely differ). A step without any error
-    takes the width of the nearest earlier step that has some.
+    steps whose neighbouring quantiles barely differ). Steps without any error take
+    the width of the nearest step that has some.
     """
     scores = np.abs(np.asarray(scores, dtype=float))
-    steps = scores.shape[1]
+    count, steps = scores.shape
     radius = max(1, steps // 12)
-    level = min(max(level, 0.0), 1.0)
+    levels = np.clip(np.asarray(levels, dtype=float), 0.0, 1.0)
     anchors = np.unique(np.round(np.linspace(0, steps - 1, min(steps, ANCHORS))))
     anchors = anchors.astype(int)
-    values = np.full(len(anchors), np.nan)
-    for index, j in enumerate(anchors):
-        pool = scores[:, max(0, j - radius) : j + radius + 1].ravel()
-        pool = pool[~np.isnan(pool)]
-        if len(pool) == 0:
-            continue
-        rank = min(max(math.ceil((len(pool) + 1) * level), 1), len(pool))
-        values[index] = np.partition(pool, rank - 1)[rank - 1]
-    known = ~np.isnan(values)
+    # pools[a]: the errors of steps anchors[a] - radius .. + radius of every origin,
+    # sorted with the missing ones (NaN) last.
+    padded = np.full((count, steps + 2 * radius), np.nan)
+    padded[:, radius : radius + steps] = scores
+    columns = anchors[:, None] + np.arange(2 * radius + 1)[None, :]
+    pools = padded[:, columns].transpose(1, 0, 2).reshape(len(anchors), -1)
+    pools.sort(axis=1)
+    sizes = np.sum(~np.isnan(pools), axis=1)
+    known = sizes > 0
     if not np.any(known):
-        return np.zeros(steps)
-    widths = np.interp(np.arange(steps), anchors[known], values[known])
-    return np.maximum.accumulate(widths)
+        return np.zeros((len(levels), steps))
+    ranks = np.ceil((sizes[None, :] + 1) * levels[:, None]).astype(int)
+    ranks = np.clip(ranks, 1, np.maximum(sizes, 1)[None, :])
+    values = np.take_along_axis(pools, (ranks - 1).T, axis=1).T
+    positions = np.arange(steps)
+    widths = np.array(
+        [np.interp(positions, anchors[known], row[known]) for row in values]
+    )
+    return np.maximum.accumulate(widths, axis=1)
 
 
 def extend_widths(widths: np.ndarray, horizon: int) -> np.ndarray:
@@ -99,25 +109,28 @@ def calibrate(
     observed = (~np.isnan(scores)).sum(axis=1)
     # An origin's miss rate is known once its last observed step is.
     complete_at = origins + observed
-    widths, coverage, alphas = {}, {}, {}
-    for level in levels:
-        nominal = 1.0 - level
-        inside = []
-        misses = np.full(count, np.nan)
-        for i in range(count):
-            visible = np.where(seen_at < origins[i], scores, np.nan)
-            if np.sum((~np.isnan(visible)).any(axis=1)) < MIN_CALIBRATION:
-                continue
-            done = (complete_at <= origins[i]) & ~np.isnan(misses)
-            alpha = nominal + gamma * float(np.sum(nominal - misses[done]))
-            band = step_quantiles(visible[:i], 1.0 - alpha)
-            mine = ~np.isnan(scores[i])
-            hits = scores[i][mine] <= band[mine]
-            inside.append(float(np.mean(hits)))
-            misses[i] = 1.0 - inside[-1]
-        done = ~np.isnan(misses)
-        alpha = nominal + gamma * float(np.sum(nominal - misses[done]))
-        widths[level] = step_quantiles(scores, 1.0 - alpha)
-        coverage[level] = float(np.mean(inside)) if inside else None
-        alphas[level] = alpha
+    nominal = 1.0 - np.asarray(levels, dtype=float)
+    inside = [[] for _ in levels]
+    misses = np.full((len(levels), count), np.nan)
+    for i in range(count):
+        visible = np.where(seen_at < origins[i], scores, np.nan)
+        if np.sum((~np.isnan(visible)).any(axis=1)) < MIN_CALIBRATION:
+            continue
+        done = (complete_at <= origins[i]) & ~np.isnan(misses[0])
+        alpha = nominal + gamma * np.sum(nominal[:, None] - misses[:, done], axis=1)
+        bands = step_quantiles_many(visible[:i], 1.0 - alpha)
+        mine = ~np.isnan(scores[i])
+        for index in range(len(levels)):
+            hits = scores[i][mine] <= bands[index][mine]
+            inside[index].append(float(np.mean(hits)))
+            misses[index, i] = 1.0 - inside[index][-1]
+    done = ~np.isnan(misses[0])
+    alpha = nominal + gamma * np.sum(nominal[:, None] - misses[:, done], axis=1)
+    final = step_quantiles_many(scores, 1.0 - alpha)
+    widths = {level: final[index] for index, level in enumerate(levels)}
+    coverage = {
+        level: float(np.mean(inside[index])) if inside[index] else None
+        for index, level in enumerate(levels)
+    }
+    alphas = {level: float(alpha[index]) for index, level in enumerate(levels)}
     return Calibration(widths=widths, coverage=coverage, alpha=alphas)
