@@ -327,7 +327,7 @@ class EventCleaner:
         ):
             customer_key = _string(raw, "customer_id", errors, required=True)
         operation = get("operation")
-        if operation in self.operations:
+        if type(operation) is str and operation in self.operations:
             pass
         elif (
             type(operation) is str

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from metering.ingestion import Limits, clean_event, month_start, payload_hash
@@ -144,3 +144,43 @@ def test_time_spellings_hash_alike():
         len(hashes | {clean(event(occurred_at="2026-11-21T11:59:01Z"))[0].payload_hash})
         == 2
     )
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@given(
+    field=st.sampled_from(
+        [
+            "event_id",
+            "customer_id",
+            "operation",
+            "quantity",
+            "occurred_at",
+            "user_id",
+            "data_volume_bytes",
+            "process_id",
+            "context",
+            "properties",
+        ]
+    ),
+    value=json_values,
+)
+@example(field="operation", value=["image.resize"])
+@example(field="quantity", value=float("nan"))
+def test_any_json_value_is_cleaned_or_named(field, value):
+    cleaned, errors = clean(event(**{field: value}))
+    assert (cleaned is None) == bool(errors)
+    if errors:
+        assert set(errors) == {field}
