@@ -279,11 +279,12 @@ def _stored_hashes(*, organization: Organization, event_ids: list[str]) -> dict:
 
 
 # The batch's valid events are COPYed into a per-connection temporary table (no
-# WAL, no index), then two statements read it. Each batch first empties the table
-# with DELETE: emptying it at commit (ON COMMIT DELETE ROWS) or by TRUNCATE costs a
-# file truncation or a new file, milliseconds per batch. Deleted rows leave empty
-# pages that only a TRUNCATE gives back (autovacuum skips temporary tables), so
-# one runs after every STAGE_TRUNCATE_ROWS staged rows on a connection.
+# WAL, no index), then two statements read it. Each batch first deletes what the
+# previous batch on the connection left there: emptying the table at commit (ON
+# COMMIT DELETE ROWS) or by TRUNCATE costs a file truncation or a new file,
+# milliseconds per batch. Deleted rows leave empty pages that only a TRUNCATE
+# gives back (autovacuum skips temporary tables), so one runs instead once more
+# than STAGE_TRUNCATE_ROWS rows were staged on the connection.
 # Connections must stay with one client for the transaction (no statement-level
 # pooling), which Django's persistent connections give.
 STAGE_TRUNCATE_ROWS = 20_000
@@ -401,7 +402,7 @@ def _store_postgresql(
     connection.ensure_connection()
     params = {"organization": organization.pk, "now": now}
     # A server-side-binding cursor: binary COPY, and parameters travel apart from
-    # the statement. JIT compilation would cost more than it saves here.
+    # the statements. JIT compilation would cost more than it saves here.
     with psycopg.Cursor(connection.connection) as cursor:
         raw_connection = connection.connection
         staged = _staged_rows.get(raw_connection, 0) + len(events)
