@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from bench.core import Context, Result, stopwatch
+from scaling.backtesting import mase_scale
 from scaling.candidates import seasonal_naive
 
 ORDER = 60
@@ -115,7 +116,7 @@ def _one_origin(fc, series: RealSeries, seconds, values, origin: int, with_proph
     grid_y = grid_y[-frequency.max_history :]
     periods = fc.usable_periods(frequency, len(grid_y))
     primary = periods[0] if periods else 1
-    scale = fc.mase_scale(grid_y, primary)
+    scale = mase_scale(grid_y, primary)
     baseline = seasonal_naive(grid_y, series.horizon, primary)
     row = {
         "model": result.model,
@@ -358,9 +359,9 @@ def throughput(ctx: Context) -> list[Result]:
             reference_name="Prophet serial",
             note=(
                 f"{timing['seconds']:.1f} s end to end for {count:,} x {POINTS} points "
-                f"(rolling-origin backtest, conformal bands, stored); models: {picked}. "
-                f"Prophet: one fit + predict per series, {per_series:.3f} s measured "
-                f"on "
+                "(rolling-origin backtest, conformal bands, stored); "
+                f"models: {picked}. Prophet: one fit + predict per series, "
+                f"{per_series:.3f} s measured on "
                 f"{sample} series and extrapolated to {count:,} "
                 f"({per_series * count:.0f} s)."
             ),

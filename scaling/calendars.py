@@ -1,10 +1,12 @@
-"""Seasonal calendars: public holidays by country (the ``holidays`` package) and the
-"holiday behaves like a Sunday" effect used by the cheap forecasting models.
+"""Seasonal calendars: public holidays by country (the ``holidays`` package), the
+"holiday behaves like a Sunday" effect used by the cheap forecasting models, and
+campaign windows with their expected lift.
 
 Pure computation: dates are UTC calendar days counted from 1970-01-01 (epoch days),
 matching the UTC timestamps of resource metrics.
 """
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import holidays
@@ -92,3 +94,53 @@ def _slot(seconds: np.ndarray, step_seconds: int, slots: int) -> np.ndarray:
     if slots == 1:
         return np.zeros(len(seconds), dtype=np.int64)
     return ((seconds % DAY) // step_seconds) % slots
+
+
+@dataclass(frozen=True)
+class CampaignWindow:
+    start: int  # epoch seconds, inclusive
+    end: int  # epoch seconds, exclusive
+    lift: float  # 0.3 = +30 % expected demand inside the window
+    name: str = "campaign"
+
+
+def apply_campaigns(
+    stamps: np.ndarray, yhat: np.ndarray, campaigns: tuple[CampaignWindow, ...]
+) -> np.ndarray:
+    """``yhat`` times ``1 + lift`` at the steps inside each campaign window."""
+    adjusted = yhat.copy()
+    for campaign in campaigns:
+        inside = (stamps >= campaign.start) & (stamps < campaign.end)
+        adjusted[inside] *= 1 + campaign.lift
+    return adjusted
+
+
+@dataclass
+class Adjustments:
+    """What turns the models' raw forecasts into the published ones, per step
+    timestamp: the holiday shift, campaign lifts and the non-negative floor."""
+
+    shift: SundayShift | None
+    days: np.ndarray
+    campaigns: tuple[CampaignWindow, ...]
+    non_negative: bool
+
+    def clean(self, seconds: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """History with holiday steps moved to their own weekday's level."""
+        if self.shift is None:
+            return y
+        on_holiday = np.isin(seconds // DAY, self.days)
+        cleaned = y.astype(float).copy()
+        cleaned[on_holiday] -= self.shift.to_sunday(seconds[on_holiday])
+        return cleaned
+
+    def apply(self, stamps: np.ndarray, yhat: np.ndarray, campaigns: bool):
+        adjusted = yhat
+        if self.shift is not None:
+            on_holiday = np.isin(stamps // DAY, self.days)
+            if np.any(on_holiday):
+                adjusted = adjusted.copy()
+                adjusted[on_holiday] += self.shift.to_sunday(stamps[on_holiday])
+        if campaigns and self.campaigns:
+            adjusted = apply_campaigns(stamps, adjusted, self.campaigns)
+        return np.maximum(adjusted, 0.0) if self.non_negative else adjusted

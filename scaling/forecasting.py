@@ -28,8 +28,8 @@ How a series is forecast (``forecast_series``):
    last ``backtest_span`` steps of the history (two weeks of sub-daily data, half a
    year of daily data), each forecasting the next ``min(horizon, ...)`` steps from
    the data before it only, then origins whose windows the end of the history cuts
-   short (``backtest_origins``). The lowest weighted mean MASE wins, recent origins
-   weighing more (``selection_weights``), ties going to the cheaper model. Prophet
+   short (``scaling.backtesting``). The lowest weighted mean MASE wins, recent
+   origins weighing more, ties going to the cheaper model. Prophet
    is backtested on at most four non-overlapping whole-window origins (the last
    ones) and wins only if it beats the best cheap model on those.
 5. Bands are conformal (``scaling.conformal``): per horizon step, from the chosen
@@ -49,7 +49,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scaling import calendars, candidates, conformal
+from scaling import backtesting, calendars, candidates, conformal
+from scaling.calendars import CampaignWindow
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +74,6 @@ MODEL_COST_ORDER = {
 PROFILE_SEASONS = 5
 WEEKLY_SEASONS = 3
 PROPHET_ORIGINS = 4
-# Backtest origins over which an origin's weight in model selection halves.
-RECENCY_HALF_LIFE = 3
 
 
 @dataclass(frozen=True)
@@ -86,14 +85,6 @@ class Frequency:
     min_history: int  # steps needed before anything is forecast
     max_history: int  # steps kept (the most recent ones)
     backtest_span: int = 0  # steps over which backtest origins are spread
-
-
-@dataclass(frozen=True)
-class CampaignWindow:
-    start: int  # epoch seconds, inclusive
-    end: int  # epoch seconds, exclusive
-    lift: float  # 0.3 = +30 % expected demand inside the window
-    name: str = "campaign"
 
 
 @dataclass(frozen=True)
@@ -256,43 +247,6 @@ def prophet_forecast(
         return model.predict(upcoming)["yhat"].to_numpy(dtype=float)
 
 
-# --- scoring ---------------------------------------------------------------------
-
-
-def mase_scale(y: np.ndarray, period: int) -> float:
-    """Mean absolute error of the in-sample seasonal-naive forecast (MASE's divisor)."""
-    m = period if period > 1 and len(y) > period else 1
-    diffs = np.abs(y[m:] - y[:-m])
-    return float(np.mean(diffs)) if len(diffs) else 0.0
-
-
-def mase_scales(y: np.ndarray, origins: np.ndarray, period: int) -> np.ndarray:
-    """``mase_scale(y[:o], period)`` for each origin ``o``, from one cumulative sum;
-    0 becomes 1 so that a flat training window does not divide by zero."""
-    m = period if period > 1 and int(np.min(origins)) > period else 1
-    cumulative = np.concatenate([[0.0], np.cumsum(np.abs(y[m:] - y[:-m]))])
-    counts = np.asarray(origins, dtype=np.int64) - m
-    scales = cumulative[counts] / np.maximum(counts, 1)
-    return np.where(scales > 0, scales, 1.0)
-
-
-def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
-    """Symmetric MAPE in percent (0-200); a point where both are 0 counts as 0."""
-    return float(np.mean(_smape_rows(np.atleast_2d(actual), np.atleast_2d(predicted))))
-
-
-def _smape_rows(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    denominator = np.abs(actual) + np.abs(predicted)
-    ratio = np.divide(
-        2 * np.abs(actual - predicted),
-        denominator,
-        out=np.zeros_like(denominator, dtype=float),
-        where=denominator > 0,
-    )
-    ratio[np.isnan(actual)] = np.nan
-    return 100 * np.nanmean(ratio, axis=1)
-
-
 # --- the pipeline ------------------------------------------------------------------
 
 
@@ -311,41 +265,6 @@ def _wants_prophet(frequency: Frequency, n: int, options: ForecastOptions) -> bo
     exogenous = bool(options.campaigns or options.regressors)
     yearly = frequency.kind == "daily" and n >= 730
     return exogenous or yearly
-
-
-def backtest_origins(
-    n: int, horizon: int, frequency: Frequency, primary: int, count: int
-) -> tuple[np.ndarray, int]:
-    """Forecast origins of the rolling-origin backtest and the steps each scores.
-
-    Every origin keeps at least one full season (plus two points) of training data.
-    Up to ``count`` origins with a whole test window before the end of the history
-    are spread evenly over the last ``backtest_span`` steps that allow that; at half
-    that spacing, later origins follow whose windows the end of the history cuts
-    short (at least a sixteenth of the window observed), so that a change in the
-    last hours or days already counts in the choice of model.
-    """
-    min_train = max(frequency.min_history // 2, min(primary, n // 2) + 2, 4)
-    steps = max(1, min(horizon, (n - min_train) // 2))
-    last = n - steps
-    first = max(min_train, last - max(frequency.backtest_span, steps))
-    if last < first:
-        return np.zeros(0, dtype=np.int64), steps
-    spread = np.unique(np.round(np.linspace(first, last, max(1, count))).astype(int))
-    stride = max(1, round((last - first) / max(1, count - 1)))
-    trailing_stride = max(1, stride // 2)
-    trailing = np.arange(
-        last + trailing_stride, n - max(1, steps // 16) + 1, trailing_stride
-    )
-    return np.concatenate([spread, trailing]).astype(np.int64), steps
-
-
-def selection_weights(origins: np.ndarray, observed: np.ndarray, steps: int):
-    """Weight of each backtest origin in the choice of model: the square root of its
-    share of observed steps (a cut-short window counts less, but a recent change
-    still shows), halved every ``RECENCY_HALF_LIFE`` origins back from the latest."""
-    age = np.arange(len(origins))[::-1]
-    return np.sqrt(observed / steps) * 0.5 ** (age / RECENCY_HALF_LIFE)
 
 
 def candidate_names(periods: tuple[int, ...], y: np.ndarray, frequency: Frequency):
@@ -400,47 +319,6 @@ def predict_many(
     return out
 
 
-def _apply_campaigns(
-    stamps: np.ndarray, yhat: np.ndarray, campaigns: tuple[CampaignWindow, ...]
-) -> np.ndarray:
-    adjusted = yhat.copy()
-    for campaign in campaigns:
-        inside = (stamps >= campaign.start) & (stamps < campaign.end)
-        adjusted[inside] *= 1 + campaign.lift
-    return adjusted
-
-
-@dataclass
-class _Adjustments:
-    """What turns the models' raw forecasts into the published ones, per step
-    timestamp: the holiday shift, campaign lifts and the non-negative floor."""
-
-    shift: calendars.SundayShift | None
-    days: np.ndarray
-    campaigns: tuple[CampaignWindow, ...]
-    non_negative: bool
-
-    def clean(self, seconds: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """History with holiday steps moved to their own weekday's level."""
-        if self.shift is None:
-            return y
-        on_holiday = np.isin(seconds // DAY, self.days)
-        cleaned = y.astype(float).copy()
-        cleaned[on_holiday] -= self.shift.to_sunday(seconds[on_holiday])
-        return cleaned
-
-    def apply(self, stamps: np.ndarray, yhat: np.ndarray, campaigns: bool):
-        adjusted = yhat
-        if self.shift is not None:
-            on_holiday = np.isin(stamps // DAY, self.days)
-            if np.any(on_holiday):
-                adjusted = adjusted.copy()
-                adjusted[on_holiday] += self.shift.to_sunday(stamps[on_holiday])
-        if campaigns and self.campaigns:
-            adjusted = _apply_campaigns(stamps, adjusted, self.campaigns)
-        return np.maximum(adjusted, 0.0) if self.non_negative else adjusted
-
-
 def _adjustments(
     seconds: np.ndarray,
     y: np.ndarray,
@@ -448,7 +326,7 @@ def _adjustments(
     frequency: Frequency,
     options: ForecastOptions,
     profile_end: int,
-) -> _Adjustments:
+) -> calendars.Adjustments:
     shift, days = None, np.zeros(0, dtype=np.int64)
     if options.holiday_country and frequency.kind in ("sub_daily", "daily"):
         end = int(future[-1]) if len(future) else int(seconds[-1])
@@ -457,7 +335,7 @@ def _adjustments(
             shift = calendars.sunday_shift(
                 seconds[:profile_end], y[:profile_end], frequency.step_seconds, days
             )
-    return _Adjustments(
+    return calendars.Adjustments(
         shift=shift,
         days=days,
         campaigns=options.campaigns,
@@ -500,8 +378,13 @@ def forecast_series(
     horizon = options.horizon or frequency.default_horizon
     periods = usable_periods(frequency, n)
     primary = periods[0] if periods else 1
-    origins, steps = backtest_origins(
-        n, horizon, frequency, primary, max(1, options.origins)
+    origins, steps = backtesting.backtest_origins(
+        n,
+        horizon,
+        frequency.min_history,
+        frequency.backtest_span,
+        primary,
+        max(1, options.origins),
     )
     if len(origins) == 0:
         return _not_enough(f"{n} points are too few to backtest.", frequency, n)
@@ -535,15 +418,15 @@ def forecast_series(
     positions = origins[:, None] + np.arange(steps)[None, :]
     inside = positions < n
     actual = np.where(inside, y[np.minimum(positions, n - 1)], np.nan)
-    weights = selection_weights(origins, inside.sum(axis=1), steps)
-    scale = mase_scales(y, origins, primary)[:, None]
+    weights = backtesting.selection_weights(origins, inside.sum(axis=1), steps)
+    scale = backtesting.mase_scales(y, origins, primary)[:, None]
     mase_rows, smape_rows, errors = {}, {}, {}
     final = {}
     for name, predicted in raw_backtest.items():
         backtest = adjust.apply(stamps[positions], predicted, campaigns=True)
         errors[name] = actual - backtest
         mase_rows[name] = np.nanmean(np.abs(errors[name]) / scale, axis=1)
-        smape_rows[name] = _smape_rows(actual, backtest)
+        smape_rows[name] = backtesting.smape_rows(actual, backtest)
         final[name] = adjust_final.apply(future, raw_final[name], campaigns=True)
     chosen = min(
         names,
@@ -570,7 +453,7 @@ def forecast_series(
         mase_rows["prophet"][rows] = np.mean(
             np.abs(errors["prophet"][rows]) / scale[rows], axis=1
         )
-        smape_rows["prophet"][rows] = _smape_rows(actual[rows], predicted)
+        smape_rows["prophet"][rows] = backtesting.smape_rows(actual[rows], predicted)
         if np.average(mase_rows["prophet"][rows], weights=weights[rows]) < np.average(
             mase_rows[chosen][rows], weights=weights[rows]
         ):

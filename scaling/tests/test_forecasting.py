@@ -3,13 +3,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scaling.backtesting import backtest_origins
 from scaling.calendars import holiday_days
 from scaling.candidates import seasonal_naive
 from scaling.conformal import calibrate, step_quantiles
 from scaling.forecasting import (
     CampaignWindow,
     ForecastOptions,
-    backtest_origins,
     detect_frequency,
     forecast_series,
 )
@@ -144,7 +144,9 @@ def test_any_non_negative_daily_series_gives_nested_non_negative_bands(values):
 
 def test_backtest_origins_spread_over_the_span_then_cut_windows_short():
     frequency = detect_frequency(START + DAY * np.arange(60))
-    origins, steps = backtest_origins(60, 16, frequency, 7, 5)
+    origins, steps = backtest_origins(
+        60, 16, frequency.min_history, frequency.backtest_span, 7, 5
+    )
     assert steps == 16
     # Whole windows from 9 (a week plus two points) to 44 = 60 - 16, then every
     # four steps (half the spacing) origins whose windows the end cuts short.
