@@ -16,6 +16,7 @@ from scaling.models import (
     ScalingEvent,
     ScalingPolicy,
 )
+from scaling.schedules import periodic_tasks
 from scaling.services import provisioning
 from scaling.services.forecasts import forecast_chunk, forecast_organization
 from scaling.services.metrics import (
@@ -29,7 +30,6 @@ from scaling.services.recommendations import (
     recommendation_generate,
     recommendation_reject,
 )
-from scaling.services.schedules import periodic_tasks_setup
 from scaling.tests.factories import ForecastFactory, daily_points
 
 pytestmark = pytest.mark.django_db
@@ -317,17 +317,22 @@ def test_failed_webhook_records_nothing(organization, customer, bundles, monkeyp
     assert not Entitlement.objects.filter(customer=customer).exists()
 
 
-def test_schedules_are_upserted_by_name(organization):
-    periodic_tasks_setup(organizations=[organization])
-    tasks = periodic_tasks_setup(organizations=[organization])
-    assert sorted(t.name for t in tasks) == [
-        f"scaling: adjust {organization.slug}",
-        f"scaling: forecast {organization.slug}",
+def test_each_organization_gets_a_forecast_and_an_adjust_entry(organization):
+    specs = periodic_tasks()
+    assert [(spec.name, spec.task, spec.args, spec.every_hours) for spec in specs] == [
+        (
+            f"scaling: forecast {organization.slug}",
+            "scaling.forecast_organization",
+            (organization.pk,),
+            6,
+        ),
+        (
+            f"scaling: adjust {organization.slug}",
+            "scaling.adjust_organization",
+            (organization.pk,),
+            6,
+        ),
     ]
-    assert {(t.interval.every, t.interval.period) for t in tasks} == {(6, "hours")}
-    from django_celery_beat.models import PeriodicTask
-
-    assert PeriodicTask.objects.filter(name__startswith="scaling:").count() == 2
 
 
 def test_change_that_does_not_pay_off_is_not_recommended(
