@@ -187,6 +187,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
+# Public evaluation data (real series and a clickstream) used by the demo, the
+# benchmarks and the profiler's evaluation commands.
+SHARED_DATA_DIR = env.path(
+    "SHARED_DATA_DIR", default=BASE_DIR.parent / "shared" / "data"
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

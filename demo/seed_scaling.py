@@ -1,8 +1,9 @@
 """Demo scaling: the three default bundles, resource metrics for 20 accounts built
-from the real series in ../shared/data, entitlements, a campaign, a forecast run and
-the resulting recommendations."""
+from the real series in SHARED_DATA_DIR (synthetic shapes without it), entitlements,
+a campaign, a forecast run and the resulting recommendations."""
 
 import datetime as dt
+import logging
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from scaling.services.forecasts import forecast_organization
 from scaling.services.provisioning import entitlement_record
 from scaling.services.recommendations import recommendations_generate_for_organization
 
-DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
+logger = logging.getLogger(__name__)
 ACCOUNTS = 20
 HOURS = 28 * 24
 DAYS = 120
@@ -50,14 +51,34 @@ BUNDLES = {
 def _load(name: str, time_column: str, value_column: str):
     import pandas as pd
 
-    frame = pd.read_csv(DATA / name)
+    frame = pd.read_csv(Path(settings.SHARED_DATA_DIR) / name)
     seconds = pd.to_datetime(frame[time_column]).to_numpy().astype("datetime64[s]")
     return seconds.astype(np.int64), frame[value_column].to_numpy(dtype=float)
+
+
+def _synthetic_shapes() -> tuple[np.ndarray, np.ndarray]:
+    """Stand-ins with a daily and a weekly cycle, for when the real series are
+    not beside the project (``SHARED_DATA_DIR``)."""
+    rng = np.random.default_rng(7)
+    hours = np.arange(HOURS)
+    hourly = 1 + 0.4 * np.sin(2 * np.pi * (hours % 24 - 8) / 24)
+    hourly *= 1 - 0.25 * ((hours // 24) % 7 >= 5) + 0.05 * rng.standard_normal(HOURS)
+    days = np.arange(DAYS)
+    daily = (1 - 0.3 * (days % 7 >= 5)) * np.exp(0.1 * rng.standard_normal(DAYS))
+    return hourly / hourly.mean(), daily / daily.mean()
 
 
 def _shapes() -> tuple[np.ndarray, np.ndarray]:
     """Hourly CPU shape (NAB ASG CPU, 5-minute means per hour) and daily traffic
     shape (Wikipedia page views, damped exp of the log), both scaled to a mean of 1."""
+    if not (
+        Path(settings.SHARED_DATA_DIR) / "example_wp_log_peyton_manning.csv"
+    ).exists():
+        logger.warning(
+            "%s not found: the demo's resource metrics use synthetic shapes",
+            settings.SHARED_DATA_DIR,
+        )
+        return _synthetic_shapes()
     _, cpu = _load("cpu_utilization_asg_misconfiguration.csv", "timestamp", "value")
     hourly = cpu[: len(cpu) // 12 * 12].reshape(-1, 12).mean(axis=1)
     hourly = hourly[-(HOURS + 24 * 9) : -24 * 9]  # before the labelled anomaly

@@ -8,7 +8,7 @@ from metering.models import Organization
 from profiling import msnbc
 from profiling.services import msnbc_store
 
-DEFAULT_PATH = Path(settings.BASE_DIR).parent / "shared" / "data" / msnbc.ARCHIVE
+DEFAULT_PATH = Path(settings.SHARED_DATA_DIR) / msnbc.ARCHIVE
 
 
 class Command(BaseCommand):
