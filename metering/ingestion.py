@@ -206,7 +206,13 @@ def _properties(value, errors: dict, *, limit: int) -> bytes:
     if not isinstance(value, dict):
         errors["properties"] = ["Must be a JSON object."]
         return b"{}"
-    encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    try:
+        encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits, non-string keys
+        errors["properties"] = [
+            "Must be a JSON object with string keys and integers within 64 bits."
+        ]
+        return b"{}"
     if len(encoded) > limit:
         errors["properties"] = [f"Must be at most {limit} bytes of JSON."]
     elif b"\\u0000" in encoded:

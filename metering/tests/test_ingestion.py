@@ -184,3 +184,13 @@ def test_any_json_value_is_cleaned_or_named(field, value):
     assert (cleaned is None) == bool(errors)
     if errors:
         assert set(errors) == {field}
+
+
+def test_properties_with_an_integer_beyond_64_bits_are_rejected_by_name():
+    cleaned, errors = clean(event(properties={"n": 2**64}))
+    assert cleaned is None
+    assert errors == {
+        "properties": [
+            "Must be a JSON object with string keys and integers within 64 bits."
+        ]
+    }
