@@ -451,18 +451,24 @@ def _locked(bundle: PersonalizedBundle) -> PersonalizedBundle:
     return PersonalizedBundle.objects.select_for_update().get(pk=bundle.pk)
 
 
+def _require_status(bundle: PersonalizedBundle, expected: str, verb: str) -> None:
+    """Refuse a state change unless the bundle is in ``expected``."""
+    if bundle.status != expected:
+        article = "an" if expected[0] in "aeiou" else "a"
+        raise InvalidTransition(
+            f"Bundle {bundle.pk} is {bundle.status}; only {article} {expected} bundle "
+            f"can be {verb}.",
+            field="status",
+        )
+
+
 @transaction.atomic
 def bundle_accept(
     *, bundle: PersonalizedBundle, now: dt.datetime, actor: str
 ) -> PersonalizedBundle:
     """Accept an open offer within its validity; it becomes active at once."""
     bundle = _locked(bundle)
-    if bundle.status != Status.OFFERED:
-        raise InvalidTransition(
-            f"Bundle {bundle.pk} is {bundle.status}; only an offered bundle can be "
-            "accepted.",
-            field="status",
-        )
+    _require_status(bundle, Status.OFFERED, "accepted")
     if not (bundle.valid_from <= now < bundle.valid_until):
         raise InvalidTransition(
             f"Bundle {bundle.pk} is outside its validity "
@@ -482,12 +488,7 @@ def bundle_activate(
 ) -> PersonalizedBundle:
     """An accepted bundle starts covering usage."""
     bundle = _locked(bundle)
-    if bundle.status != Status.ACCEPTED:
-        raise InvalidTransition(
-            f"Bundle {bundle.pk} is {bundle.status}; only an accepted bundle can be "
-            "activated.",
-            field="status",
-        )
+    _require_status(bundle, Status.ACCEPTED, "activated")
     _transition(bundle=bundle, to_status=Status.ACTIVE, now=now, actor=actor)
     bundle.save(update_fields=["status", "updated_at"])
     return bundle
@@ -498,12 +499,7 @@ def bundle_decline(
     *, bundle: PersonalizedBundle, now: dt.datetime, actor: str
 ) -> PersonalizedBundle:
     bundle = _locked(bundle)
-    if bundle.status != Status.OFFERED:
-        raise InvalidTransition(
-            f"Bundle {bundle.pk} is {bundle.status}; only an offered bundle can be "
-            "declined.",
-            field="status",
-        )
+    _require_status(bundle, Status.OFFERED, "declined")
     _transition(bundle=bundle, to_status=Status.DECLINED, now=now, actor=actor)
     bundle.declined_at = now
     bundle.save(update_fields=["status", "declined_at", "updated_at"])
