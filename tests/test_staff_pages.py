@@ -38,5 +38,8 @@ def test_staff_pages_refuse_non_staff(client, path):
 def test_admin_index_links_every_staff_page(client):
     client.force_login(UserFactory(staff=True))
     content = client.get("/admin/").content.decode()
+    # In the right-hand column, above recent actions.
+    sidebar = content[content.index('id="content-related"') :]
+    assert sidebar.index('id="staff-pages"') < sidebar.index("Recent actions")
     for path in [*STAFF_PAGES, "/api/v1/docs/"]:
         assert f'href="{path}"' in content, path
