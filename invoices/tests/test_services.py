@@ -9,6 +9,7 @@ from billing_site.errors import DomainError, InvalidTransition
 from invoices import selectors, services
 from invoices.models import CreditNote, Invoice, InvoiceLine, ProviderCharge
 from invoices.periods import DAILY, MONTHLY, Period
+from invoices.services import generation
 from invoices.tests.conftest import AFTER_OCTOBER, OCTOBER, at, ingest
 from invoices.tests.factories import (
     InvoicingSettingsFactory,
@@ -145,7 +146,7 @@ def test_a_crash_while_writing_leaves_no_partial_invoice(
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "_insert_lines", broken)
+    monkeypatch.setattr(generation, "_insert_lines", broken)
     with pytest.raises(RuntimeError):
         generate(organization)
 
@@ -525,7 +526,7 @@ def test_outside_a_transaction_chunks_are_written_while_the_next_is_rated(
     third = CustomerFactory(organization=organization, external_id="third")
     ingest(third, "pdf.export", [20], when=at(2))
     writer_threads = set()
-    insert_lines = services._insert_lines
+    insert_lines = generation._insert_lines
 
     def recording(written, texts):
         writer_threads.add(threading.get_ident())
@@ -538,7 +539,7 @@ def test_outside_a_transaction_chunks_are_written_while_the_next_is_rated(
             raise RuntimeError("disk full")
         insert_lines(written, texts)
 
-    monkeypatch.setattr(services, "_insert_lines", recording)
+    monkeypatch.setattr(generation, "_insert_lines", recording)
     with pytest.raises(RuntimeError, match="disk full"):
         services.invoices_generate(
             organization=organization, period=OCTOBER, now=AFTER_OCTOBER, chunk_size=1

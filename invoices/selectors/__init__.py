@@ -1,0 +1,87 @@
+"""Reads of invoicing: usage aggregation, rating inputs, invoices, live totals.
+
+Usage of a month, for its invoice as for the live total of the open month, is read
+from metering's usage counters (see ``period_usage`` for why they are exact); usage of
+a day is aggregated in SQL over the day's events (one ``GROUP BY customer,
+operation``). Both feed ``invoices.rating.rate`` through ``rating_input``, which
+decides what belongs on which invoice (see ``terms``).
+
+Split by sub-domain; callers import from here:
+
+- ``invoices``: settings, invoice lists and lookups, diffs, finalizable drafts;
+- ``usage``: usage by customer from counters or events, fan-out slices;
+- ``terms``: an organization's terms for a period and each customer's rating input;
+- ``late_usage``: late usage of issued invoices and the adjustments billing it;
+- ``live``: the live total of a customer's open month and day.
+"""
+
+from invoices.selectors._common import ZERO
+from invoices.selectors.invoices import (
+    DiffRow,
+    LineGroup,
+    customer_has_invoices,
+    customer_invoices,
+    invoice_diff,
+    invoice_get,
+    invoice_line_groups,
+    invoice_list,
+    invoice_previous,
+    invoices_finalizable,
+    invoicing_settings_for,
+)
+from invoices.selectors.late_usage import (
+    BILLABLE_STATUSES,
+    invoices_with_late_usage,
+    late_adjustments,
+)
+from invoices.selectors.live import CurrentUsageCost, current_usage_cost
+from invoices.selectors.terms import (
+    PER_USE,
+    ModelTerms,
+    OrganizationTerms,
+    organization_terms,
+    provider_charges_open,
+    rating_input,
+)
+from invoices.selectors.usage import (
+    customer_id_slices,
+    customers_in,
+    per_use_events_by_customer,
+    period_usage,
+    usage_by_customer,
+    usage_by_customer_from_counters,
+    usage_from_counters,
+)
+
+__all__ = [
+    "BILLABLE_STATUSES",
+    "current_usage_cost",
+    "CurrentUsageCost",
+    "customer_has_invoices",
+    "customer_id_slices",
+    "customer_invoices",
+    "customers_in",
+    "DiffRow",
+    "invoice_diff",
+    "invoice_get",
+    "invoice_line_groups",
+    "invoice_list",
+    "invoice_previous",
+    "invoices_finalizable",
+    "invoices_with_late_usage",
+    "invoicing_settings_for",
+    "late_adjustments",
+    "LineGroup",
+    "ModelTerms",
+    "organization_terms",
+    "OrganizationTerms",
+    "PER_USE",
+    "per_use_events_by_customer",
+    "period_usage",
+    "provider_charges_open",
+    "rating_input",
+    "usage_by_customer",
+    "usage_by_customer_from_counters",
+    "usage_from_counters",
+    "ZERO",
+]

@@ -1,0 +1,177 @@
+"""Reads of invoices: settings, lists, lookups, diffs against the previous invoice,
+drafts due for finalization, the customer-delete guard and line groups.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from invoices import rating
+from invoices.models import Invoice, InvoiceLine, InvoicingSettings
+from invoices.periods import Period
+from invoices.selectors._common import ZERO
+from metering.models import Customer, Organization
+
+
+def invoicing_settings_for(*, organization: Organization) -> InvoicingSettings:
+    """The organization's settings, or unsaved defaults."""
+    found = InvoicingSettings.objects.filter(organization=organization).first()
+    return found or InvoicingSettings(organization=organization)
+
+
+def invoice_list(
+    *,
+    organization: Organization,
+    customer_external_id: str | None = None,
+    status: str | None = None,
+    period: Period | None = None,
+) -> QuerySet[Invoice]:
+    invoices = Invoice.objects.filter(organization=organization).select_related(
+        "customer"
+    )
+    if customer_external_id:
+        invoices = invoices.filter(customer__external_id=customer_external_id)
+    if status:
+        invoices = invoices.filter(status=status)
+    if period is not None:
+        invoices = invoices.filter(
+            frequency=period.frequency, period_start=period.start
+        )
+    return invoices.prefetch_related(
+        Prefetch("lines", queryset=InvoiceLine.objects.order_by("position"))
+    ).order_by("-period_start", "customer_name", "id")
+
+
+def invoice_get(*, organization: Organization, pk: int | str) -> Invoice:
+    """One invoice of the organization with its lines; 404 for any other."""
+    key = str(pk)
+    invoice = (
+        invoice_list(organization=organization).filter(pk=int(key)).first()
+        if key.isdigit()
+        else None
+    )
+    if invoice is None:
+        raise Http404(f"No invoice {key!r}")
+    return invoice
+
+
+def customer_invoices(*, customer: Customer) -> QuerySet[Invoice]:
+    """A customer's issued invoices (drafts are not shown to customers)."""
+    return (
+        Invoice.objects.filter(
+            organization_id=customer.organization_id, customer=customer
+        )
+        .exclude(status=Invoice.Status.DRAFT)
+        .order_by("-period_start", "-id")
+    )
+
+
+def invoice_previous(*, invoice: Invoice) -> Invoice | None:
+    """The customer's invoice of the period before, same frequency (not void)."""
+    previous = invoice.period.previous()
+    return (
+        Invoice.objects.filter(
+            customer_id=invoice.customer_id,
+            frequency=invoice.frequency,
+            period_start=previous.start,
+        )
+        .exclude(status=Invoice.Status.VOID)
+        .prefetch_related("lines")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    kind: str
+    description: str
+    previous_quantity: Decimal | None
+    current_quantity: Decimal | None
+    previous_amount: Decimal
+    current_amount: Decimal
+
+    @property
+    def change(self) -> Decimal:
+        return self.current_amount - self.previous_amount
+
+
+def invoice_diff(*, invoice: Invoice) -> tuple[Invoice | None, list[DiffRow]]:
+    """Lines of ``invoice`` against the previous period's, matched by kind and text."""
+    previous = invoice_previous(invoice=invoice)
+    before = {
+        (line.kind, line.description): line
+        for line in (previous.lines.all() if previous else [])
+    }
+    after = {(line.kind, line.description): line for line in invoice.lines.all()}
+    rows = []
+    for key in list(after) + [key for key in before if key not in after]:
+        old, new = before.get(key), after.get(key)
+        rows.append(
+            DiffRow(
+                kind=key[0],
+                description=key[1],
+                previous_quantity=old.quantity if old else None,
+                current_quantity=new.quantity if new else None,
+                previous_amount=old.amount if old else ZERO,
+                current_amount=new.amount if new else ZERO,
+            )
+        )
+    return previous, rows
+
+
+def invoices_finalizable(*, organization: Organization, now: datetime) -> list[Invoice]:
+    """Drafts whose period closed more than the grace window ago."""
+    grace = timedelta(
+        hours=invoicing_settings_for(organization=organization).grace_hours
+    )
+    drafts = Invoice.objects.filter(
+        organization=organization, status=Invoice.Status.DRAFT
+    ).order_by("period_start", "id")
+    return [draft for draft in drafts if draft.period.closes_at + grace <= now]
+
+
+def customer_has_invoices(customer: Customer) -> str:
+    """The customer-delete guard: a reason when invoices exist, else ""."""
+    count = Invoice.objects.filter(customer=customer).count()
+    if count:
+        return (
+            f"Customer {customer.external_id} has {count} invoice(s) and cannot be "
+            "deleted."
+        )
+    return ""
+
+
+@dataclass(frozen=True)
+class LineGroup:
+    label: str
+    lines: tuple[InvoiceLine, ...]
+    amount: Decimal  # sum of the group's (rounded) line amounts
+
+
+_GROUPS = (
+    ("Subscription and bundles", (rating.SUBSCRIPTION, rating.BUNDLE)),
+    ("Usage", (rating.BUNDLED_USAGE, rating.OVERAGE, rating.USAGE, rating.TIER)),
+    ("Fees", (rating.BASE_FEE, rating.MINIMUM_CHARGE)),
+    ("Provider charges", (rating.PROVIDER_CHARGE,)),
+    ("Adjustments", (rating.ADJUSTMENT,)),
+)
+
+
+def invoice_line_groups(*, invoice: Invoice) -> list[LineGroup]:
+    """The invoice's lines grouped for display, in document order within a group."""
+    lines = sorted(invoice.lines.all(), key=lambda line: line.position)
+    groups = []
+    for label, kinds in _GROUPS:
+        members = tuple(line for line in lines if line.kind in kinds)
+        if members:
+            groups.append(
+                LineGroup(
+                    label=label,
+                    lines=members,
+                    amount=sum((line.amount for line in members), ZERO),
+                )
+            )
+    return groups

@@ -1,0 +1,315 @@
+"""Rating inputs: an organization's terms for a period (subscriptions, billing
+models, bundles, provider charges) and what ``rating.rate`` needs per customer.
+
+A monthly invoice carries the subscription fee, the bundles that start in the
+month (price and included quantities), usage priced per operation or by the
+billing model's monthly activities, provider charges and late-usage adjustments;
+a daily invoice carries the billing model's daily and per-use activities and the
+usage of the operations mapped to them.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from bundles import selectors as bundle_selectors
+from bundles.models import BundleTemplate, PersonalizedBundle, PersonalizedBundleLine
+from invoices import rating
+from invoices.models import Invoice, InvoicingSettings, ProviderCharge, Subscription
+from invoices.periods import DAILY, MONTHLY, Period
+from invoices.selectors._common import ZERO
+from invoices.selectors.invoices import invoicing_settings_for
+from invoices.selectors.usage import customers_in
+from metering.models import Operation, Organization
+from pricing import engine as pricing_engine
+from pricing import selectors as pricing_selectors
+from pricing.models import ActivityBasedConfig, BillingModel
+
+PER_USE = ActivityBasedConfig.BillingFrequency.PER_USE
+
+
+@dataclass
+class ModelTerms:
+    name: str
+    pricing: pricing_engine.ModelPricing
+    frequencies: dict[str, str]  # activity type -> billing frequency
+
+
+@dataclass
+class OrganizationTerms:
+    """Everything rating needs about an organization for one period, loaded once."""
+
+    organization: Organization
+    period: Period
+    settings: InvoicingSettings
+    activity_of: dict[str, str]
+    list_prices: dict[str, Decimal]
+    overrides: dict[int, dict[str, Decimal]]
+    subscriptions: dict[int, Subscription]
+    models: dict[int, ModelTerms]
+    bundles: dict[int, list[rating.BundleTerms]] = field(default_factory=dict)
+    provider_charges: dict[int, list[ProviderCharge]] = field(default_factory=dict)
+    # Billing model id (None: no model) -> its share of the rating inputs.
+    model_inputs: dict = field(default_factory=dict, repr=False)
+
+    def per_use_operations(self, operations: set[str]) -> set[str]:
+        per_use_types = {
+            activity_type
+            for model in self.models.values()
+            for activity_type, frequency in model.frequencies.items()
+            if frequency == PER_USE
+        }
+        return {
+            code
+            for code in operations
+            if self.activity_of.get(code, code) in per_use_types
+        }
+
+    def customer_ids(self) -> set[int]:
+        """Customers with something to bill besides usage."""
+        ids = set(self.subscriptions) | set(self.provider_charges)
+        return ids | set(self.bundles)
+
+
+def _subscriptions_in_force(
+    *, organization: Organization, period: Period, customer_ids=None
+) -> dict[int, Subscription]:
+    start, end = period.bounds
+    rows = Subscription.objects.filter(
+        organization=organization, starts_at__lt=end
+    ).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=start))
+    if customer_ids is not None:
+        rows = rows.filter(customer_id__in=customers_in(customer_ids))
+    in_force: dict[int, Subscription] = {}
+    rows = rows.only("customer_id", "billing_model_id", "agents")
+    for subscription in rows.order_by("customer_id", "starts_at", "id"):
+        in_force[subscription.customer_id] = subscription  # the latest wins
+    return in_force
+
+
+def _model_terms(model_ids: set[int]) -> dict[int, ModelTerms]:
+    if not model_ids:
+        return {}
+    models = pricing_selectors.billing_model_all().filter(pk__in=model_ids)
+    return {
+        model.pk: ModelTerms(
+            name=model.name,
+            pricing=pricing_selectors.billing_model_pricing(model),
+            frequencies={
+                config.activity_type: config.billing_frequency
+                for config in model.activity_configs.all()
+                if config.is_active
+            },
+        )
+        for model in models
+    }
+
+
+def _bundles_starting_in(
+    *, organization: Organization, period: Period, customer_ids=None
+) -> dict[int, list[rating.BundleTerms]]:
+    """Accepted bundles whose validity starts in the period, by customer.
+
+    A bundle is billed, and its inclusions count, in the month its validity starts.
+    """
+    start, end = period.bounds
+    bundles = PersonalizedBundle.objects.filter(
+        organization=organization,
+        accepted_at__isnull=False,
+        valid_from__gte=start,
+        valid_from__lt=end,
+    ).exclude(status=PersonalizedBundle.Status.DECLINED)
+    if customer_ids is not None:
+        bundles = bundles.filter(customer_id__in=customers_in(customer_ids))
+    bundles = (
+        bundles.only("customer_id", "price")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=PersonalizedBundleLine.objects.only(
+                    "bundle_id", "operation", "included_quantity"
+                ),
+            ),
+            Prefetch("templates", queryset=BundleTemplate.objects.only("name")),
+        )
+        .order_by("valid_from", "id")
+    )
+    by_customer: dict[int, list[rating.BundleTerms]] = defaultdict(list)
+    for bundle in bundles:
+        by_customer[bundle.customer_id].append(
+            rating.BundleTerms(
+                reference=f"bundle:{bundle.pk}",
+                name=bundle_selectors.bundle_name(bundle),
+                price=bundle.price,
+                included={
+                    line.operation: line.included_quantity
+                    for line in bundle.lines.all()
+                },
+            )
+        )
+    return by_customer
+
+
+def provider_charges_open(
+    *, organization: Organization, period: Period, customer_ids=None
+) -> QuerySet[ProviderCharge]:
+    """Charges a monthly invoice of ``period`` bills: its own month's and earlier
+    months' not yet billed, plus those already on this period's draft."""
+    charges = ProviderCharge.objects.filter(
+        organization=organization, period_start__lte=period.start
+    ).filter(
+        Q(invoice__isnull=True)
+        | Q(
+            invoice__status=Invoice.Status.DRAFT,
+            invoice__frequency=MONTHLY,
+            invoice__period_start=period.start,
+        )
+    )
+    if customer_ids is not None:
+        charges = charges.filter(customer_id__in=customers_in(customer_ids))
+    return charges.order_by("period_start", "id")
+
+
+def organization_terms(
+    *, organization: Organization, period: Period, customer_ids=None
+) -> OrganizationTerms:
+    """Load the period's rating terms of the organization in a handful of queries."""
+    subscriptions = _subscriptions_in_force(
+        organization=organization, period=period, customer_ids=customer_ids
+    )
+    terms = OrganizationTerms(
+        organization=organization,
+        period=period,
+        settings=invoicing_settings_for(organization=organization),
+        activity_of=dict(
+            Operation.objects.filter(organization=organization)
+            .exclude(activity_type="")
+            .values_list("code", "activity_type")
+        ),
+        list_prices=bundle_selectors.list_prices(organization=organization),
+        overrides=bundle_selectors.customer_price_overrides(
+            organization=organization, customer_ids=customer_ids
+        ),
+        subscriptions=subscriptions,
+        models=_model_terms(
+            {subscription.billing_model_id for subscription in subscriptions.values()}
+        ),
+    )
+    if period.frequency == MONTHLY:
+        terms.bundles = _bundles_starting_in(
+            organization=organization, period=period, customer_ids=customer_ids
+        )
+        charges: dict[int, list[ProviderCharge]] = defaultdict(list)
+        for charge in provider_charges_open(
+            organization=organization, period=period, customer_ids=customer_ids
+        ):
+            charges[charge.customer_id].append(charge)
+        terms.provider_charges = charges
+    return terms
+
+
+@dataclass(frozen=True)
+class _ModelInputs:
+    """What a billing model contributes to every rating input of a period."""
+
+    activities: tuple[rating.ActivityTerms, ...]
+    daily_types: frozenset[str]
+    subscription_fee: Decimal
+    name: str
+
+
+def _model_inputs(terms: OrganizationTerms, model_id: int | None) -> _ModelInputs:
+    """Built once per billing model and period, not once per customer."""
+    found = terms.model_inputs.get(model_id)
+    if found is not None:
+        return found
+    model = terms.models.get(model_id) if model_id is not None else None
+    frequencies = model.frequencies if model else {}
+    daily_types = frozenset(
+        activity_type
+        for activity_type, frequency in frequencies.items()
+        if frequency != MONTHLY
+    )
+    activities = tuple(
+        rating.ActivityTerms(
+            pricing=activity, per_use=frequencies[activity.activity_type] == PER_USE
+        )
+        for activity in (model.pricing.activities if model else ())
+        if (activity.activity_type in daily_types) == (terms.period.frequency == DAILY)
+    )
+    subscription_fee = ZERO
+    if model and model.pricing.model_type in (
+        BillingModel.ModelType.SUBSCRIPTION,
+        BillingModel.ModelType.HYBRID,
+    ):
+        subscription_fee = model.pricing.subscription_fee
+    found = terms.model_inputs[model_id] = _ModelInputs(
+        activities=activities,
+        daily_types=daily_types,
+        subscription_fee=subscription_fee,
+        name=model.name if model else "",
+    )
+    return found
+
+
+def rating_input(
+    *,
+    terms: OrganizationTerms,
+    customer_id: int,
+    usage: dict[str, Decimal],
+    per_use_events: dict[str, dict[Decimal, int]] | None = None,
+    adjustments: tuple[rating.Adjustment, ...] = (),
+) -> rating.RatingInput:
+    """What ``rating.rate`` needs for one customer and the terms' period."""
+    currency = terms.organization.currency
+    subscription = terms.subscriptions.get(customer_id)
+    inputs = _model_inputs(
+        terms, subscription.billing_model_id if subscription else None
+    )
+    daily = terms.period.frequency == DAILY
+    in_stream = usage
+    if inputs.daily_types or daily:
+        in_stream = {
+            code: units
+            for code, units in usage.items()
+            if (terms.activity_of.get(code, code) in inputs.daily_types) == daily
+        }
+    if daily:
+        return rating.RatingInput(
+            currency=currency,
+            usage=in_stream,
+            activity_of=terms.activity_of,
+            activities=inputs.activities,
+            per_use_events=per_use_events or {},
+            agents=subscription.agents if subscription else 0,
+            billing_model_name=inputs.name,
+        )
+    prices = terms.list_prices
+    overrides = terms.overrides.get(customer_id)
+    if overrides:
+        prices = {**prices, **overrides}
+    return rating.RatingInput(
+        currency=currency,
+        usage=in_stream,
+        activity_of=terms.activity_of,
+        bundles=tuple(terms.bundles.get(customer_id, ())),
+        operation_prices=prices,
+        activities=inputs.activities,
+        agents=subscription.agents if subscription else 0,
+        billing_model_name=inputs.name,
+        subscription_fee=inputs.subscription_fee,
+        provider_charges=tuple(
+            rating.ProviderChargeItem(
+                reference=f"provider_charge:{charge.pk}",
+                provider=charge.provider,
+                description=charge.description
+                or f"network charges {charge.period_start:%Y-%m}",
+                amount=charge.amount,
+            )
+            for charge in terms.provider_charges.get(customer_id, ())
+        ),
+        markup_percent=terms.settings.provider_markup_percent,
+        adjustments=adjustments,
+    )

@@ -1,0 +1,82 @@
+"""Writes of invoicing: generation, the invoice lifecycle, charges, subscriptions.
+
+Lifecycle: ``draft`` -> ``finalized`` -> ``paid``, or ``finalized`` -> ``void`` (with
+a credit note). Drafts are (re)generated from usage until they are finalized, by an
+admin or automatically once the organization's grace window after the period has
+passed; issued invoices never change again, late usage goes to a later invoice as an
+adjustment line.
+
+Split by sub-domain; callers import from here:
+
+- ``generation``: (re)generating a closed period's drafts, upgrade offers;
+- ``draft_storage``: the bulk SQL writes of generated drafts and their lines;
+- ``lifecycle``: finalize, mark paid, void, the periodic cycle, invoicing settings;
+- ``charges``: subscriptions and provider charges (one or a CSV import);
+- ``webhooks``: signed deliveries of invoice events.
+"""
+
+from invoices.services.charges import (
+    CSV_COLUMNS,
+    ImportResult,
+    provider_charge_create,
+    provider_charges_import,
+    subscription_create,
+)
+from invoices.services.draft_storage import (
+    INVOICE_COLUMNS,
+    LINE_COLUMNS,
+    SNAPSHOT_COLUMNS,
+)
+from invoices.services.generation import (
+    CHUNK_SIZE,
+    GenerationResult,
+    invoices_generate,
+    invoices_generate_fanout,
+)
+from invoices.services.lifecycle import (
+    CycleResult,
+    FinalizeOutcome,
+    invoice_finalize,
+    invoice_mark_paid,
+    invoice_void,
+    invoices_finalize,
+    invoicing_cycle_run,
+    invoicing_settings_update,
+)
+from invoices.services.webhooks import (
+    WEBHOOK_TIMEOUT_SECONDS,
+    WebhookTransientError,
+    webhook_delivery_attempt,
+    webhook_delivery_give_up,
+    webhook_payload,
+    webhook_signature,
+)
+
+__all__ = [
+    "CHUNK_SIZE",
+    "CSV_COLUMNS",
+    "CycleResult",
+    "FinalizeOutcome",
+    "GenerationResult",
+    "ImportResult",
+    "INVOICE_COLUMNS",
+    "invoice_finalize",
+    "invoice_mark_paid",
+    "invoice_void",
+    "invoices_finalize",
+    "invoices_generate",
+    "invoices_generate_fanout",
+    "invoicing_cycle_run",
+    "invoicing_settings_update",
+    "LINE_COLUMNS",
+    "provider_charge_create",
+    "provider_charges_import",
+    "SNAPSHOT_COLUMNS",
+    "subscription_create",
+    "webhook_delivery_attempt",
+    "webhook_delivery_give_up",
+    "webhook_payload",
+    "webhook_signature",
+    "WEBHOOK_TIMEOUT_SECONDS",
+    "WebhookTransientError",
+]

@@ -1,0 +1,181 @@
+"""The invoice lifecycle: finalize (numbering, webhook), mark paid, void with a
+credit note, the periodic cycle, and the organization's invoicing settings.
+
+Lifecycle: ``draft`` -> ``finalized`` -> ``paid``, or ``finalized`` -> ``void`` (with
+a credit note). Drafts are finalized by an admin or automatically once the
+organization's grace window after the period has passed.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from billing_site.errors import DomainError, InvalidTransition
+from invoices import periods, selectors
+from invoices.models import (
+    CreditNote,
+    Invoice,
+    InvoiceNumberSequence,
+    InvoicingSettings,
+    ProviderCharge,
+    WebhookDelivery,
+)
+from invoices.periods import DAILY, MONTHLY
+from invoices.services.generation import GenerationResult, invoices_generate
+from metering.models import Organization
+
+
+def _next_number(*, organization: Organization, kind: str) -> int:
+    """The next value of the organization's gap-free sequence (row-locked)."""
+    InvoiceNumberSequence.objects.get_or_create(organization=organization, kind=kind)
+    sequence = InvoiceNumberSequence.objects.select_for_update().get(
+        organization=organization, kind=kind
+    )
+    sequence.last_value += 1
+    sequence.save(update_fields=["last_value"])
+    return sequence.last_value
+
+
+def _locked(invoice: Invoice) -> Invoice:
+    return (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=invoice.pk)
+    )
+
+
+@transaction.atomic
+def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
+    """Issue a draft: number it from the gap-free sequence, date it, freeze it, and
+    notify the organization's webhook after commit."""
+    invoice = _locked(invoice)
+    if invoice.status != Invoice.Status.DRAFT:
+        raise InvalidTransition(
+            f"invoice {invoice.number or invoice.pk} is {invoice.status}, "
+            "cannot finalize",
+            field="status",
+        )
+    settings = selectors.invoicing_settings_for(organization=invoice.organization)
+    value = _next_number(
+        organization=invoice.organization, kind=InvoiceNumberSequence.Kind.INVOICE
+    )
+    invoice.number = f"{settings.number_prefix}-{value:06d}"
+    invoice.status = Invoice.Status.FINALIZED
+    invoice.finalized_at = now
+    invoice.issued_on = now.date()
+    invoice.due_on = invoice.issued_on + timedelta(days=settings.payment_terms_days)
+    invoice.save()
+    if settings.webhook_url:
+        delivery = WebhookDelivery.objects.create(
+            organization=invoice.organization,
+            invoice=invoice,
+            event="invoice.finalized",
+            url=settings.webhook_url,
+        )
+        transaction.on_commit(lambda: _enqueue_webhook(delivery.pk))
+    return invoice
+
+
+def _enqueue_webhook(delivery_id: int) -> None:
+    from invoices.tasks import invoice_webhook_deliver
+
+    invoice_webhook_deliver.delay(delivery_id)
+
+
+@transaction.atomic
+def invoice_mark_paid(*, invoice: Invoice, now: datetime) -> Invoice:
+    invoice = _locked(invoice)
+    if invoice.status != Invoice.Status.FINALIZED:
+        raise InvalidTransition(
+            f"invoice {invoice.number or invoice.pk} is {invoice.status}, "
+            "cannot mark it paid",
+            field="status",
+        )
+    invoice.status = Invoice.Status.PAID
+    invoice.paid_at = now
+    invoice.save(update_fields=["status", "paid_at", "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, now: datetime, reason: str = "") -> CreditNote:
+    """Void a finalized invoice: a credit note for its total cancels it, and the
+    provider charges it billed are released to the next invoice."""
+    invoice = _locked(invoice)
+    if invoice.status != Invoice.Status.FINALIZED:
+        raise InvalidTransition(
+            f"invoice {invoice.number or invoice.pk} is {invoice.status}, cannot void",
+            field="status",
+        )
+    value = _next_number(
+        organization=invoice.organization, kind=InvoiceNumberSequence.Kind.CREDIT_NOTE
+    )
+    credit_note = CreditNote.objects.create(
+        organization=invoice.organization,
+        invoice=invoice,
+        number=f"CN-{value:06d}",
+        amount=invoice.total,
+        currency=invoice.currency,
+        reason=reason[:300],
+        issued_at=now,
+    )
+    invoice.status = Invoice.Status.VOID
+    invoice.voided_at = now
+    invoice.save(update_fields=["status", "voided_at", "updated_at"])
+    ProviderCharge.objects.filter(invoice=invoice).update(invoice=None)
+    return credit_note
+
+
+@dataclass
+class FinalizeOutcome:
+    finalized: list[Invoice] = field(default_factory=list)
+    failed: list[tuple[Invoice, str]] = field(default_factory=list)
+
+
+def invoices_finalize(*, invoices: list[Invoice], now: datetime) -> FinalizeOutcome:
+    """Finalize each invoice in its own transaction; failures are reported, not
+    raised, so one refused invoice does not stop the others."""
+    outcome = FinalizeOutcome()
+    for invoice in invoices:
+        try:
+            outcome.finalized.append(invoice_finalize(invoice=invoice, now=now))
+        except DomainError as error:
+            outcome.failed.append((invoice, error.message))
+    return outcome
+
+
+@dataclass
+class CycleResult:
+    generated: list[GenerationResult] = field(default_factory=list)
+    finalized: FinalizeOutcome = field(default_factory=FinalizeOutcome)
+
+
+def invoicing_cycle_run(*, organization: Organization, now: datetime) -> CycleResult:
+    """What the periodic task does for one organization: (re)generate the last
+    closed month and day, then finalize the drafts past their grace window."""
+    result = CycleResult()
+    for frequency in (MONTHLY, DAILY):
+        period = periods.period_containing(now, frequency).previous()
+        result.generated.append(
+            invoices_generate(organization=organization, period=period, now=now)
+        )
+    result.finalized = invoices_finalize(
+        invoices=selectors.invoices_finalizable(organization=organization, now=now),
+        now=now,
+    )
+    return result
+
+
+@transaction.atomic
+def invoicing_settings_update(
+    *, organization: Organization, **changes
+) -> InvoicingSettings:
+    settings, _ = InvoicingSettings.objects.select_for_update().get_or_create(
+        organization=organization
+    )
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    settings.full_clean()
+    settings.save()
+    return settings
