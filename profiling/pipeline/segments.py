@@ -1,0 +1,112 @@
+"""Segments of a pass: clustering the feature vectors (K-Means with k by
+silhouette, DBSCAN for outliers, PCA for the 2-D view) and describing each segment
+(name, characteristic operations, summary, first-order transitions)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from profiling import clustering, markov
+from profiling.features import Features
+
+
+@dataclass
+class SegmentResult:
+    label: int
+    name: str
+    size: int
+    top_operations: list[dict]
+    centroid_summary: dict
+    transitions: list[list[float]]
+
+
+def cluster(
+    features: Features, *, k_range: tuple[int, int], seed: int, algorithm: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Segments on PCA-reduced features (20 components for K-Means, 10 for DBSCAN;
+    silhouettes are measured in the space that was clustered).
+
+    BLAS/OpenMP run single-threaded here: on a busy worker host, oversubscribed
+    thread pools made K-Means an order of magnitude slower; parallelism comes from
+    running several workers instead.
+    """
+    matrix = features.clustering_matrix()
+    with threadpool_limits(limits=1):
+        reduced = clustering.reduce(matrix, components=20, seed=seed)
+        density = clustering.dbscan(reduced[:, :10])
+        unusual = density.labels == clustering.UNUSUAL
+        if algorithm == "dbscan":
+            chosen = density
+        else:
+            chosen = clustering.kmeans_auto(reduced, k_range=k_range, seed=seed)
+    projection = np.zeros((len(matrix), 2))
+    projection[:, : min(2, reduced.shape[1])] = reduced[:, :2]
+    scores = {
+        "algorithm": chosen.algorithm,
+        "k": chosen.k,
+        "silhouette": chosen.silhouette,
+        "silhouettes_by_k": {str(k): v for k, v in chosen.silhouettes_by_k.items()},
+        "dbscan": density.algorithm,
+        "unusual_customers": int(unusual.sum()),
+    }
+    return chosen.labels, unusual, projection, scores
+
+
+def _segments(
+    features: Features,
+    labels: np.ndarray,
+    operations: tuple[str, ...],
+    levels: list[markov.Chain],
+) -> list[SegmentResult]:
+    counts = features.operation_counts.toarray()
+    a = features.activity
+    overall_length = float(np.mean(a.mean_session_length)) if len(labels) else 0.0
+    overall_events = float(np.mean(a.events)) if len(labels) else 0.0
+    results = []
+    for label in sorted(set(labels.tolist())):
+        members = labels == label
+        top = clustering.characteristic_operations(counts, labels, label)
+        summary = {
+            "mean_events": round(float(a.events[members].mean()), 1),
+            "mean_session_length": round(
+                float(a.mean_session_length[members].mean()), 2
+            ),
+            "night_share": round(float(a.night_share[members].mean()), 3),
+            "trend": round(float(a.trend[members].mean()), 3),
+            "volume_mean_bytes": round(float(a.volume_mean[members].mean())),
+        }
+        if label == clustering.UNUSUAL:
+            name = "Unusual customers"
+        else:
+            name = clustering.segment_name(
+                [operations[code] for code, _, _ in top],
+                mean_session_length=summary["mean_session_length"],
+                overall_session_length=overall_length,
+                mean_events=summary["mean_events"],
+                overall_events=overall_events,
+                night_share=summary["night_share"],
+            )
+        matrix = markov.transition_matrix(levels[:2], [0, label + 1])
+        results.append(
+            SegmentResult(
+                label=label,
+                name=name,
+                size=int(members.sum()),
+                top_operations=[
+                    {
+                        "operation": operations[code],
+                        "share": round(share, 3),
+                        "lift": round(lift, 2),
+                    }
+                    for code, share, lift in top
+                ],
+                centroid_summary=summary,
+                transitions=np.round(matrix, 4).tolist(),
+            )
+        )
+    for segment, name in zip(
+        results, clustering.unique_names([s.name for s in results]), strict=True
+    ):
+        segment.name = name
+    return results
