@@ -1,0 +1,77 @@
+"""Frequency and grid: a series' step and what follows from it (seasonal periods,
+horizon, history bounds), the regular grid it is laid on and its future steps."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Frequency:
+    step_seconds: int
+    kind: str  # "sub_daily", "daily", "weekly" or "monthly"
+    candidate_periods: tuple[int, ...]  # seasonal periods in steps, primary first
+    default_horizon: int  # steps: 48 hours, 30 days, 8 weeks or 12 months
+    min_history: int  # steps needed before anything is forecast
+    max_history: int  # steps kept (the most recent ones)
+    backtest_span: int = 0  # steps over which backtest origins are spread
+
+
+def detect_frequency(timestamps: np.ndarray) -> Frequency:
+    """The series' step (median spacing) and what follows from it."""
+    diffs = np.diff(np.asarray(timestamps, dtype=np.int64))
+    diffs = diffs[diffs > 0]
+    step = int(np.median(diffs)) if len(diffs) else DAY
+    if step < int(0.9 * DAY):
+        per_day = max(1, round(DAY / step))
+        return Frequency(
+            step_seconds=step,
+            kind="sub_daily",
+            candidate_periods=(per_day, 7 * per_day),
+            default_horizon=max(1, round(48 * 3600 / step)),
+            min_history=per_day,
+            max_history=35 * per_day,
+            backtest_span=14 * per_day,
+        )
+    if step < int(2.5 * DAY):
+        return Frequency(step, "daily", (7, 365), 30, 14, 4 * 365 + 1, 182)
+    if step < 20 * DAY:
+        return Frequency(step, "weekly", (52,), 8, 16, 5 * 52, 104)
+    return Frequency(step, "monthly", (12,), 12, 24, 30 * 12, 60)
+
+
+def regular_grid(
+    timestamps: np.ndarray, values: np.ndarray, frequency: Frequency
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values on a regular grid of the series' step; gaps are linearly interpolated.
+
+    Monthly (and weekly) steps are irregular in seconds, so those series keep their
+    own timestamps in order.
+    """
+    seconds = np.asarray(timestamps, dtype=np.int64)
+    values = np.asarray(values, dtype=float)
+    keep = np.isfinite(values)
+    seconds, values = seconds[keep], values[keep]
+    order = np.argsort(seconds, kind="stable")
+    seconds, values = seconds[order], values[order]
+    if len(seconds) == 0 or frequency.kind in ("monthly", "weekly"):
+        return seconds, values
+    step = frequency.step_seconds
+    grid = np.arange(seconds[0], seconds[-1] + 1, step, dtype=np.int64)
+    return grid, np.interp(grid, seconds, values)
+
+
+def usable_periods(frequency: Frequency, n: int) -> tuple[int, ...]:
+    """Seasonal periods with at least two full cycles in ``n`` points."""
+    return tuple(p for p in frequency.candidate_periods if p > 1 and n >= 2 * p)
+
+
+def future_timestamps(last: int, horizon: int, frequency: Frequency) -> np.ndarray:
+    if frequency.kind == "monthly":
+        start = np.datetime64(int(last), "s").astype("datetime64[M]")
+        months = start + np.arange(1, horizon + 1)
+        return months.astype("datetime64[s]").astype(np.int64)
+    step = frequency.step_seconds
+    return last + step * np.arange(1, horizon + 1, dtype=np.int64)

@@ -1,0 +1,227 @@
+"""Forecasting one series (``forecast_series``): the rolling-origin backtest that
+chooses a model, Prophet's turn, holiday and campaign adjustments and the
+conformal bands."""
+
+import numpy as np
+
+from scaling import backtesting, calendars, conformal
+from scaling.forecasting.cheap_models import (
+    MODEL_COST_ORDER,
+    candidate_names,
+    predict_many,
+)
+from scaling.forecasting.grid import (
+    Frequency,
+    detect_frequency,
+    future_timestamps,
+    regular_grid,
+    usable_periods,
+)
+from scaling.forecasting.prophet_model import prophet_forecast
+from scaling.forecasting.values import LEVELS, ForecastOptions, ForecastResult, Scores
+
+PROPHET_ORIGINS = 4
+
+
+def _not_enough(message: str, frequency=None, n: int = 0) -> ForecastResult:
+    return ForecastResult(
+        state="not_enough_history", message=message, frequency=frequency,
+        history_points=n,
+    )  # fmt: skip
+
+
+def _wants_prophet(frequency: Frequency, n: int, options: ForecastOptions) -> bool:
+    if options.use_prophet == "always":
+        return True
+    if options.use_prophet == "never":
+        return False
+    exogenous = bool(options.campaigns or options.regressors)
+    yearly = frequency.kind == "daily" and n >= 730
+    return exogenous or yearly
+
+
+def _adjustments(
+    seconds: np.ndarray,
+    y: np.ndarray,
+    future: np.ndarray,
+    frequency: Frequency,
+    options: ForecastOptions,
+    profile_end: int,
+) -> calendars.Adjustments:
+    shift, days = None, np.zeros(0, dtype=np.int64)
+    if options.holiday_country and frequency.kind in ("sub_daily", "daily"):
+        end = int(future[-1]) if len(future) else int(seconds[-1])
+        days = calendars.holiday_days(options.holiday_country, int(seconds[0]), end)
+        if len(days):
+            shift = calendars.sunday_shift(
+                seconds[:profile_end], y[:profile_end], frequency.step_seconds, days
+            )
+    return calendars.Adjustments(
+        shift=shift,
+        days=days,
+        campaigns=options.campaigns,
+        non_negative=float(np.min(y)) >= 0,
+    )
+
+
+def _prophet_rows(origins: np.ndarray, steps: int) -> np.ndarray:
+    """Up to ``PROPHET_ORIGINS`` origins with non-overlapping windows, latest first."""
+    rows: list[int] = []
+    for row in range(len(origins) - 1, -1, -1):
+        if not rows or origins[rows[-1]] - origins[row] >= steps:
+            rows.append(row)
+        if len(rows) == PROPHET_ORIGINS:
+            break
+    return np.array(sorted(rows), dtype=np.int64)
+
+
+def forecast_series(
+    timestamps: np.ndarray, values: np.ndarray, options: ForecastOptions | None = None
+) -> ForecastResult:
+    """Forecast one series (epoch seconds, values); see the module docstring."""
+    options = options or ForecastOptions()
+    timestamps = np.asarray(timestamps, dtype=np.int64)
+    if len(timestamps) < 3:
+        return _not_enough(f"{len(timestamps)} points; at least 3 are needed.")
+    frequency = detect_frequency(timestamps)
+    seconds, y = regular_grid(timestamps, values, frequency)
+    seconds, y = seconds[-frequency.max_history :], y[-frequency.max_history :]
+    n = len(y)
+    if n < frequency.min_history:
+        return _not_enough(
+            f"{n} points of {frequency.kind.replace('_', '-')} data; at least "
+            f"{frequency.min_history} are needed.",
+            frequency,
+            n,
+        )
+    if float(np.ptp(y)) <= 1e-9 * max(1.0, abs(float(y[0]))):
+        return _not_enough("The series is constant.", frequency, n)
+    horizon = options.horizon or frequency.default_horizon
+    periods = usable_periods(frequency, n)
+    primary = periods[0] if periods else 1
+    origins, steps = backtesting.backtest_origins(
+        n,
+        horizon,
+        frequency.min_history,
+        frequency.backtest_span,
+        primary,
+        max(1, options.origins),
+    )
+    if len(origins) == 0:
+        return _not_enough(f"{n} points are too few to backtest.", frequency, n)
+    future = future_timestamps(int(seconds[-1]), horizon, frequency)
+    stamps = np.concatenate([seconds, future])
+    # The holiday profile of the backtest comes from the data before its first
+    # origin, that of the final forecast from the whole history.
+    adjust = _adjustments(seconds, y, future, frequency, options, int(origins[0]))
+    adjust_final = _adjustments(seconds, y, future, frequency, options, n)
+    names = candidate_names(periods, y, frequency)
+    width = max(steps, horizon)
+    if adjust.shift is None and adjust_final.shift is None:
+        # One evaluation from the backtest origins and the final origin together.
+        raw = predict_many(names, y, np.append(origins, n), width, periods, frequency)
+        raw_backtest = {name: rows[:-1, :steps] for name, rows in raw.items()}
+        raw_final = {name: rows[-1, :horizon] for name, rows in raw.items()}
+    else:
+        raw = predict_many(
+            names, adjust.clean(seconds, y), origins, steps, periods, frequency
+        )
+        raw_backtest = raw
+        raw = predict_many(
+            names,
+            adjust_final.clean(seconds, y),
+            np.array([n]),
+            horizon,
+            periods,
+            frequency,
+        )
+        raw_final = {name: rows[0] for name, rows in raw.items()}
+    positions = origins[:, None] + np.arange(steps)[None, :]
+    inside = positions < n
+    actual = np.where(inside, y[np.minimum(positions, n - 1)], np.nan)
+    weights = backtesting.selection_weights(origins, inside.sum(axis=1), steps)
+    scale = backtesting.mase_scales(y, origins, primary)[:, None]
+    mase_rows, smape_rows, errors = {}, {}, {}
+    final = {}
+    for name, predicted in raw_backtest.items():
+        backtest = adjust.apply(stamps[positions], predicted, campaigns=True)
+        errors[name] = actual - backtest
+        mase_rows[name] = np.nanmean(np.abs(errors[name]) / scale, axis=1)
+        smape_rows[name] = backtesting.smape_rows(actual, backtest)
+        final[name] = adjust_final.apply(future, raw_final[name], campaigns=True)
+    chosen = min(
+        names,
+        key=lambda name: (
+            round(float(np.average(mase_rows[name], weights=weights)), 6),
+            MODEL_COST_ORDER[name],
+        ),
+    )
+    calibration_rows = np.arange(len(origins))
+
+    if _wants_prophet(frequency, n, options):
+        rows = _prophet_rows(origins[inside.all(axis=1)], steps)
+        predicted = np.array([
+            prophet_forecast(
+                seconds[:o], y[:o], stamps[o : o + steps], frequency, options
+            )
+            for o in origins[rows]
+        ])  # fmt: skip
+        predicted = adjust.apply(stamps[positions[rows]], predicted, campaigns=False)
+        errors["prophet"] = np.full_like(actual, np.nan)
+        errors["prophet"][rows] = actual[rows] - predicted
+        mase_rows["prophet"] = np.full(len(origins), np.nan)
+        smape_rows["prophet"] = np.full(len(origins), np.nan)
+        mase_rows["prophet"][rows] = np.mean(
+            np.abs(errors["prophet"][rows]) / scale[rows], axis=1
+        )
+        smape_rows["prophet"][rows] = backtesting.smape_rows(actual[rows], predicted)
+        if np.average(mase_rows["prophet"][rows], weights=weights[rows]) < np.average(
+            mase_rows[chosen][rows], weights=weights[rows]
+        ):
+            chosen = "prophet"
+            calibration_rows = rows
+            final["prophet"] = adjust_final.apply(
+                future,
+                prophet_forecast(seconds, y, future, frequency, options),
+                campaigns=False,
+            )
+
+    calibration = conformal.calibrate(
+        errors[chosen][calibration_rows], origins[calibration_rows], LEVELS
+    )
+    summary = {
+        name: Scores(
+            mase=float(np.nanmean(mase_rows[name])),
+            smape=float(np.nanmean(smape_rows[name])),
+        )
+        for name in mase_rows
+    }
+    summary[chosen] = Scores(
+        mase=summary[chosen].mase,
+        smape=summary[chosen].smape,
+        coverage_80=calibration.coverage[0.8],
+        coverage_95=calibration.coverage[0.95],
+    )
+    yhat = final[chosen]
+    bands = {}
+    for level in LEVELS:
+        half = conformal.extend_widths(calibration.widths[level], horizon)
+        lower = yhat - half
+        bands[level] = (
+            np.maximum(lower, 0.0) if adjust.non_negative else lower,
+            yhat + half,
+        )
+    return ForecastResult(
+        state="ok",
+        model=chosen,
+        frequency=frequency,
+        history_points=n,
+        horizon=horizon,
+        timestamps=future,
+        yhat=yhat,
+        bands=bands,
+        scores=summary[chosen],
+        baseline=summary["seasonal_naive"],
+        candidates=summary,
+        backtest_origins=len(calibration_rows),
+    )
