@@ -1,8 +1,9 @@
 """Writes of metering.
 
 Tenancy (organizations, customers, API keys, portal users) lives here; usage event
-ingestion in ``ingest.py`` and event table partitions in ``partitions.py``, both
-re-exported so callers import everything from ``metering.services``.
+ingestion in ``ingest.py`` (its batch storage in ``ingest_postgresql.py`` and
+``ingest_orm.py``) and event table partitions in ``partitions.py``, re-exported so
+callers import everything from ``metering.services``.
 """
 
 import hashlib
