@@ -1,133 +1,24 @@
-"""Writes on bundles: prices, templates, offer runs, offer state changes, expiry."""
+"""Offer runs: personalised bundles for every profiled customer of an
+organization, and the upgrade offer for an operation used outside any bundle."""
 
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from billing_site.errors import DomainError, InvalidTransition
 from bundles import engine, selectors
 from bundles.models import (
     BundleSettings,
     BundleStatusChange,
-    BundleTemplate,
-    BundleTemplateOperation,
-    OperationPrice,
     PersonalizedBundle,
     PersonalizedBundleLine,
     Validity,
 )
+from bundles.services.prices import bundle_settings_ensure
+from bundles.services.transitions import SYSTEM, Status, _transition_many
 from metering.models import Customer, Organization
-
-Status = PersonalizedBundle.Status
-SYSTEM = "system"
-
-
-# Prices and settings ----------------------------------------------------------------
-
-
-@transaction.atomic
-def operation_price_set(
-    *,
-    organization: Organization,
-    operation: str,
-    unit_price: Decimal,
-    customer: Customer | None = None,
-) -> OperationPrice:
-    """Create or replace the list price of an operation (or a customer's override)."""
-    if customer is not None and customer.organization_id != organization.pk:
-        raise DomainError("No such customer.", field="customer_id")
-    price = (
-        OperationPrice.objects.select_for_update()
-        .filter(organization=organization, operation=operation, customer=customer)
-        .first()
-    ) or OperationPrice(
-        organization=organization, operation=operation, customer=customer
-    )
-    price.unit_price = unit_price
-    price.full_clean()
-    price.save()
-    return price
-
-
-def bundle_settings_ensure(*, organization: Organization) -> BundleSettings:
-    settings, _ = BundleSettings.objects.get_or_create(organization=organization)
-    return settings
-
-
-# Templates --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TemplateOperationInput:
-    operation: str
-    included_quantity: Decimal | None  # None: unlimited
-
-
-@transaction.atomic
-def bundle_template_save(
-    *,
-    organization: Organization,
-    template: BundleTemplate | None = None,
-    operations: Iterable[TemplateOperationInput] | None = None,
-    **fields,
-) -> BundleTemplate:
-    """Create a template (``template`` None) or update one; ``operations`` replaces
-    the operation lines when given."""
-    if template is None:
-        template = BundleTemplate(organization=organization)
-    elif template.organization_id != organization.pk:
-        raise DomainError("No such bundle template.", field="id")
-    else:
-        template = BundleTemplate.objects.select_for_update().get(pk=template.pk)
-    for name, value in fields.items():
-        setattr(template, name, value)
-    duplicate = (
-        BundleTemplate.objects.filter(organization=organization, name=template.name)
-        .exclude(pk=template.pk)
-        .exists()
-    )
-    if duplicate:
-        raise DomainError(
-            f"A bundle template named {template.name!r} already exists.", field="name"
-        )
-    template.full_clean(validate_constraints=False)
-    template.save()
-    if operations is not None:
-        lines = list(operations)
-        codes = [line.operation for line in lines]
-        if len(set(codes)) != len(codes):
-            raise DomainError("Each operation may appear once.", field="operations")
-        template.operations.all().delete()
-        rows = [
-            BundleTemplateOperation(
-                template=template,
-                operation=line.operation,
-                included_quantity=line.included_quantity,
-            )
-            for line in lines
-        ]
-        for row in rows:
-            try:
-                row.full_clean(exclude=["template"], validate_constraints=False)
-            except ValidationError as error:
-                raise DomainError(
-                    "; ".join(error.messages), field="operations"
-                ) from error
-        BundleTemplateOperation.objects.bulk_create(rows)
-    return template
-
-
-@transaction.atomic
-def bundle_template_delete(*, template: BundleTemplate) -> None:
-    """Delete a template; offers made from it keep their lines and reasons."""
-    template.delete()
-
-
-# Offer runs -------------------------------------------------------------------------
 
 
 @dataclass
@@ -412,109 +303,3 @@ def bundle_upgrade_offer(
         now=now,
     )
     return bundle
-
-
-# State changes ----------------------------------------------------------------------
-
-
-def _transition(
-    *, bundle: PersonalizedBundle, to_status: str, now, actor: str
-) -> PersonalizedBundle:
-    BundleStatusChange.objects.create(
-        bundle=bundle, from_status=bundle.status, to_status=to_status, at=now,
-        actor=actor,
-    )  # fmt: skip
-    bundle.status = to_status
-    return bundle
-
-
-def _transition_many(*, bundles, to_status: str, now) -> int:
-    rows = list(bundles.select_for_update().values_list("pk", "status"))
-    if not rows:
-        return 0
-    BundleStatusChange.objects.bulk_create(
-        [
-            BundleStatusChange(
-                bundle_id=pk, from_status=status, to_status=to_status, at=now,
-                actor=SYSTEM,
-            )
-            for pk, status in rows
-        ],
-        batch_size=5000,
-    )  # fmt: skip
-    return PersonalizedBundle.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-        status=to_status, updated_at=now
-    )
-
-
-def _locked(bundle: PersonalizedBundle) -> PersonalizedBundle:
-    return PersonalizedBundle.objects.select_for_update().get(pk=bundle.pk)
-
-
-def _require_status(bundle: PersonalizedBundle, expected: str, verb: str) -> None:
-    """Refuse a state change unless the bundle is in ``expected``."""
-    if bundle.status != expected:
-        article = "an" if expected[0] in "aeiou" else "a"
-        raise InvalidTransition(
-            f"Bundle {bundle.pk} is {bundle.status}; only {article} {expected} bundle "
-            f"can be {verb}.",
-            field="status",
-        )
-
-
-@transaction.atomic
-def bundle_accept(
-    *, bundle: PersonalizedBundle, now: dt.datetime, actor: str
-) -> PersonalizedBundle:
-    """Accept an open offer within its validity; it becomes active at once."""
-    bundle = _locked(bundle)
-    _require_status(bundle, Status.OFFERED, "accepted")
-    if not (bundle.valid_from <= now < bundle.valid_until):
-        raise InvalidTransition(
-            f"Bundle {bundle.pk} is outside its validity "
-            f"({bundle.valid_from:%Y-%m-%d %H:%M} to "
-            f"{bundle.valid_until:%Y-%m-%d %H:%M} UTC).",
-            field="valid_until",
-        )
-    _transition(bundle=bundle, to_status=Status.ACCEPTED, now=now, actor=actor)
-    bundle.accepted_at = now
-    bundle.save(update_fields=["status", "accepted_at", "updated_at"])
-    return bundle_activate(bundle=bundle, now=now, actor=actor)
-
-
-@transaction.atomic
-def bundle_activate(
-    *, bundle: PersonalizedBundle, now: dt.datetime, actor: str
-) -> PersonalizedBundle:
-    """An accepted bundle starts covering usage."""
-    bundle = _locked(bundle)
-    _require_status(bundle, Status.ACCEPTED, "activated")
-    _transition(bundle=bundle, to_status=Status.ACTIVE, now=now, actor=actor)
-    bundle.save(update_fields=["status", "updated_at"])
-    return bundle
-
-
-@transaction.atomic
-def bundle_decline(
-    *, bundle: PersonalizedBundle, now: dt.datetime, actor: str
-) -> PersonalizedBundle:
-    bundle = _locked(bundle)
-    _require_status(bundle, Status.OFFERED, "declined")
-    _transition(bundle=bundle, to_status=Status.DECLINED, now=now, actor=actor)
-    bundle.declined_at = now
-    bundle.save(update_fields=["status", "declined_at", "updated_at"])
-    return bundle
-
-
-@transaction.atomic
-def bundles_expire(
-    *, now: dt.datetime, organization: Organization | None = None
-) -> int:
-    """Expire every offered, accepted or active bundle whose validity has ended."""
-    due = PersonalizedBundle.objects.filter(
-        status__in=[Status.OFFERED, Status.ACCEPTED, Status.ACTIVE],
-        valid_until__lte=now,
-    )
-    if organization is not None:
-        due = due.filter(organization=organization)
-    return _transition_many(bundles=due, to_status=Status.EXPIRED, now=now)
