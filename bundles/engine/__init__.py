@@ -20,10 +20,7 @@ of the two rounded figures.
 from bundles.engine._common import scale_counts
 from bundles.engine.combining import combine
 from bundles.engine.matching import match_templates
-from bundles.engine.pricing import (
-    predicted_total_cost,
-    price_bundle,
-)
+from bundles.engine.pricing import predicted_total_cost, price_bundle
 from bundles.engine.proposals import (
     propose_algorithmic,
     propose_bundle,

@@ -6,11 +6,7 @@ from fnmatch import fnmatchcase
 from fractions import Fraction
 
 from bundles.engine._common import _fraction, _scaler
-from bundles.engine.types import (
-    CustomerSignals,
-    Match,
-    TemplateSpec,
-)
+from bundles.engine.types import CustomerSignals, Match, TemplateSpec
 
 
 def _targeting(

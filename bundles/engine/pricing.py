@@ -9,11 +9,7 @@ from fractions import Fraction
 
 from billing_site.money import quantize_money
 from bundles.engine._common import _to_decimal
-from bundles.engine.types import (
-    BundleLine,
-    EngineSettings,
-    Priced,
-)
+from bundles.engine.types import BundleLine, EngineSettings, Priced
 
 
 def price_bundle(lines: Sequence[BundleLine], settings: EngineSettings) -> Priced:
