@@ -16,23 +16,11 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing_site.api_fields import PlainDecimalField
+from billing_site.decimals import plain_decimal
 from bundles import selectors, services
 from bundles.models import BundleTemplate, Validity
 from metering.selectors import customer_get
-
-
-class PlainDecimalField(serializers.DecimalField):
-    """A decimal rendered exactly, without trailing zeros ("0.015", "1000")."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", None)
-        kwargs.setdefault("decimal_places", None)
-        super().__init__(**kwargs)
-
-    def to_representation(self, value):
-        if value is None:
-            return None
-        return f"{Decimal(value).normalize():f}"
 
 
 def _actor(request) -> str:
@@ -119,7 +107,7 @@ class TargetField(serializers.Field):
             )
         if not name.strip() or len(name) > 100:
             raise serializers.ValidationError("name must be 1 to 100 characters long.")
-        return {"name": name, "weight": f"{weight.normalize():f}"}
+        return {"name": name, "weight": plain_decimal(weight)}
 
     def to_representation(self, value):
         if Decimal(value["weight"]) == 1:

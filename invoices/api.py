@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing_site.decimals import plain_decimal
 from billing_site.errors import DomainError
 from invoices import exports, periods, selectors, services
 from invoices.models import Invoice, ProviderCharge, Subscription
@@ -298,19 +299,17 @@ def _rating_json(rated) -> dict:
             {
                 "kind": line.kind,
                 "description": line.description,
-                "quantity": None if line.quantity is None else _plain(line.quantity),
+                "quantity": None
+                if line.quantity is None
+                else plain_decimal(line.quantity),
                 "unit_price": (
-                    None if line.unit_price is None else _plain(line.unit_price)
+                    None if line.unit_price is None else plain_decimal(line.unit_price)
                 ),
                 "amount": str(line.amount),
             }
             for line in rated.lines
         ],
     }
-
-
-def _plain(value) -> str:
-    return f"{value.normalize():f}" if value else "0"
 
 
 class CurrentUsageCostApi(APIView):

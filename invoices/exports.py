@@ -5,6 +5,7 @@ import io
 
 from django.template.loader import render_to_string
 
+from billing_site.decimals import plain_decimal
 from invoices import selectors
 from invoices.models import Invoice
 
@@ -45,7 +46,7 @@ def _units(value) -> str:
     """Quantities and unit prices without storage padding: 500.000000 -> 500."""
     if value is None:
         return ""
-    return f"{value.normalize():f}" if value else "0"
+    return plain_decimal(value)
 
 
 def invoices_csv(invoices) -> str:

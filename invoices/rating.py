@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
+from billing_site.decimals import plain_decimal
 from billing_site.money import quantize_money
 from pricing import engine as pricing_engine
 
@@ -148,10 +149,6 @@ class Rating:
     unpriced: Mapping[str, Decimal] = field(default_factory=dict)
 
 
-def _units(value: Decimal) -> str:
-    return f"{value.normalize():f}" if value else "0"
-
-
 def _engine_kind(key: str) -> str:
     if key == "base_agent_fee":
         return BASE_FEE
@@ -234,7 +231,8 @@ def _per_use_lines(
             RatedLine(
                 kind=USAGE,
                 description=(
-                    f"{code}: {uses} use(s), {_units(units)} unit(s), priced per use"
+                    f"{code}: {uses} use(s), {plain_decimal(units)} unit(s), "
+                    "priced per use"
                 ),
                 quantity=Decimal(uses),
                 unit_price=None,

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django import template
 
+from billing_site.decimals import plain_decimal
+
 register = template.Library()
 
 
@@ -11,4 +13,4 @@ register = template.Library()
 def plain(value) -> str:
     if value is None:
         return ""
-    return f"{Decimal(value).normalize():f}"
+    return plain_decimal(Decimal(value))

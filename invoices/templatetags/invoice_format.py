@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django import template
 
+from billing_site.decimals import plain_decimal
+
 register = template.Library()
 
 
@@ -13,5 +15,5 @@ def plain(value) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, Decimal):
-        return f"{value.normalize():f}" if value else "0"
+        return plain_decimal(value)
     return str(value)

@@ -12,7 +12,6 @@ Split by concern: ``fields`` (parser, decimal field, money format), ``inputs``
 
 from pricing.api.fields import MONEY_FORMAT as MONEY_FORMAT
 from pricing.api.fields import DecimalJSONParser as DecimalJSONParser
-from pricing.api.fields import PlainDecimalField as PlainDecimalField
 from pricing.api.inputs import ActivityInputSerializer as ActivityInputSerializer
 from pricing.api.inputs import (
     BillingModelInputSerializer as BillingModelInputSerializer,

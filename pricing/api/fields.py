@@ -4,7 +4,7 @@ JSON parser, the plain decimal field and the money-format note for the schema.
 
 from decimal import Decimal
 
-from rest_framework import exceptions, parsers, serializers
+from rest_framework import exceptions, parsers
 
 MONEY_FORMAT = (
     "Amounts are decimal strings rounded half-up to the currency's minor unit "
@@ -25,17 +25,3 @@ class DecimalJSONParser(parsers.JSONParser):
             return json.loads(stream.read().decode(encoding), parse_float=Decimal)
         except ValueError as error:
             raise exceptions.ParseError(f"JSON parse error - {error}") from error
-
-
-class PlainDecimalField(serializers.DecimalField):
-    """A decimal rendered exactly, without trailing zeros ("0.0008", "10000")."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", None)
-        kwargs.setdefault("decimal_places", None)
-        super().__init__(**kwargs)
-
-    def to_representation(self, value):
-        if value is None:
-            return None
-        return f"{Decimal(value).normalize():f}"

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from billing_site.api_fields import PlainDecimalField
 from pricing import engine, selectors, shapes
-from pricing.api.fields import PlainDecimalField
 from pricing.models import ActivityBasedConfig, BillingModel
 
 
