@@ -61,25 +61,11 @@ def personalized_bundles_create(
     settings_row = bundle_settings_ensure(organization=organization)
     BundleSettings.objects.select_for_update().filter(pk=settings_row.pk).get()
     summary = RunSummary()
-    templates = list(
-        selectors.template_list(organization=organization)
-        .filter(is_active=True)
-        .select_related("organization")
+    specs, windows = _active_templates(
+        organization=organization, now=now, session_minutes=settings_row.session_minutes
     )
-    if not templates:
+    if not specs:
         return summary
-    specs = [
-        selectors.template_spec(
-            template=t, now=now, session_minutes=settings_row.session_minutes
-        )
-        for t in templates
-    ]
-    windows = {
-        t.pk: selectors.template_window(
-            template=t, now=now, session_minutes=settings_row.session_minutes
-        )
-        for t in templates
-    }
     ids = list(customer_ids) if customer_ids is not None else None
     signals = selectors.customer_signals(organization=organization, customer_ids=ids)
     summary.customers = len(signals)
@@ -231,23 +217,9 @@ def bundle_upgrade_offer(
     if covered:
         return None
     settings_row = bundle_settings_ensure(organization=organization)
-    templates = list(
-        selectors.template_list(organization=organization)
-        .filter(is_active=True)
-        .select_related("organization")
+    specs, windows = _active_templates(
+        organization=organization, now=now, session_minutes=settings_row.session_minutes
     )
-    specs = [
-        selectors.template_spec(
-            template=t, now=now, session_minutes=settings_row.session_minutes
-        )
-        for t in templates
-    ]
-    windows = {
-        t.pk: selectors.template_window(
-            template=t, now=now, session_minutes=settings_row.session_minutes
-        )
-        for t in templates
-    }
     signals = selectors.customer_signals(
         organization=organization, customer_ids=[customer.pk]
     ).get(customer.pk) or engine.CustomerSignals(
@@ -303,3 +275,23 @@ def bundle_upgrade_offer(
         now=now,
     )
     return bundle
+
+
+def _active_templates(*, organization, now, session_minutes: int) -> tuple[list, dict]:
+    """The active templates' engine specs and validity windows (by template id)."""
+    templates = list(
+        selectors.template_list(organization=organization)
+        .filter(is_active=True)
+        .select_related("organization")
+    )
+    specs = [
+        selectors.template_spec(template=t, now=now, session_minutes=session_minutes)
+        for t in templates
+    ]
+    windows = {
+        t.pk: selectors.template_window(
+            template=t, now=now, session_minutes=session_minutes
+        )
+        for t in templates
+    }
+    return specs, windows
