@@ -213,22 +213,41 @@ def _locked(recommendation: Recommendation) -> Recommendation:
     return Recommendation.objects.select_for_update().get(pk=recommendation.pk)
 
 
-@transaction.atomic
-def recommendation_approve(
-    *, recommendation: Recommendation, decided_by: str, now: datetime
+def _decide(
+    *,
+    recommendation: Recommendation,
+    to_status: str,
+    verb: str,
+    decided_by: str,
+    now: datetime,
 ) -> Recommendation:
+    """Record a customer's or admin's decision on a pending recommendation."""
     recommendation = _locked(recommendation)
     if recommendation.status != Recommendation.Status.PENDING:
         raise InvalidTransition(
             f"recommendation {recommendation.pk} is {recommendation.status}, "
-            "cannot approve",
+            f"cannot {verb}",
             field="status",
         )
-    recommendation.status = Recommendation.Status.APPROVED
+    recommendation.status = to_status
     recommendation.decided_at = now
     recommendation.decided_by = decided_by[:150]
     recommendation.save(
         update_fields=["status", "decided_at", "decided_by", "updated_at"]
+    )
+    return recommendation
+
+
+@transaction.atomic
+def recommendation_approve(
+    *, recommendation: Recommendation, decided_by: str, now: datetime
+) -> Recommendation:
+    recommendation = _decide(
+        recommendation=recommendation,
+        to_status=Recommendation.Status.APPROVED,
+        verb="approve",
+        decided_by=decided_by,
+        now=now,
     )
     _enqueue_apply(recommendation.pk)
     return recommendation
@@ -238,20 +257,13 @@ def recommendation_approve(
 def recommendation_reject(
     *, recommendation: Recommendation, decided_by: str, now: datetime
 ) -> Recommendation:
-    recommendation = _locked(recommendation)
-    if recommendation.status != Recommendation.Status.PENDING:
-        raise InvalidTransition(
-            f"recommendation {recommendation.pk} is {recommendation.status}, "
-            "cannot reject",
-            field="status",
-        )
-    recommendation.status = Recommendation.Status.REJECTED
-    recommendation.decided_at = now
-    recommendation.decided_by = decided_by[:150]
-    recommendation.save(
-        update_fields=["status", "decided_at", "decided_by", "updated_at"]
+    return _decide(
+        recommendation=recommendation,
+        to_status=Recommendation.Status.REJECTED,
+        verb="reject",
+        decided_by=decided_by,
+        now=now,
     )
-    return recommendation
 
 
 @transaction.atomic
