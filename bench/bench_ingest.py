@@ -6,10 +6,11 @@ benchmark's PostgreSQL; client threads POST pre-encoded batches of 1,000 and of
 customers and operations drawn uniformly. The rate is compared with the reference
 probe's raw COPY rate measured in the same run. Then the same two runs with a
 quarter of the events each, customers and operations Zipf-distributed as real
-traffic is (a batch then touches fewer counters). Afterwards the stored event count
-and the month counters are checked against what was sent, and the p50/p95 latency
-of single-event POSTs is measured. Each note gives the load average when its run
-started: other work on the machine slows every figure.
+traffic is (a batch then touches fewer counters). Afterwards the p50/p95 latency of
+single-event POSTs is measured, the stored event count and the month counters
+(folded counters plus pending increments) are checked against what was sent, and
+the folding of all the increments into the counters is timed. Each note gives the
+load average when its run started: other work on the machine slows every figure.
 """
 
 import http.client
@@ -167,7 +168,8 @@ def _post(port: int, headers: dict, path: str, body: bytes) -> dict:
 def run(ctx: Context) -> list[Result]:
     from django.db.models import Sum
 
-    from metering.models import UsageCounter, UsageEvent
+    from metering.models import UsageCounterTotal, UsageEvent
+    from metering.services import usage_counters_fold
 
     organization, raw_key = _setup_organization()
     headers = {
@@ -239,11 +241,17 @@ def run(ctx: Context) -> list[Result]:
         server.wait(timeout=30)
     latencies.sort()
     stored = UsageEvent.objects.filter(organization=organization).count()
-    counted = UsageCounter.objects.filter(organization=organization).aggregate(
-        events=Sum("event_count")
-    )["events"]
-    if not stored == counted == sent:
-        raise RuntimeError(f"sent {sent}, stored {stored}, counters say {counted}")
+
+    def counted() -> int:
+        return UsageCounterTotal.objects.filter(organization=organization).aggregate(
+            events=Sum("event_count")
+        )["events"]
+
+    before_fold = counted()
+    with stopwatch() as fold_time:
+        folded = usage_counters_fold()
+    if not stored == before_fold == counted() == sent:
+        raise RuntimeError(f"sent {sent}, stored {stored}, counters say {counted()}")
     for label, quantile in (("p50", 0.50), ("p95", 0.95)):
         results.append(
             Result(
@@ -254,5 +262,17 @@ def run(ctx: Context) -> list[Result]:
                 note=f"{len(latencies)} sequential POSTs, new connection each",
             )
         )
-    results[-1].note += f"; stored {stored:,} = counters {counted:,} = sent"
+    results[-1].note += f"; stored {stored:,} = counters {before_fold:,} = sent"
+    results.append(
+        Result(
+            "ingest: fold the runs' counter increments",
+            fold_time["seconds"],
+            "s",
+            better="lower",
+            note=(
+                f"{folded:,} increments appended by the runs above, added into their "
+                "counters in one go (the beat task does this every minute)"
+            ),
+        )
+    )
     return results

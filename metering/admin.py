@@ -149,6 +149,9 @@ class UsageEventAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageCounter)
 class UsageCounterAdmin(ReadOnlyAdmin):
+    """Folded month totals. Increments ingested since the last fold (at most a
+    minute ago) are added by every reader of usage, not shown here."""
+
     list_display = ["period_start", "customer", "operation", "quantity", "event_count"]
     list_filter = ["organization", "period_start"]
     search_fields = ["=operation", "=customer__external_id", "customer__name"]

@@ -225,12 +225,14 @@ class UsageEventKey(models.Model):
 
 
 class UsageCounter(models.Model):
-    """Running totals per customer, operation and calendar month (UTC).
+    """Folded running totals per customer, operation and calendar month (UTC).
 
-    Incremented in the same statement that stores the events, so current-period
-    usage is read without scanning events. The table keeps free space in each page
-    (fillfactor, migration 0003) so that these increments are HOT updates, which
-    write no index entries.
+    The exact running total is this row plus its pending ``UsageCounterIncrement``
+    rows; read it through ``UsageCounterTotal``. On PostgreSQL, ingestion appends
+    increments in the statement that stores the events and ``usage_counters_fold``
+    adds them in here every minute; the ORM path (SQLite) updates these rows
+    directly. The table keeps free space in each page (fillfactor, migration 0003)
+    so that folds are HOT updates, which write no index entries.
     """
 
     # No database-level constraints, as on the event table: each would run a
@@ -266,6 +268,86 @@ class UsageCounter(models.Model):
                 name="usage_counter_unique_period",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.operation} {self.period_start}"
+
+
+class UsageCounterIncrement(models.Model):
+    """Usage of one ingested batch for one counter, not yet folded into it.
+
+    Ingestion appends these instead of updating ``UsageCounter`` rows: an insert
+    costs about half an upsert, and concurrent batches never wait for each other's
+    row locks on a busy customer's counters. ``usage_counters_fold`` moves them into
+    the counters every minute, in one statement per chunk, so a counter and its
+    pending increments always add up to the stored events.
+    """
+
+    # No database-level constraints or single-column indexes, as on the counters:
+    # readers find increments by organization, month and customer.
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    operation = models.CharField(max_length=100)
+    period_start = models.DateField()
+    quantity = models.DecimalField(max_digits=26, decimal_places=6)
+    event_count = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["organization", "period_start", "customer"],
+                name="usage_increment_lookup",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"+{self.quantity} {self.customer_id} {self.operation}"
+
+
+class UsageCounterTotal(models.Model):
+    """Exact running totals: each ``UsageCounter`` plus its pending increments.
+
+    A database view (migration 0005) grouping both tables; filters on its key
+    columns reach both tables' indexes. Read-only. Every reader of current usage
+    uses this, never ``UsageCounter`` alone.
+    """
+
+    pk = models.CompositePrimaryKey(
+        "organization", "customer", "operation", "period_start"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.DO_NOTHING,
+        related_name="usage_counter_totals",
+        db_constraint=False,
+    )
+    operation = models.CharField(max_length=100)
+    period_start = models.DateField()
+    quantity = models.DecimalField(max_digits=26, decimal_places=6)
+    event_count = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "metering_usagecountertotal"
+        ordering = ["-period_start", "customer", "operation"]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.operation} {self.period_start}"

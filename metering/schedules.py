@@ -12,5 +12,13 @@ def periodic_tasks() -> list[PeriodicTaskSpec]:
             # missed runs never leave a month to the DEFAULT partition.
             crontab={"minute": "15", "hour": "1"},
             description="Create the usage event table's monthly partitions ahead.",
-        )
+        ),
+        PeriodicTaskSpec(
+            name="metering: fold usage counter increments",
+            task="metering.fold_usage_counters",
+            # Every minute: readers add pending increments themselves, so this
+            # only keeps the increment table small.
+            crontab={"minute": "*"},
+            description="Add the increments ingestion appended into the counters.",
+        ),
     ]

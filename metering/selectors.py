@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Count, DateField, F, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncMinute, TruncMonth
 from django.http import Http404
@@ -16,6 +17,8 @@ from metering.models import (
     Operation,
     Organization,
     UsageCounter,
+    UsageCounterIncrement,
+    UsageCounterTotal,
     UsageEvent,
 )
 from metering.services import api_key_hash
@@ -184,19 +187,63 @@ def usage_totals(
     return totals
 
 
-def usage_counter_list(
+def usage_total_list(
     *,
-    organization: Organization,
+    organization: Organization | None = None,
     customer: Customer | None = None,
     period_start: date | None = None,
-) -> QuerySet[UsageCounter]:
-    """Running month totals (see ``UsageCounter``), read without scanning events."""
-    counters = UsageCounter.objects.filter(organization=organization)
+) -> QuerySet[UsageCounterTotal]:
+    """Exact running month totals (see ``UsageCounterTotal``) of an organization
+    or of one customer, read without scanning events."""
     if customer is not None:
-        counters = counters.filter(customer=customer)
+        totals = UsageCounterTotal.objects.filter(
+            organization_id=customer.organization_id, customer=customer
+        )
+    elif organization is not None:
+        totals = UsageCounterTotal.objects.filter(organization=organization)
+    else:
+        raise TypeError("usage_total_list() needs an organization or a customer")
     if period_start is not None:
-        counters = counters.filter(period_start=period_start)
-    return counters
+        totals = totals.filter(period_start=period_start)
+    return totals
+
+
+def month_usage_by_customer(
+    *,
+    organization: Organization,
+    period_start: date,
+    customer_id_range: tuple[int, int] | None = None,
+) -> dict[int, dict[str, Decimal]]:
+    """Customer id -> {operation code: units} of the month starting on
+    ``period_start``: its counters plus their pending increments.
+
+    One statement (one snapshot, so a concurrent fold is seen entirely or not at
+    all) reading both tables' rows, added up here: cheaper for a whole
+    organization than grouping them in SQL. ``customer_id_range`` bounds the
+    customer ids, inclusive.
+    """
+    bounds = ""
+    params: list = [organization.pk, period_start]
+    if customer_id_range is not None:
+        bounds = " AND customer_id BETWEEN %s AND %s"
+        params += list(customer_id_range)
+    where = f"WHERE organization_id = %s AND period_start = %s{bounds}"
+    usage: dict[int, dict[str, Decimal]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT customer_id, operation, quantity FROM "
+            f"{UsageCounter._meta.db_table} {where} UNION ALL "
+            "SELECT customer_id, operation, quantity FROM "
+            f"{UsageCounterIncrement._meta.db_table} {where}",
+            params + params,
+        )
+        for customer_id, operation, units in cursor.fetchall():
+            of_customer = usage.get(customer_id)
+            if of_customer is None:
+                of_customer = usage[customer_id] = {}
+            earlier = of_customer.get(operation)
+            of_customer[operation] = units if earlier is None else earlier + units
+    return usage
 
 
 def operation_list(*, organization: Organization) -> QuerySet[Operation]:

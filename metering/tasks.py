@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from metering.services import usage_partitions_ensure
+from metering.services import usage_counters_fold, usage_partitions_ensure
 
 
 @shared_task(name="metering.ensure_usage_partitions")
@@ -12,3 +12,9 @@ def ensure_usage_partitions(months_ahead: int = 3) -> list[str]:
 
     Scheduled daily by ``setup_periodic_tasks`` (django-celery-beat)."""
     return usage_partitions_ensure(now=timezone.now(), months_ahead=months_ahead)
+
+
+@shared_task(name="metering.fold_usage_counters")
+def fold_usage_counters() -> int:
+    """Fold pending counter increments into the usage counters (every minute)."""
+    return usage_counters_fold()

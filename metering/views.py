@@ -11,7 +11,7 @@ from metering.models import Organization
 from metering.selectors import (
     live_usage,
     portal_customer_for_request,
-    usage_counter_list,
+    usage_total_list,
 )
 
 
@@ -20,7 +20,7 @@ def portal_home(request):
     """The customer's account and this month's usage per operation (from counters)."""
     customer = portal_customer_for_request(request)
     period_start = month_start(timezone.now()).date()
-    usage = usage_counter_list(
+    usage = usage_total_list(
         organization=customer.organization, customer=customer, period_start=period_start
     ).order_by("-quantity", "operation")
     return render(

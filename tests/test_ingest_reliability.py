@@ -10,11 +10,18 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 import requests
+from django.db import connection
 from django.db.models import Sum
 
 from metering.client import UsageClient
-from metering.models import UsageCounter, UsageEvent, UsageEventKey
-from metering.services import api_key_create
+from metering.models import (
+    UsageCounter,
+    UsageCounterIncrement,
+    UsageCounterTotal,
+    UsageEvent,
+    UsageEventKey,
+)
+from metering.services import api_key_create, usage_counters_fold
 from metering.tests.factories import CustomerFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,7 +40,7 @@ def tenant():
 
 
 def totals(organization) -> tuple[int, int, Decimal]:
-    counters = UsageCounter.objects.filter(organization=organization).aggregate(
+    counters = UsageCounterTotal.objects.filter(organization=organization).aggregate(
         events=Sum("event_count"), quantity=Sum("quantity")
     )
     return (
@@ -95,14 +102,38 @@ def test_eight_concurrent_clients_store_exactly_what_they_sent(live_server, tena
             )
         assert client.flush(timeout=120)
 
+    # Counter increments are folded into the counters all along, as the beat task
+    # does every minute: no increment may be lost or added twice.
+    sending = threading.Event()
+    sending.set()
+    folds = []
+
+    def fold_while_sending() -> None:
+        try:
+            while sending.is_set():
+                folds.append(usage_counters_fold(chunk=50))
+        finally:
+            connection.close()
+
+    folder = threading.Thread(target=fold_while_sending)
+    folder.start()
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(produce, range(8)))
+    sending.clear()
+    folder.join()
     for client in clients:
         client.close()
         assert client.rejected == [] and client.undelivered == []
+    assert sum(folds) > 0
     # Per client: 2,000 events with quantities 1, 2, 3 cycling (667 + 667*2 + 666*3).
     assert totals(organization) == (16_000, 16_000, Decimal(8 * 3_999))
     assert UsageEventKey.objects.filter(organization=organization).count() == 16_000
+    usage_counters_fold()
+    assert not UsageCounterIncrement.objects.exists()
+    folded = UsageCounter.objects.filter(organization=organization).aggregate(
+        events=Sum("event_count"), quantity=Sum("quantity")
+    )
+    assert (folded["events"], folded["quantity"]) == (16_000, Decimal(8 * 3_999))
 
 
 class FaultyProxy:

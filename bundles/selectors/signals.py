@@ -5,7 +5,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from bundles import engine
-from metering.models import Customer, Organization, UsageCounter
+from metering import selectors as metering_selectors
+from metering.models import Customer, Organization
 from profiling import selectors as profiling_selectors
 from profiling.models import BehavioralTag, CustomerProfile
 
@@ -52,12 +53,11 @@ def customer_signals(
 def observed_usage(*, customer: Customer, operation: str, at: dt.datetime) -> Decimal:
     """Units of ``operation`` used in the calendar month (UTC) of ``at``."""
     row = (
-        UsageCounter.objects.filter(
-            organization_id=customer.organization_id,
+        metering_selectors.usage_total_list(
             customer=customer,
-            operation=operation,
             period_start=at.astimezone(dt.UTC).date().replace(day=1),
         )
+        .filter(operation=operation)
         .values_list("quantity", flat=True)
         .first()
     )

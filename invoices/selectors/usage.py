@@ -11,7 +11,8 @@ from django.db.models import Count, Sum
 from django.db.models.expressions import RawSQL
 
 from invoices.periods import MONTHLY, Period
-from metering.models import Customer, Organization, UsageCounter, UsageEvent
+from metering import selectors as metering_selectors
+from metering.models import Customer, Organization, UsageEvent
 
 
 def customers_in(customer_ids):
@@ -88,8 +89,7 @@ def per_use_events_by_customer(
 def usage_from_counters(*, customer: Customer, month: Period) -> dict[str, Decimal]:
     """Operation code -> units of the month, from the running counters."""
     return dict(
-        UsageCounter.objects.filter(
-            organization_id=customer.organization_id,
+        metering_selectors.usage_total_list(
             customer=customer,
             period_start=month.start,
         ).values_list("operation", "quantity")
@@ -100,36 +100,21 @@ def usage_by_customer_from_counters(
     *, organization: Organization, month: Period, customer_ids=None
 ) -> dict[int, dict[str, Decimal]]:
     """Customer id -> {operation code: units} of the month, from the counters."""
-    counters = UsageCounter.objects.filter(
-        organization=organization, period_start=month.start
-    )
-    wanted = None
-    if customer_ids is not None:
-        wanted = set(customer_ids)
-        if not wanted:
-            return {}
-        # Their id range, sifted below: a generation share is a contiguous slice,
-        # and a range scans well where a list of thousands of ids does not.
-        counters = counters.filter(
-            customer_id__gte=min(wanted), customer_id__lte=max(wanted)
+    if customer_ids is None:
+        return metering_selectors.month_usage_by_customer(
+            organization=organization, period_start=month.start
         )
-    sql, params = (
-        counters.order_by()
-        .values_list("customer_id", "operation", "quantity")
-        .query.sql_with_params()
+    wanted = set(customer_ids)
+    if not wanted:
+        return {}
+    # Their id range, sifted here: a generation share is a contiguous slice, and a
+    # range scans well where a list of thousands of ids does not.
+    usage = metering_selectors.month_usage_by_customer(
+        organization=organization,
+        period_start=month.start,
+        customer_id_range=(min(wanted), max(wanted)),
     )
-    usage: dict[int, dict[str, Decimal]] = {}
-    with connection.cursor() as cursor:
-        # A plain cursor: ~40 counter rows per customer, too many for model rows.
-        cursor.execute(sql, params)
-        for customer_id, operation, units in cursor.fetchall():
-            if wanted is not None and customer_id not in wanted:
-                continue
-            of_customer = usage.get(customer_id)
-            if of_customer is None:
-                of_customer = usage[customer_id] = {}
-            of_customer[operation] = units
-    return usage
+    return {pk: of_customer for pk, of_customer in usage.items() if pk in wanted}
 
 
 def period_usage(

@@ -2,8 +2,9 @@
 
 Tenancy (organizations, customers, API keys, portal users) lives here; usage event
 ingestion in ``ingest.py`` (its batch storage in ``ingest_postgresql.py`` and
-``ingest_orm.py``) and event table partitions in ``partitions.py``, re-exported so
-callers import everything from ``metering.services``.
+``ingest_orm.py``), folding counter increments in ``counters.py`` and event table
+partitions in ``partitions.py``, re-exported so callers import everything from
+``metering.services``.
 """
 
 import hashlib
@@ -16,6 +17,7 @@ from django.db import transaction
 
 from billing_site.errors import DomainError, InvalidTransition
 from metering.models import ApiKey, Customer, Organization, PortalUser
+from metering.services.counters import usage_counters_fold as usage_counters_fold
 from metering.services.ingest import MAX_BATCH_EVENTS as MAX_BATCH_EVENTS
 from metering.services.ingest import EventOutcome as EventOutcome
 from metering.services.ingest import IngestResult as IngestResult

@@ -1,7 +1,8 @@
 """PostgreSQL storage of an ingested batch: one binary COPY into a per-connection
 temporary stage, then two statements that claim the idempotency keys and store
-events, month counters and operation codes. Keys and counters are written in
-sorted order so concurrent batches never deadlock.
+events, counter increments and operation codes. Keys and operation codes are
+written in sorted order so concurrent batches never deadlock; counter increments
+are appended rows, which nobody else locks.
 """
 
 import weakref
@@ -51,12 +52,12 @@ STAGE_COPY_SQL = "COPY metering_ingest_stage FROM STDIN (FORMAT binary)"
 
 # Two steps in the batch's transaction. The first claims the keys (sorted) and
 # finds the event ids whose keys were taken already; those rows leave the stage.
-# The second stores every staged event, adds their sums to the month counters
-# (sorted) and registers new operation codes. Both commit or fail together, so a
-# key exists exactly when its event is stored. Every transaction takes its row
-# locks in the same order (keys, operations, counters, each sorted with the "C"
-# collation, which is cheap to compare), so concurrent batches wait for each
-# other but never deadlock.
+# The second stores every staged event, appends their sums per counter as
+# increments (see UsageCounterIncrement) and registers new operation codes. Both
+# commit or fail together, so a key exists exactly when its event is stored and
+# counted. Every transaction takes its row locks in the same order (keys, then
+# operations, each sorted with the "C" collation), so concurrent batches wait for
+# each other but never deadlock.
 #
 # Claiming first tries a plain INSERT of all keys inside a savepoint, in one round
 # trip: a third cheaper than INSERT ... ON CONFLICT, which probes the index once
@@ -100,7 +101,7 @@ WITH stored AS (
     FROM metering_ingest_stage
 ),
 counted AS (
-    INSERT INTO metering_usagecounter AS counter
+    INSERT INTO metering_usagecounterincrement
         (organization_id, customer_id, operation, period_start, quantity,
          event_count)
     SELECT %(organization)s, customer_id, operation,
@@ -108,10 +109,6 @@ counted AS (
            sum(quantity::numeric(20, 6)), count(*)
     FROM metering_ingest_stage
     GROUP BY customer_id, operation, 4
-    ORDER BY customer_id, operation COLLATE "C", 4
-    ON CONFLICT (organization_id, customer_id, operation, period_start)
-    DO UPDATE SET quantity = counter.quantity + EXCLUDED.quantity,
-                  event_count = counter.event_count + EXCLUDED.event_count
 )
 INSERT INTO metering_operation
     (organization_id, code, name, unit, description, activity_type,

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from metering.models import UsageCounter, UsageEvent, UsageEventKey
+from metering.models import UsageCounterTotal, UsageEvent, UsageEventKey
 from metering.tests.factories import (
     CustomerFactory,
     UsageEventFactory,
@@ -134,7 +134,7 @@ def test_bad_event_is_400_naming_the_field(
     assert response.json() == {"errors": {field: [message]}}
     assert not UsageEvent.objects.exists()
     assert not UsageEventKey.objects.exists()
-    assert not UsageCounter.objects.exists()
+    assert not UsageCounterTotal.objects.exists()
 
 
 def test_event_too_far_in_future_is_rejected(api_client, customer, settings):
@@ -223,7 +223,7 @@ def test_batch_of_ten_thousand_is_accepted(api_client, customer):
     response = post(api_client, "/api/v1/events/batch/", {"events": events})
     assert response.status_code == 200
     assert response.json()["accepted"] == 10_000
-    counter = UsageCounter.objects.get()
+    counter = UsageCounterTotal.objects.get()
     assert (counter.quantity, counter.event_count) == (Decimal("10000"), 10_000)
 
 

@@ -4,7 +4,13 @@ from decimal import Decimal
 import pytest
 from django.db import OperationalError, transaction
 
-from metering.models import Customer, Operation, UsageCounter, UsageEvent, UsageEventKey
+from metering.models import (
+    Customer,
+    Operation,
+    UsageCounterTotal,
+    UsageEvent,
+    UsageEventKey,
+)
 from metering.services import customer_delete, usage_events_ingest
 from metering.services import ingest as ingest_module
 from metering.tests.factories import CustomerFactory, UsageEventFactory
@@ -72,7 +78,7 @@ def test_ingest_updates_month_counter_and_catalogue(organization, customer):
     )
     counters = {
         (c.operation, c.period_start.isoformat()): (c.quantity, c.event_count)
-        for c in UsageCounter.objects.filter(customer=customer)
+        for c in UsageCounterTotal.objects.filter(customer=customer)
     }
     assert counters == {
         ("image.resize", "2026-11-01"): (Decimal("3.5"), 2),
@@ -95,7 +101,7 @@ def test_resent_event_is_duplicate_without_second_effect(organization, customer)
     result = usage_events_ingest(organization=organization, events=[again], now=NOW)
     assert statuses(result) == ["duplicate"]
     assert UsageEvent.objects.count() == 1
-    counter = UsageCounter.objects.get()
+    counter = UsageCounterTotal.objects.get()
     assert (counter.quantity, counter.event_count) == (Decimal("2.5"), 1)
 
 
@@ -202,7 +208,7 @@ def test_failed_insert_leaves_no_key_and_retry_counts_once(
         usage_events_ingest(organization=organization, events=[event()], now=NOW)
     assert not UsageEventKey.objects.exists()
     assert not UsageEvent.objects.exists()
-    assert not UsageCounter.objects.exists()
+    assert not UsageCounterTotal.objects.exists()
 
     monkeypatch.setattr(ingest_module, "_store_postgresql", real_store)
     result = usage_events_ingest(organization=organization, events=[event()], now=NOW)
@@ -210,7 +216,7 @@ def test_failed_insert_leaves_no_key_and_retry_counts_once(
     again = usage_events_ingest(organization=organization, events=[event()], now=NOW)
     assert statuses(again) == ["duplicate"]
     assert UsageEvent.objects.count() == 1
-    counter = UsageCounter.objects.get()
+    counter = UsageCounterTotal.objects.get()
     assert (counter.quantity, counter.event_count) == (Decimal("2.5"), 1)
 
 
@@ -228,7 +234,7 @@ def test_orm_path_matches_sql_path(organization, customer, monkeypatch):
         now=NOW,
     )
     assert statuses(again) == ["duplicate", "conflict"]
-    counter = UsageCounter.objects.get()
+    counter = UsageCounterTotal.objects.get()
     assert (counter.quantity, counter.event_count) == (Decimal("3.5"), 2)
     assert UsageEvent.objects.get(event_id="a").properties == {
         "width": 640,
@@ -239,7 +245,7 @@ def test_orm_path_matches_sql_path(organization, customer, monkeypatch):
 def test_usage_event_factory_goes_through_ingestion(organization, customer):
     stored = UsageEventFactory(customer=customer, quantity=Decimal("4"))
     assert stored.pk is not None
-    assert UsageCounter.objects.get().quantity == Decimal("4")
+    assert UsageCounterTotal.objects.get().quantity == Decimal("4")
 
 
 def test_batches_inside_one_transaction_store_each_event_once(organization, customer):
@@ -252,7 +258,7 @@ def test_batches_inside_one_transaction_store_each_event_once(organization, cust
         )
     assert statuses(first) == statuses(second) == ["accepted"]
     assert sorted(UsageEvent.objects.values_list("event_id", flat=True)) == ["a", "b"]
-    counter = UsageCounter.objects.get()
+    counter = UsageCounterTotal.objects.get()
     assert (counter.quantity, counter.event_count) == (Decimal("5"), 2)
 
 
@@ -301,7 +307,7 @@ def test_deleting_a_customer_removes_its_events_and_counters(organization, custo
     )
     customer_delete(customer=customer)
     assert list(UsageEvent.objects.values_list("event_id", flat=True)) == ["b"]
-    assert list(UsageCounter.objects.values_list("customer_id", flat=True)) == [
+    assert list(UsageCounterTotal.objects.values_list("customer_id", flat=True)) == [
         other.pk
     ]
 
@@ -325,5 +331,5 @@ def test_batch_mixing_new_and_stored_events_stores_only_the_new(organization, cu
         "b",
         "c",
     ]
-    counter = UsageCounter.objects.get()
+    counter = UsageCounterTotal.objects.get()
     assert (counter.quantity, counter.event_count) == (Decimal("9"), 3)
