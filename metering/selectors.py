@@ -24,12 +24,46 @@ from metering.models import (
 from metering.services import api_key_hash
 
 
-def api_key_get_active(*, raw_key: str) -> ApiKey | None:
-    return (
-        ApiKey.objects.select_related("organization")
-        .filter(hashed_key=api_key_hash(raw_key), revoked_at__isnull=True)
-        .first()
+def _columns(model, alias: str) -> str:
+    return ", ".join(
+        f'{alias}."{field.column}"' for field in model._meta.concrete_fields
     )
+
+
+# Every API request authenticates with this statement: written out, because
+# compiling the equivalent ORM query took several times as long as running it.
+_ACTIVE_API_KEY_SQL = (
+    f"SELECT {_columns(ApiKey, 'k')}, {_columns(Organization, 'o')} "
+    f"FROM {ApiKey._meta.db_table} k "
+    f"JOIN {Organization._meta.db_table} o ON o.id = k.organization_id "
+    "WHERE k.hashed_key = %s AND k.revoked_at IS NULL"
+)
+
+
+def api_key_get_active(*, raw_key: str) -> ApiKey | None:
+    """The unrevoked key with this secret, its organization loaded, or None."""
+    hashed = api_key_hash(raw_key)
+    if connection.vendor != "postgresql":
+        # Other databases return some types raw (SQLite: dates as text), which
+        # the ORM converts.
+        return (
+            ApiKey.objects.select_related("organization")
+            .filter(hashed_key=hashed, revoked_at__isnull=True)
+            .first()
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_ACTIVE_API_KEY_SQL, [hashed])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    key_fields = [field.attname for field in ApiKey._meta.concrete_fields]
+    api_key = ApiKey.from_db(connection.alias, key_fields, row[: len(key_fields)])
+    api_key.organization = Organization.from_db(
+        connection.alias,
+        [field.attname for field in Organization._meta.concrete_fields],
+        row[len(key_fields) :],
+    )
+    return api_key
 
 
 def organization_for_request(request) -> Organization | None:

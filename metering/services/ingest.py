@@ -257,6 +257,7 @@ def _customers_by_key(*, organization: Organization, keys: set[str]) -> dict:
             "JOIN metering_customer c ON c.external_id = k.external_id "
             "WHERE c.organization_id = %s",
             (orjson.dumps(list(keys)).decode(), organization.pk),
+            prepare=True,
         )
         return dict(cursor.fetchall())
 

@@ -1,8 +1,9 @@
 import pytest
 from django.utils import timezone
 
-from metering.models import Customer
-from metering.services import api_key_revoke
+from metering.models import ApiKey, Customer
+from metering.selectors import api_key_get_active
+from metering.services import api_key_create, api_key_revoke
 from metering.tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +39,26 @@ def test_revoked_key_is_401(api_client):
     response = api_client.get("/api/v1/customers/")
     assert response.status_code == 401
     assert response.json() == {"errors": {"detail": ["Invalid or revoked API key."]}}
+
+
+def test_active_key_lookup_loads_key_and_organization_in_one_query(
+    organization, django_assert_num_queries
+):
+    organization.auto_create_customers = True
+    organization.save()
+    issued = api_key_create(organization=organization, name="ingest")
+    with django_assert_num_queries(1):
+        found = api_key_get_active(raw_key=issued.raw_key)
+        assert found.organization.slug == organization.slug
+    expected = ApiKey.objects.get(pk=issued.api_key.pk)
+    assert [getattr(found, f.attname) for f in ApiKey._meta.concrete_fields] == [
+        getattr(expected, f.attname) for f in ApiKey._meta.concrete_fields
+    ]
+    assert found.organization.auto_create_customers is True
+    assert found.organization.created_at == organization.created_at
+    assert api_key_get_active(raw_key=issued.raw_key + "x") is None
+    api_key_revoke(api_key=found, now=timezone.now())
+    assert api_key_get_active(raw_key=issued.raw_key) is None
 
 
 def test_unknown_key_is_401(client):
