@@ -4,12 +4,14 @@ read exactly (counters plus pending increments) at any time."""
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import psycopg
 import pytest
+from django.db import connection
 
 from billing_site.periodic import declared_periodic_tasks
 from metering import selectors
 from metering.models import UsageCounter, UsageCounterIncrement, UsageCounterTotal
-from metering.services import usage_counters_fold, usage_events_ingest
+from metering.services import counters, usage_counters_fold, usage_events_ingest
 from metering.tasks import fold_usage_counters
 from metering.tests.factories import CustomerFactory
 
@@ -192,3 +194,22 @@ def test_fold_task_is_scheduled_every_minute(organization, customers):
         if spec.task == "metering.fold_usage_counters"
     ]
     assert spec.crontab == {"minute": "*"}
+
+
+def test_a_second_fold_leaves_while_one_runs(organization, customers):
+    send(organization, ("a", "alice", "image.resize", "2", "2026-11-21T10:00:00Z"))
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        dbname=settings["NAME"],
+        autocommit=True,
+    )
+    with other:
+        other.execute("SELECT pg_advisory_lock(%s)", [counters._LOCK_KEY])
+        assert usage_counters_fold() == 0
+        assert UsageCounterIncrement.objects.count() == 1
+        other.execute("SELECT pg_advisory_unlock(%s)", [counters._LOCK_KEY])
+    assert usage_counters_fold() == 1
