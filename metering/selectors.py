@@ -95,17 +95,18 @@ def customer_list(*, organization: Organization) -> QuerySet[Customer]:
 
 
 def customer_get(*, organization: Organization, key: str | int) -> Customer:
-    """A customer by primary key or by external id; 404 outside the organization.
+    """A customer by external id or by primary key; 404 outside the organization.
 
-    A purely numeric key is tried as primary key first, then as external id.
+    The external id is tried first: integrations address customers by their own
+    ids, so a numeric external id ("1042") must never resolve to the customer
+    whose primary key happens to be that number. A purely numeric key that is no
+    external id is then tried as primary key.
     """
     customers = customer_list(organization=organization)
     key = str(key)
-    if key.isdigit():
-        customer = customers.filter(pk=int(key)).first()
-        if customer is not None:
-            return customer
     customer = customers.filter(external_id=key).first()
+    if customer is None and key.isdigit() and len(key) <= 18:
+        customer = customers.filter(pk=int(key)).first()
     if customer is None:
         raise Http404(f"No customer {key!r}")
     return customer

@@ -156,6 +156,21 @@ def test_retrieve_by_id_and_by_external_id(api_client, organization):
     assert by_pk["external_id"] == "ext-9"
 
 
+def test_numeric_external_id_wins_over_a_primary_key_of_that_number(
+    api_client, organization
+):
+    first = CustomerFactory(organization=organization, external_id="first")
+    numbered = CustomerFactory(organization=organization, external_id=str(first.pk))
+    response = api_client.get(f"/api/v1/customers/{first.pk}/")
+    assert response.json()["id"] == numbered.pk
+    # A number that is no external id is a primary key.
+    assert api_client.get(f"/api/v1/customers/{numbered.pk}/").json()["id"] == (
+        numbered.pk
+    )
+    huge = api_client.get("/api/v1/customers/99999999999999999999999/")
+    assert huge.status_code == 404
+
+
 def test_update_and_partial_update(api_client, organization):
     customer = CustomerFactory(organization=organization, external_id="e1", email="")
     response = api_client.patch(
