@@ -62,8 +62,10 @@ def _flatten(errors, prefix: str = "") -> dict:
 
 
 class MetricBatchApi(APIView):
-    """``POST /api/v1/metrics/batch/``: store points, idempotent per (account,
-    resource, timestamp). An invalid item rejects the batch with a 400 naming it."""
+    """``POST /api/v1/metrics/batch/``: store measured points, idempotent per
+    (account, resource, timestamp); a point replaces a derived one (bandwidth from
+    metering) of the same key. An invalid item rejects the batch with a 400 naming
+    it."""
 
     def post(self, request):
         data = MetricBatchInputSerializer(data=request.data)
@@ -80,8 +82,11 @@ class MetricBatchApi(APIView):
                 "received": result.received,
                 "created": result.created,
                 "duplicates": result.duplicates,
+                "replaced": result.replaced,
             },
-            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+            status=status.HTTP_201_CREATED
+            if result.created or result.replaced
+            else status.HTTP_200_OK,
         )
 
 

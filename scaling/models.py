@@ -39,6 +39,10 @@ class ResourceMetric(models.Model):
     timestamp = models.DateTimeField()
     # Units of the resource used in the step that starts at ``timestamp``.
     value = models.FloatField(validators=[MinValueValidator(0.0)])
+    # Computed by the platform (bandwidth from metered data volume) rather than
+    # measured and sent by the integration. A measured point always wins: it
+    # replaces a derived one, and derivation never overwrites it.
+    derived = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["customer", "resource", "timestamp"]

@@ -252,13 +252,29 @@ def customers_with_metrics(*, organization: Organization) -> QuerySet[Customer]:
 
 
 def metric_latest_timestamp(
-    *, organization: Organization, resource: str
+    *, organization: Organization, resource: str, derived: bool | None = None
 ) -> datetime | None:
-    """Timestamp of the newest point of ``resource`` in the organization."""
-    return (
-        ResourceMetric.objects.filter(organization=organization, resource=resource)
-        .aggregate(latest=Max("timestamp"))
-        .get("latest")
+    """Timestamp of the newest point of ``resource`` in the organization (of the
+    derived or the measured ones only, when ``derived`` says which)."""
+    points = ResourceMetric.objects.filter(organization=organization, resource=resource)
+    if derived is not None:
+        points = points.filter(derived=derived)
+    return points.aggregate(latest=Max("timestamp")).get("latest")
+
+
+def measured_metric_keys(
+    *, organization: Organization, resource: str, start: datetime, end: datetime
+) -> set[tuple[int, datetime]]:
+    """(customer id, timestamp) of the measured (not derived) points of
+    ``resource`` with ``start <= timestamp < end``."""
+    return set(
+        ResourceMetric.objects.filter(
+            organization=organization,
+            resource=resource,
+            derived=False,
+            timestamp__gte=start,
+            timestamp__lt=end,
+        ).values_list("customer_id", "timestamp")
     )
 
 

@@ -4,7 +4,7 @@ bandwidth derived from the data volume of metered operations."""
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from billing_site.errors import DomainError
 from metering.models import Customer, Organization
@@ -24,7 +24,9 @@ class MetricPoint:
 class BatchResult:
     received: int
     created: int
-    duplicates: int  # points already stored (same account, resource, timestamp)
+    duplicates: int  # measured points already stored (same account, resource, time)
+    # Derived points (bandwidth from metering) the sent measurements replaced.
+    replaced: int = 0
     errors: dict = field(default_factory=dict)
 
 
@@ -32,7 +34,8 @@ class BatchResult:
 def metric_batch_ingest(
     *, organization: Organization, points: list[MetricPoint], field_prefix="metrics"
 ) -> BatchResult:
-    """Store points, ignoring any already stored for (account, resource, timestamp).
+    """Store measured points, ignoring any already measured for (account, resource,
+    timestamp) and replacing derived ones (see ``ResourceMetric.derived``).
 
     All or nothing: an unknown account rejects the batch with a ``DomainError`` naming
     the item, e.g. ``metrics[3].account_id``.
@@ -50,28 +53,42 @@ def metric_batch_ingest(
                 field=f"{field_prefix}[{index}].account_id",
             )
     unique = {(customers[p.account_id], p.resource, p.timestamp): p for p in points}
-    existing = set(
-        ResourceMetric.objects.filter(
-            organization=organization,
-            customer_id__in={key[0] for key in unique},
-            resource__in={key[1] for key in unique},
-            timestamp__in={key[2] for key in unique},
-        ).values_list("customer_id", "resource", "timestamp")
-    )
-    new = [
-        ResourceMetric(
-            organization=organization,
-            customer_id=customer_id,
-            resource=resource,
-            timestamp=timestamp,
-            value=point.value,
+    existing = {
+        (customer_id, resource, timestamp): (pk, derived)
+        for pk, customer_id, resource, timestamp, derived in (
+            ResourceMetric.objects.select_for_update()
+            .filter(
+                organization=organization,
+                customer_id__in={key[0] for key in unique},
+                resource__in={key[1] for key in unique},
+                timestamp__in={key[2] for key in unique},
+            )
+            .values_list("pk", "customer_id", "resource", "timestamp", "derived")
         )
-        for (customer_id, resource, timestamp), point in unique.items()
-        if (customer_id, resource, timestamp) not in existing
-    ]
+    }
+    new, replaced = [], []
+    for key, point in unique.items():
+        customer_id, resource, timestamp = key
+        pk, derived = existing.get(key, (None, False))
+        if pk is None:
+            new.append(
+                ResourceMetric(
+                    organization=organization,
+                    customer_id=customer_id,
+                    resource=resource,
+                    timestamp=timestamp,
+                    value=point.value,
+                )
+            )
+        elif derived:
+            replaced.append(ResourceMetric(pk=pk, value=point.value, derived=False))
     ResourceMetric.objects.bulk_create(new, batch_size=5_000, ignore_conflicts=True)
+    ResourceMetric.objects.bulk_update(replaced, ["value", "derived"], batch_size=5_000)
     return BatchResult(
-        received=len(points), created=len(new), duplicates=len(points) - len(new)
+        received=len(points),
+        created=len(new),
+        duplicates=len(points) - len(new) - len(replaced),
+        replaced=len(replaced),
     )
 
 
@@ -97,13 +114,13 @@ def bandwidth_metrics_derive(
     SQL aggregate, in GB of 10^9 bytes, for the complete buckets from ``start`` to
     the bucket containing ``now`` (exclusive). Empty buckets between a customer's
     first and last bucket are stored as 0 (no traffic, not a gap to interpolate).
-    Points of the window are inserted or overwritten, so re-running is idempotent
-    and picks up late events; a ``bandwidth_gb`` point sent through the API for a
-    bucket that events also cover is replaced by the derived one.
+    Derived points of the window are inserted or overwritten, so re-running is
+    idempotent and picks up late events; a measured ``bandwidth_gb`` point (sent
+    through the API or a CSV import) is never overwritten: its bucket is skipped.
 
     Without ``start``, the window begins ``DERIVE_OVERLAP`` before the newest
-    ``bandwidth_gb`` point, or ``DERIVE_BACKFILL`` before ``now`` when there is none.
-    Returns the number of points written.
+    derived ``bandwidth_gb`` point, or ``DERIVE_BACKFILL`` before ``now`` when there
+    is none. Returns the number of points written.
     """
     if granularity not in DERIVE_STEPS:
         raise DomainError(
@@ -114,7 +131,7 @@ def bandwidth_metrics_derive(
     end = _bucket_start(now, granularity)
     if start is None:
         newest = selectors.metric_latest_timestamp(
-            organization=organization, resource=ResourceKind.BANDWIDTH_GB
+            organization=organization, resource=ResourceKind.BANDWIDTH_GB, derived=True
         )
         start = newest - DERIVE_OVERLAP if newest else now - DERIVE_BACKFILL
     start = _bucket_start(start, granularity)
@@ -126,28 +143,42 @@ def bandwidth_metrics_derive(
     by_customer: dict[int, dict[datetime, int]] = {}
     for customer_id, bucket, volume in rows:
         by_customer.setdefault(customer_id, {})[bucket] = volume
-    points = []
+    measured = selectors.measured_metric_keys(
+        organization=organization,
+        resource=ResourceKind.BANDWIDTH_GB,
+        start=start,
+        end=end,
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = []
     for customer_id, volumes in by_customer.items():
         bucket, last = min(volumes), max(volumes)
         while bucket <= last:
-            points.append(
-                ResourceMetric(
-                    organization=organization,
-                    customer_id=customer_id,
-                    resource=ResourceKind.BANDWIDTH_GB,
-                    timestamp=bucket,
-                    value=volumes.get(bucket, 0) / BYTES_PER_GB,
+            if (customer_id, bucket) not in measured:
+                rows.append(
+                    (
+                        organization.pk,
+                        customer_id,
+                        ResourceKind.BANDWIDTH_GB.value,
+                        adapt(bucket),
+                        volumes.get(bucket, 0) / BYTES_PER_GB,
+                    )
                 )
-            )
             bucket += step
-    ResourceMetric.objects.bulk_create(
-        points,
-        batch_size=5_000,
-        update_conflicts=True,
-        unique_fields=["customer", "resource", "timestamp"],
-        update_fields=["value"],
-    )
-    return len(points)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_UPSERT_DERIVED_SQL, rows)
+    return len(rows)
+
+
+# The WHERE keeps a measured point that arrived since ``measured`` was read.
+_UPSERT_DERIVED_SQL = f"""
+INSERT INTO {ResourceMetric._meta.db_table}
+    (organization_id, customer_id, resource, timestamp, value, derived)
+VALUES (%s, %s, %s, %s, %s, TRUE)
+ON CONFLICT (customer_id, resource, timestamp)
+DO UPDATE SET value = EXCLUDED.value
+WHERE {ResourceMetric._meta.db_table}.derived
+"""
 
 
 def _bucket_start(moment: datetime, granularity: str) -> datetime:

@@ -28,11 +28,54 @@ def test_metric_batch_is_idempotent(api_client, customer):
     body = {"metrics": [item(), item(timestamp="2026-01-01T11:00:00Z")]}
     first = api_client.post("/api/v1/metrics/batch/", body, format="json")
     assert first.status_code == 201
-    assert first.json() == {"received": 2, "created": 2, "duplicates": 0}
+    assert first.json() == {
+        "received": 2,
+        "created": 2,
+        "duplicates": 0,
+        "replaced": 0,
+    }
     again = api_client.post("/api/v1/metrics/batch", body, format="json")
     assert again.status_code == 200
-    assert again.json() == {"received": 2, "created": 0, "duplicates": 2}
+    assert again.json() == {
+        "received": 2,
+        "created": 0,
+        "duplicates": 2,
+        "replaced": 0,
+    }
     assert ResourceMetric.objects.filter(customer=customer).count() == 2
+
+
+def test_measured_bandwidth_replaces_a_derived_point(api_client, customer):
+    ResourceMetric.objects.create(
+        organization=customer.organization,
+        customer=customer,
+        resource="bandwidth_gb",
+        timestamp="2026-01-01T10:00:00Z",
+        value=3.0,
+        derived=True,
+    )
+    body = {
+        "metrics": [
+            item(resource="bandwidth_gb", value=4.25),
+            item(resource="bandwidth_gb", timestamp="2026-01-01T11:00:00Z", value=1),
+        ]
+    }
+    response = api_client.post("/api/v1/metrics/batch/", body, format="json")
+    assert response.status_code == 201
+    assert response.json() == {
+        "received": 2,
+        "created": 1,
+        "duplicates": 0,
+        "replaced": 1,
+    }
+    assert list(
+        ResourceMetric.objects.filter(customer=customer)
+        .order_by("timestamp")
+        .values_list("value", "derived")
+    ) == [(4.25, False), (1.0, False)]
+    # Sent again: both are measured now, so both are duplicates.
+    again = api_client.post("/api/v1/metrics/batch/", body, format="json").json()
+    assert (again["duplicates"], again["replaced"]) == (2, 0)
 
 
 def test_metric_batch_names_the_bad_item_fields(api_client, customer):

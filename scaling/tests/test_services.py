@@ -408,6 +408,36 @@ def test_bandwidth_derivation_is_idempotent_and_takes_late_events(
     ) == [4.0]
 
 
+def test_bandwidth_derivation_never_overwrites_a_measured_point(organization, customer):
+    hour = dt.datetime(2025, 12, 31, 8, tzinfo=dt.UTC)
+    usage_events_bulk_create(
+        customer=customer,
+        events=[
+            {"occurred_at": hour, "data_volume_bytes": GB},
+            {"occurred_at": hour + dt.timedelta(hours=1), "data_volume_bytes": 2 * GB},
+        ],
+        now=NOW,
+    )
+    metric_batch_ingest(
+        organization=organization,
+        points=[
+            MetricPoint(
+                account_id=customer.external_id,
+                resource="bandwidth_gb",
+                timestamp=hour,
+                value=1.75,
+            )
+        ],
+    )
+    assert bandwidth_metrics_derive(organization=organization, now=NOW) == 1
+    assert bandwidth_metrics_derive(organization=organization, now=NOW) == 1
+    assert list(
+        ResourceMetric.objects.filter(customer=customer)
+        .order_by("timestamp")
+        .values_list("timestamp", "value", "derived")
+    ) == [(hour, 1.75, False), (hour + dt.timedelta(hours=1), 2.0, True)]
+
+
 def test_bandwidth_derivation_by_day_rejects_unknown_granularity(organization):
     with pytest.raises(DomainError) as raised:
         bandwidth_metrics_derive(

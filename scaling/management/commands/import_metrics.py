@@ -31,12 +31,12 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=options["organization"]).first()
         if organization is None:
             raise CommandError(f"No organization {options['organization']!r}.")
-        created = duplicates = 0
+        created = duplicates = replaced = 0
         batch: list[MetricPoint] = []
         first_line = 2
 
         def flush():
-            nonlocal created, duplicates, batch
+            nonlocal created, duplicates, replaced, batch
             if not batch:
                 return
             try:
@@ -49,6 +49,7 @@ class Command(BaseCommand):
                 raise CommandError(message) from error
             created += result.created
             duplicates += result.duplicates
+            replaced += result.replaced
             batch = []
 
         with open(options["path"], newline="") as handle:
@@ -68,5 +69,8 @@ class Command(BaseCommand):
                     flush()
             flush()
         self.stdout.write(
-            self.style.SUCCESS(f"{created} points stored, {duplicates} already there.")
+            self.style.SUCCESS(
+                f"{created} points stored, {replaced} derived points replaced, "
+                f"{duplicates} already there."
+            )
         )
