@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from billing_site.errors import DomainError
@@ -10,6 +11,7 @@ from metering.models import (
     Organization,
     PortalUser,
     UsageCounter,
+    UsageCounterIncrement,
     UsageEvent,
 )
 
@@ -147,12 +149,59 @@ class UsageEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "occurred_at"
 
 
+def _pending(aggregate):
+    """An aggregate over a counter's increments not folded yet, as a subquery."""
+    return Subquery(
+        UsageCounterIncrement.objects.filter(
+            organization_id=OuterRef("organization_id"),
+            period_start=OuterRef("period_start"),
+            customer_id=OuterRef("customer_id"),
+            operation=OuterRef("operation"),
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(value=aggregate)
+        .values("value")
+    )
+
+
 @admin.register(UsageCounter)
 class UsageCounterAdmin(ReadOnlyAdmin):
-    """Folded month totals. Increments ingested since the last fold (at most a
-    minute ago) are added by every reader of usage, not shown here."""
+    """Month totals per customer and operation: each folded counter plus its
+    increments not folded yet, so the figures are exact at any moment. A counter
+    first used in the last minute is listed once the fold task has run."""
 
-    list_display = ["period_start", "customer", "operation", "quantity", "event_count"]
+    list_display = [
+        "period_start",
+        "customer",
+        "operation",
+        "total_quantity",
+        "total_events",
+        "pending_increments",
+    ]
     list_filter = ["organization", "period_start"]
     search_fields = ["=operation", "=customer__external_id", "customer__name"]
     list_select_related = ["customer"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                pending_quantity=_pending(Sum("quantity")),
+                pending_events=_pending(Sum("event_count")),
+                pending_rows=_pending(Count("id")),
+            )
+        )
+
+    @admin.display(description="quantity", ordering="quantity")
+    def total_quantity(self, counter):
+        return counter.quantity + (counter.pending_quantity or 0)
+
+    @admin.display(description="events", ordering="event_count")
+    def total_events(self, counter):
+        return counter.event_count + (counter.pending_events or 0)
+
+    @admin.display(description="increments not folded yet")
+    def pending_increments(self, counter):
+        return counter.pending_rows or 0

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.utils import timezone
 
@@ -66,3 +68,41 @@ def test_revoke_action_reports_keys_already_revoked(admin_client, organization):
     )
     active.refresh_from_db()
     assert active.revoked_at is not None
+
+
+def test_usage_counter_changelist_adds_increments_not_folded_yet(
+    admin_client, organization
+):
+    from datetime import UTC, datetime
+
+    from metering.services import usage_counters_fold, usage_events_ingest
+
+    CustomerFactory(organization=organization, external_id="alice")
+    now = datetime(2026, 11, 21, 12, tzinfo=UTC)
+
+    def send(event_id: str, quantity: str) -> None:
+        usage_events_ingest(
+            organization=organization,
+            events=[
+                {
+                    "event_id": event_id,
+                    "customer_id": "alice",
+                    "operation": "image.resize",
+                    "quantity": quantity,
+                    "occurred_at": "2026-11-21T11:00:00Z",
+                }
+            ],
+            now=now,
+        )
+
+    send("a", "2.5")
+    usage_counters_fold()
+    send("b", "1")
+    send("c", "0.25")
+    response = admin_client.get("/admin/metering/usagecounter/")
+    assert response.status_code == 200
+    (counter,) = response.context["cl"].result_list
+    admin = response.context["cl"].model_admin
+    assert admin.total_quantity(counter) == Decimal("3.75")
+    assert admin.total_events(counter) == 3
+    assert admin.pending_increments(counter) == 2
