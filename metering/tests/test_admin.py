@@ -1,10 +1,17 @@
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from metering.models import ApiKey
-from metering.services import api_key_create, api_key_hash, api_key_revoke
+from metering.services import (
+    api_key_create,
+    api_key_hash,
+    api_key_revoke,
+    usage_counters_fold,
+    usage_events_ingest,
+)
 from metering.tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,10 +80,6 @@ def test_revoke_action_reports_keys_already_revoked(admin_client, organization):
 def test_usage_counter_changelist_adds_increments_not_folded_yet(
     admin_client, organization
 ):
-    from datetime import UTC, datetime
-
-    from metering.services import usage_counters_fold, usage_events_ingest
-
     CustomerFactory(organization=organization, external_id="alice")
     now = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
