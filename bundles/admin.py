@@ -82,6 +82,7 @@ class BundleTemplateAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     inlines = [BundleTemplateOperationInline]
     readonly_fields = ["created_at", "updated_at"]
+    change_form_template = "bundles/admin/template_change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("operations")
@@ -117,13 +118,58 @@ class BundleTemplateAdmin(admin.ModelAdmin):
         template = get_object_or_404(
             BundleTemplate.objects.select_related("organization"), pk=pk
         )
-        preview = selectors.template_preview(template=template, now=timezone.now())
+        return self._preview_response(request, template, lines=None)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The form's "Preview" button: the preview of what the form holds, valid
+        and unsaved; an invalid form is shown again with its errors."""
+        if request.method == "POST" and "_preview" in request.POST:
+            response = self._unsaved_preview(request, object_id)
+            if response is not None:
+                return response
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _unsaved_preview(self, request, object_id):
+        """The preview of the posted form and operation lines, or None when they do
+        not validate (the normal view then shows the errors and saves nothing)."""
+        saved = self.get_object(request, object_id) if object_id else None
+        if object_id and saved is None:
+            return None
+        form = self.get_form(request, saved, change=saved is not None)(
+            request.POST, request.FILES, instance=saved
+        )
+        if not form.is_valid():
+            return None
+        template = form.save(commit=False)  # in memory only
+        lines = []
+        for formset_class, inline in self.get_formsets_with_inlines(request, saved):
+            formset = formset_class(
+                request.POST,
+                request.FILES,
+                instance=template,
+                prefix=formset_class.get_default_prefix(),
+                queryset=inline.get_queryset(request),
+            )
+            if not formset.is_valid():
+                return None
+            lines += [
+                (line["operation"], line.get("included_quantity"))
+                for line in formset.cleaned_data
+                if line and not line.get("DELETE")
+            ]
+        return self._preview_response(request, template, lines=lines)
+
+    def _preview_response(self, request, template, *, lines):
+        preview = selectors.template_preview(
+            template=template, now=timezone.now(), lines=lines
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": template,
             "title": f"Preview: {template.name}",
             "template_obj": template,
+            "unsaved": lines is not None,
             "currency": template.organization.currency,
             **preview,
         }

@@ -2,6 +2,7 @@
 price."""
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,18 +27,23 @@ class PreviewRow:
 
 
 def template_preview(
-    *, template: BundleTemplate, now: dt.datetime, limit: int = 200
+    *,
+    template: BundleTemplate,
+    now: dt.datetime,
+    limit: int = 200,
+    lines: Sequence[tuple[str, Decimal | None]] | None = None,
 ) -> dict:
     """Which customers would be offered this template alone, and at what price.
 
     Active or not, the template is matched against every profiled customer with the
-    organization's settings; rows are ordered by expected saving, best first.
+    organization's settings; rows are ordered by expected saving, best first. An
+    unsaved template (or unsaved edits of one) is previewed with its ``lines``.
     """
     organization = template.organization
     row = bundle_settings_for(organization=organization)
     settings = engine_settings_for(organization=organization)
     spec = template_spec(
-        template=template, now=now, session_minutes=row.session_minutes
+        template=template, now=now, session_minutes=row.session_minutes, lines=lines
     )
     signals = customer_signals(organization=organization)
     prices = list_prices(organization=organization)

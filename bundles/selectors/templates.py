@@ -1,6 +1,7 @@
 """Reads on bundle templates and their engine specs."""
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db.models import QuerySet
@@ -32,17 +33,27 @@ def _weights(entries) -> dict[str, Decimal]:
 
 
 def template_spec(
-    *, template: BundleTemplate, now: dt.datetime, session_minutes: int
+    *,
+    template: BundleTemplate,
+    now: dt.datetime,
+    session_minutes: int,
+    lines: Sequence[tuple[str, Decimal | None]] | None = None,
 ) -> engine.TemplateSpec:
+    """The engine's view of a template. ``lines`` ((operation, included quantity)
+    pairs) stand in for its saved operation lines, e.g. for an unsaved edit."""
     window = template_window(
         template=template, now=now, session_minutes=session_minutes
     )
+    if lines is None:
+        lines = [
+            (line.operation, line.included_quantity)
+            for line in template.operations.all()
+        ]
     return engine.TemplateSpec(
-        key=template.pk,
+        key=template.pk or 0,
         name=template.name,
         lines=tuple(
-            engine.TemplateLine(line.operation, line.included_quantity)
-            for line in template.operations.all()
+            engine.TemplateLine(operation, included) for operation, included in lines
         ),
         discount_percent=template.discount_percent,
         fixed_price=template.fixed_price,

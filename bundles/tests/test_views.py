@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from bundles.models import BundleTemplate
 from bundles.tests.factories import (
     BundleTemplateFactory,
     BundleTemplateOperationFactory,
@@ -129,3 +130,105 @@ def test_admin_template_preview_lists_who_would_be_offered(
         "3.11",
     )
     assert "1 of 2 profiled customers" in response.content.decode()
+
+
+def _template_form(organization, **overrides) -> dict:
+    data = {
+        "organization": organization.pk,
+        "name": "Image Trial",
+        "description": "",
+        "discount_percent": "20",
+        "fixed_price": "",
+        "validity": "month",
+        "custom_duration": "",
+        "target_tags": '[{"name": "heavy:image.*", "weight": 1}]',
+        "target_segments": "[]",
+        "is_active": "on",
+        "operations-TOTAL_FORMS": "2",
+        "operations-INITIAL_FORMS": "0",
+        "operations-MIN_NUM_FORMS": "0",
+        "operations-MAX_NUM_FORMS": "1000",
+        "operations-0-operation": "image.resize",
+        "operations-0-included_quantity": "1000",
+        "operations-1-operation": "image.crop",
+        "operations-1-included_quantity": "500",
+        "_preview": "Preview",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_admin_previews_an_unsaved_template_without_saving_it(
+    client, organization, catalogue, image_customer, export_customer
+):
+    client.force_login(UserFactory(staff=True))
+    templates_before = BundleTemplate.objects.count()
+
+    response = client.post(
+        "/admin/bundles/bundletemplate/add/", _template_form(organization)
+    )
+
+    assert response.status_code == 200
+    assert BundleTemplate.objects.count() == templates_before
+    assert response.context["unsaved"] is True
+    assert response.context["profiled"] == 2
+    (row,) = response.context["rows"]
+    # The saved three-line template prices this customer at 28.14 (test above);
+    # the form's two lines, with the engine's algorithmic line, at 27.26.
+    assert (row.customer, str(row.price), str(row.list_value)) == (
+        "Pixel Works",
+        "27.26",
+        "32.45",
+    )
+    assert row.operations == ("image.convert", "image.crop", "image.resize")
+    assert "nothing has\n  been saved" in response.content.decode()
+
+
+def test_admin_previews_unsaved_edits_of_a_saved_template(
+    client, organization, catalogue, image_customer, export_customer
+):
+    image = catalogue["image"]
+    client.force_login(UserFactory(staff=True))
+    data = _template_form(
+        organization,
+        **{
+            "name": image.name,
+            "operations-TOTAL_FORMS": "1",
+            "operations-1-operation": "",
+            "operations-1-included_quantity": "",
+        },
+    )
+    data["operations-0-operation"] = "export.csv"
+    data["operations-0-included_quantity"] = "100"
+    data["target_tags"] = '[{"name": "export-power-user", "weight": 1}]'
+
+    response = client.post(f"/admin/bundles/bundletemplate/{image.pk}/change/", data)
+
+    assert response.status_code == 200
+    (row,) = response.context["rows"]
+    assert (row.customer, str(row.price), str(row.list_value)) == (
+        "Ledger Ltd",
+        "22.26",
+        "26.50",
+    )
+    assert row.operations == ("export.csv", "export.pdf")
+    image.refresh_from_db()
+    assert sorted(image.operations.values_list("operation", flat=True)) == [
+        "image.convert",
+        "image.crop",
+        "image.resize",
+    ]
+    assert image.target_tags == [{"name": "heavy:image.*", "weight": 1}]
+
+
+def test_admin_preview_of_an_invalid_form_shows_errors_and_saves_nothing(
+    client, organization
+):
+    client.force_login(UserFactory(staff=True))
+    response = client.post(
+        "/admin/bundles/bundletemplate/add/",
+        _template_form(organization, discount_percent="150"),
+    )
+    assert response.status_code == 200
+    assert "discount_percent" in response.context["adminform"].form.errors
+    assert not BundleTemplate.objects.exists()
