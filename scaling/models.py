@@ -42,7 +42,7 @@ class ResourceMetric(models.Model):
     # Computed by the platform (bandwidth from metered data volume) rather than
     # measured and sent by the integration. A measured point always wins: it
     # replaces a derived one, and derivation never overwrites it.
-    derived = models.BooleanField(default=False)
+    derived = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["customer", "resource", "timestamp"]
