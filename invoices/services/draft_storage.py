@@ -6,11 +6,8 @@ unchanged draft keep its lines, and the writer that stores one chunk while the
 next is rated.
 """
 
-import gc
 import hashlib
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime
 
 from django.db import connection
@@ -323,21 +320,3 @@ class _ChunkWriter:
             # The thread's connection is its own: close it there.
             self.pool.submit(lambda: connection.close()).result()
             self.pool.shutdown()
-
-
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector.
-
-    Generating a month allocates millions of small objects (rows, Decimals, rated
-    lines) that form no reference cycles; the collector would walk them over and
-    over as they accumulate, about a third of the generation's time. It resumes,
-    and collects as usual, afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

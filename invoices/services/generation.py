@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from billing_site.collection import without_cycle_collection
 from billing_site.errors import DomainError
 from bundles import services as bundle_services
 from invoices import rating, selectors
@@ -24,7 +25,6 @@ from invoices.services.draft_storage import (
     _link_provider_charges,
     _release_lines,
     _update_drafts,
-    _without_cycle_collection,
 )
 from metering.models import Customer, Organization
 
@@ -60,7 +60,7 @@ def invoices_generate(
     chunks of customers, each chunk in one transaction (so no invoice is ever left
     without its lines). Customers with nothing to bill get no invoice.
     """
-    with _without_cycle_collection():
+    with without_cycle_collection():
         return _generate(
             organization=organization,
             period=period,

@@ -22,6 +22,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 
+from billing_site.collection import without_cycle_collection
 from metering.ingestion import CleanEvent, EventCleaner, Limits, month_start
 from metering.models import Customer, Organization, UsageEventKey
 from metering.services.ingest_orm import _store_orm as _store_orm
@@ -140,6 +141,11 @@ def usage_events_ingest(
     events are stored even when others in the batch are rejected. ``now`` is the
     server's receive time; events before the current UTC month are flagged late.
     """
+    with without_cycle_collection():
+        return _ingest(organization=organization, events=events, now=now)
+
+
+def _ingest(*, organization: Organization, events: list, now: datetime) -> IngestResult:
     clean = EventCleaner(
         now=now, open_period_start=month_start(now), limits=ingest_limits()
     ).clean
