@@ -35,6 +35,6 @@ def test_demo_seeds_and_every_screen_answers_on_sqlite(tmp_path):
     )  # fmt: skip
     assert pages.returncode == 0, pages.stderr[-3000:]
     lines = pages.stdout.splitlines()
-    assert len(lines) == 20
+    assert len(lines) == 22
     failing = [line for line in lines if not line.startswith("200 ")]
     assert failing == []
