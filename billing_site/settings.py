@@ -200,3 +200,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The hourly invoicing cycle generates a period of an organization with more
+# customers than this as parallel Celery tasks of about this many customers each.
+INVOICING_CUSTOMERS_PER_TASK = env.int("INVOICING_CUSTOMERS_PER_TASK", default=20_000)

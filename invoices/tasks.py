@@ -22,6 +22,7 @@ def invoicing_cycle(organization_id: int, now_iso: str | None = None) -> dict:
             str(generated.period): generated.created + generated.refreshed
             for generated in result.generated
         },
+        "dispatched": {str(period): tasks for period, tasks in result.dispatched},
         "finalized": len(result.finalized.finalized),
         "failed": len(result.finalized.failed),
     }

@@ -44,6 +44,7 @@ from invoices.selectors.terms import (
     rating_input,
 )
 from invoices.selectors.usage import (
+    customer_count,
     customer_id_slices,
     customers_in,
     per_use_events_by_customer,
@@ -58,6 +59,7 @@ __all__ = [
     "current_usage_cost",
     "CurrentUsageCost",
     "customer_has_invoices",
+    "customer_count",
     "customer_id_slices",
     "customer_invoices",
     "customers_in",

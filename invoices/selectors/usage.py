@@ -142,6 +142,10 @@ def period_usage(
     )
 
 
+def customer_count(*, organization: Organization) -> int:
+    return Customer.objects.filter(organization=organization).count()
+
+
 def customer_id_slices(*, organization: Organization, parts: int) -> list[list[int]]:
     """The organization's customer ids, ascending, cut into at most ``parts``
     contiguous slices of near-equal size: the shares of a fanned-out generation."""

@@ -11,6 +11,7 @@ from celery.exceptions import Retry
 from invoices import services, tasks
 from invoices.models import Invoice, WebhookDelivery
 from invoices.tests.conftest import AFTER_OCTOBER, OCTOBER
+from metering.tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,9 +123,30 @@ def test_cycle_task_wiring(organization, october):
     ).get()
     assert result == {
         "generated": {"2026-10": 1, "2026-10-31": 0},
+        "dispatched": {},
         "finalized": 0,
         "failed": 0,
     }
+
+
+def test_cycle_of_a_large_organization_generates_in_parallel_tasks(
+    organization, october, settings
+):
+    CustomerFactory(organization=organization)  # nothing to bill
+    settings.INVOICING_CUSTOMERS_PER_TASK = 1
+
+    result = tasks.invoicing_cycle.delay(
+        organization.pk, AFTER_OCTOBER.isoformat()
+    ).get()
+
+    assert result == {
+        "generated": {},
+        "dispatched": {"2026-10": 2, "2026-10-31": 2},
+        "finalized": 0,
+        "failed": 0,
+    }
+    invoice = Invoice.objects.get()
+    assert (invoice.customer_id, invoice.total) == (october.pk, Decimal("190.02"))
 
 
 def test_fanout_generates_each_customer_slice_in_a_task(organization, october):
