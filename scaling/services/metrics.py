@@ -150,12 +150,12 @@ def bandwidth_metrics_derive(
         end=end,
     )
     adapt = connection.ops.adapt_datetimefield_value
-    rows = []
+    points = []
     for customer_id, volumes in by_customer.items():
         bucket, last = min(volumes), max(volumes)
         while bucket <= last:
             if (customer_id, bucket) not in measured:
-                rows.append(
+                points.append(
                     (
                         organization.pk,
                         customer_id,
@@ -166,19 +166,27 @@ def bandwidth_metrics_derive(
                 )
             bucket += step
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(_UPSERT_DERIVED_SQL, rows)
-    return len(rows)
+        for offset in range(0, len(points), _UPSERT_ROWS):
+            chunk = points[offset : offset + _UPSERT_ROWS]
+            cursor.execute(
+                _UPSERT_DERIVED_SQL.format(
+                    values=", ".join(["(%s, %s, %s, %s, %s, TRUE)"] * len(chunk))
+                ),
+                [value for point in chunk for value in point],
+            )
+    return len(points)
 
 
+_UPSERT_ROWS = 1_000
 # The WHERE keeps a measured point that arrived since ``measured`` was read.
-_UPSERT_DERIVED_SQL = f"""
-INSERT INTO {ResourceMetric._meta.db_table}
-    (organization_id, customer_id, resource, timestamp, value, derived)
-VALUES (%s, %s, %s, %s, %s, TRUE)
-ON CONFLICT (customer_id, resource, timestamp)
-DO UPDATE SET value = EXCLUDED.value
-WHERE {ResourceMetric._meta.db_table}.derived
-"""
+_UPSERT_DERIVED_SQL = (
+    f"INSERT INTO {ResourceMetric._meta.db_table} "
+    "(organization_id, customer_id, resource, timestamp, value, derived) "
+    "VALUES {values} "
+    "ON CONFLICT (customer_id, resource, timestamp) "
+    "DO UPDATE SET value = EXCLUDED.value "
+    f"WHERE {ResourceMetric._meta.db_table}.derived"
+)
 
 
 def _bucket_start(moment: datetime, granularity: str) -> datetime:

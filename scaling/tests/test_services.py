@@ -17,7 +17,7 @@ from scaling.models import (
     ScalingPolicy,
 )
 from scaling.schedules import periodic_tasks
-from scaling.services import provisioning
+from scaling.services import metrics, provisioning
 from scaling.services.forecasts import forecast_chunk, forecast_organization
 from scaling.services.metrics import (
     MetricPoint,
@@ -349,7 +349,10 @@ def test_change_that_does_not_pay_off_is_not_recommended(
     assert recommendation_generate(customer=customer, now=NOW) is None
 
 
-def test_bandwidth_is_derived_per_hour_from_event_data_volume(organization, customer):
+def test_bandwidth_is_derived_per_hour_from_event_data_volume(
+    organization, customer, monkeypatch
+):
+    monkeypatch.setattr(metrics, "_UPSERT_ROWS", 2)  # two statements for 3 points
     hour = dt.datetime(2025, 12, 31, 8, tzinfo=dt.UTC)
     usage_events_bulk_create(
         customer=customer,
