@@ -135,6 +135,13 @@ class BundleTemplateAdmin(admin.ModelAdmin):
         saved = self.get_object(request, object_id) if object_id else None
         if object_id and saved is None:
             return None
+        allowed = (
+            self.has_change_permission(request, saved)
+            if saved is not None
+            else self.has_add_permission(request)
+        )
+        if not allowed:
+            return None  # the normal view refuses
         form = self.get_form(request, saved, change=saved is not None)(
             request.POST, request.FILES, instance=saved
         )

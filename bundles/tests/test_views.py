@@ -232,3 +232,12 @@ def test_admin_preview_of_an_invalid_form_shows_errors_and_saves_nothing(
     assert response.status_code == 200
     assert "discount_percent" in response.context["adminform"].form.errors
     assert not BundleTemplate.objects.exists()
+
+
+def test_admin_preview_needs_the_permission_to_add_templates(client, organization):
+    client.force_login(UserFactory(is_staff=True))
+    response = client.post(
+        "/admin/bundles/bundletemplate/add/", _template_form(organization)
+    )
+    assert response.status_code == 403
+    assert not BundleTemplate.objects.exists()
