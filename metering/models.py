@@ -351,3 +351,41 @@ class UsageCounterTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.operation} {self.period_start}"
+
+
+class UsageCounterPart(models.Model):
+    """The rows that add up to the running totals: every folded counter and every
+    pending increment, unaggregated (a database view, migration 0006).
+
+    For sums over many counters (a month's usage per customer across operations):
+    one aggregation here, where summing ``UsageCounterTotal`` rows would group the
+    same rows twice.
+    """
+
+    pk = models.CompositePrimaryKey("source", "row_id")
+    # "counter" or "increment": which table the row is in.
+    source = models.CharField(max_length=9)
+    row_id = models.BigIntegerField(db_column="id")
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    operation = models.CharField(max_length=100)
+    period_start = models.DateField()
+    quantity = models.DecimalField(max_digits=26, decimal_places=6)
+    event_count = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "metering_usagecounterpart"
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.row_id}"

@@ -18,6 +18,7 @@ from metering.models import (
     Organization,
     UsageCounter,
     UsageCounterIncrement,
+    UsageCounterPart,
     UsageCounterTotal,
     UsageEvent,
 )
@@ -241,6 +242,17 @@ def usage_total_list(
     if period_start is not None:
         totals = totals.filter(period_start=period_start)
     return totals
+
+
+def usage_counter_part_list(
+    *, organization: Organization, period_start: date | None = None
+) -> QuerySet[UsageCounterPart]:
+    """The folded counters and pending increments of an organization (see
+    ``UsageCounterPart``): aggregate them for sums over many counters."""
+    parts = UsageCounterPart.objects.filter(organization=organization)
+    if period_start is not None:
+        parts = parts.filter(period_start=period_start)
+    return parts
 
 
 def month_usage_by_customer(

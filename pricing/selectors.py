@@ -14,7 +14,7 @@ from django.http import Http404
 
 from billing_site.money import quantize_money
 from metering.models import Organization
-from metering.selectors import operation_list, usage_total_list
+from metering.selectors import operation_list, usage_counter_part_list
 from pricing import engine
 from pricing.models import ActivityBasedConfig, BillingModel, PriceTier
 
@@ -164,7 +164,7 @@ def activity_usage_by_customer(
         .values("code")
     )
     return (
-        usage_total_list(
+        usage_counter_part_list(
             organization=organization, period_start=period_start.replace(day=1)
         )
         .filter(operation__in=operations)

@@ -7,6 +7,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.db import connection
+from django.db.models import Sum
 
 from billing_site.periodic import declared_periodic_tasks
 from metering import selectors
@@ -213,3 +214,30 @@ def test_a_second_fold_leaves_while_one_runs(organization, customers):
         assert UsageCounterIncrement.objects.count() == 1
         other.execute("SELECT pg_advisory_unlock(%s)", [counters._LOCK_KEY])
     assert usage_counters_fold() == 1
+
+
+def test_counter_parts_sum_to_the_totals(organization, customers):
+    alice, bob = customers
+    send(organization, ("a", "alice", "image.resize", "2", "2026-11-21T10:00:00Z"))
+    usage_counters_fold()
+    send(
+        organization,
+        ("b", "alice", "image.resize", "0.5", "2026-11-21T10:00:00Z"),
+        ("c", "alice", "pdf.export", "3", "2026-11-21T10:00:00Z"),
+        ("d", "bob", "image.resize", "9", "2026-10-21T10:00:00Z"),
+    )
+    parts = selectors.usage_counter_part_list(
+        organization=organization, period_start=NOVEMBER
+    )
+    assert sorted(parts.values_list("source", "customer_id", "quantity")) == [
+        ("counter", alice.pk, Decimal("2")),
+        ("increment", alice.pk, Decimal("0.5")),
+        ("increment", alice.pk, Decimal("3")),
+    ]
+    by_customer = {
+        row["customer"]: (row["units"], row["events"])
+        for row in parts.values("customer").annotate(
+            units=Sum("quantity"), events=Sum("event_count")
+        )
+    }
+    assert by_customer == {alice.pk: (Decimal("5.5"), 3)}
