@@ -35,6 +35,7 @@ def main(argv: list[str]) -> int:
         if wanted and short not in wanted and module.ORDER != 0:
             continue
         print(f"running {short} ...", flush=True)
+        ctx.settle()  # what the previous benchmark left to autovacuum
         results.extend(module.run(ctx))
     print()
     print(render_table(results))

@@ -185,7 +185,6 @@ def _setup(ctx: Context):
                 buffer = io.BytesIO(payload)
                 while chunk := buffer.read(1 << 20):
                     copy.write(chunk)
-            cursor.execute("ANALYZE metering_usageevent")
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO metering_usagecounter (organization_id, customer_id, "
@@ -195,7 +194,6 @@ def _setup(ctx: Context):
                 "GROUP BY organization_id, customer_id, operation",
                 [MONTH_START.date(), organization.pk],
             )
-            cursor.execute("ANALYZE metering_usagecounter")
     return organization, customers_n, events_n, copy_time["seconds"]
 
 
@@ -247,6 +245,7 @@ def run(ctx: Context) -> list[Result]:
     from invoices.periods import MONTHLY, Period
 
     organization, customers_n, events_n, copy_seconds = _setup(ctx)
+    ctx.settle("metering_usageevent", "metering_usagecounter", "metering_customer")
     period = Period(MONTHLY, date(2026, 10, 1))
     start, end = period.bounds
     with stopwatch() as aggregate_time:

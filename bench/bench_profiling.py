@@ -73,8 +73,13 @@ def _profiling(ctx: Context) -> list[Result]:
             prefix="bench",
             user_ids=usage.user_ids(),
         )
+    ctx.settle(
+        "metering_usageevent",
+        "metering_usageeventkey",
+        "metering_usagecounterincrement",
+        "metering_customer",
+    )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE metering_usageevent")
         with stopwatch() as lag:
             cursor.execute(LAG_SQL, [organization.pk])
             cursor.fetchone()

@@ -63,7 +63,8 @@ def run(ctx: Context) -> list[Result]:
                     buffer = io.BytesIO(payload)
                     while chunk := buffer.read(1 << 20):
                         copy.write(chunk)
-        conn.execute("ANALYZE bench_raw_events")
+    ctx.settle("bench_raw_events")
+    with psycopg.connect(ctx.database_url, autocommit=True) as conn:
         with stopwatch() as group_time:
             groups = conn.execute(
                 "SELECT customer_id, count(*), sum(quantity) "
