@@ -279,12 +279,14 @@ class UsageCounterIncrement(models.Model):
     Ingestion appends these instead of updating ``UsageCounter`` rows: an insert
     costs about half an upsert, and concurrent batches never wait for each other's
     row locks on a busy customer's counters. ``usage_counters_fold`` moves them into
-    the counters every minute, in one statement per chunk, so a counter and its
+    the counters every minute, in one statement, so a counter and its
     pending increments always add up to the stored events.
     """
 
-    # No database-level constraints or single-column indexes, as on the counters:
-    # readers find increments by organization, month and customer.
+    # No database-level constraints or single-column indexes, as on the counters.
+    # Readers find increments by organization, month and customer: on PostgreSQL
+    # the primary key is (organization_id, period_start, customer_id, id), one
+    # index for both (migration 0005); elsewhere an index on those three columns.
     organization = models.ForeignKey(
         Organization,
         on_delete=models.CASCADE,
@@ -303,14 +305,6 @@ class UsageCounterIncrement(models.Model):
     period_start = models.DateField()
     quantity = models.DecimalField(max_digits=26, decimal_places=6)
     event_count = models.BigIntegerField()
-
-    class Meta:
-        indexes = [
-            models.Index(
-                fields=["organization", "period_start", "customer"],
-                name="usage_increment_lookup",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"+{self.quantity} {self.customer_id} {self.operation}"

@@ -111,7 +111,7 @@ def test_eight_concurrent_clients_store_exactly_what_they_sent(live_server, tena
     def fold_while_sending() -> None:
         try:
             while sending.is_set():
-                folds.append(usage_counters_fold(chunk=50))
+                folds.append(usage_counters_fold())
         finally:
             connection.close()
 
