@@ -148,9 +148,10 @@ class UsageEvent(models.Model):
     PostgreSQL it is partitioned by month on ``occurred_at`` (a DEFAULT partition
     takes dates without a monthly partition; ``ensure_usage_partitions`` creates the
     months ahead and moves rows out of the DEFAULT partition), on SQLite a plain
-    table. Its primary key in PostgreSQL is ``(id, occurred_at)`` because a
-    partitioned table's unique indexes must contain the partition key, so the
-    idempotency key ``event_id`` is made unique by ``UsageEventKey`` instead.
+    table. Its primary key in PostgreSQL is ``(organization_id, occurred_at, id)``
+    (migration 0007) because a partitioned table's unique indexes must contain the
+    partition key, so the idempotency key ``event_id`` is made unique by
+    ``UsageEventKey`` instead; ``id`` alone is unique through its sequence.
     Rows are written only by ``metering.services.usage_events_ingest``.
     """
 

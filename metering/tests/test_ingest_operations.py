@@ -111,6 +111,30 @@ def test_partitions_are_created_ahead_and_default_is_emptied(organization, custo
     assert ensure_usage_partitions.delay().get() == []
 
 
+def test_new_partitions_carry_the_event_keys_and_indexes(organization, customer):
+    old = datetime(2019, 5, 17, 12, tzinfo=UTC)
+    usage_events_bulk_create(
+        customer=customer,
+        events=[{"event_id": "old", "occurred_at": old}],
+        now=timezone.now(),
+    )
+    ensure_usage_partitions.delay().get()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes "
+            "WHERE tablename = 'metering_usageevent_p2019_05'"
+        )
+        definitions = sorted(row[0].split(" USING ")[1] for row in cursor.fetchall())
+    assert definitions == [
+        "brin (id)",
+        "brin (received_at)",
+        "btree (customer_id, occurred_at)",
+        "btree (organization_id, occurred_at, id)",
+    ]
+    event = UsageEvent.objects.get(event_id="old")
+    assert UsageEvent.objects.get(pk=event.pk).occurred_at == old
+
+
 def test_ensure_usage_partitions_command(organization):
     out = StringIO()
     call_command("ensure_usage_partitions", "--months-ahead", "5", stdout=out)
