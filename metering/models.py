@@ -311,7 +311,32 @@ class UsageCounterIncrement(models.Model):
         return f"+{self.quantity} {self.customer_id} {self.operation}"
 
 
-class UsageCounterTotal(models.Model):
+class _UsageCounterView(models.Model):
+    """The columns of the read-only views over counters and their increments."""
+
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    operation = models.CharField(max_length=100)
+    period_start = models.DateField()
+    quantity = models.DecimalField(max_digits=26, decimal_places=6)
+    event_count = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+        managed = False
+
+
+class UsageCounterTotal(_UsageCounterView):
     """Exact running totals: each ``UsageCounter`` plus its pending increments.
 
     A database view (migration 0005) grouping both tables; filters on its key
@@ -322,25 +347,8 @@ class UsageCounterTotal(models.Model):
     pk = models.CompositePrimaryKey(
         "organization", "customer", "operation", "period_start"
     )
-    organization = models.ForeignKey(
-        Organization,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_constraint=False,
-    )
-    customer = models.ForeignKey(
-        Customer,
-        on_delete=models.DO_NOTHING,
-        related_name="usage_counter_totals",
-        db_constraint=False,
-    )
-    operation = models.CharField(max_length=100)
-    period_start = models.DateField()
-    quantity = models.DecimalField(max_digits=26, decimal_places=6)
-    event_count = models.BigIntegerField()
 
-    class Meta:
-        managed = False
+    class Meta(_UsageCounterView.Meta):
         db_table = "metering_usagecountertotal"
         ordering = ["-period_start", "customer", "operation"]
 
@@ -348,7 +356,7 @@ class UsageCounterTotal(models.Model):
         return f"{self.customer_id} {self.operation} {self.period_start}"
 
 
-class UsageCounterPart(models.Model):
+class UsageCounterPart(_UsageCounterView):
     """The rows that add up to the running totals: every folded counter and every
     pending increment, unaggregated (a database view, migration 0006).
 
@@ -361,25 +369,8 @@ class UsageCounterPart(models.Model):
     # "counter" or "increment": which table the row is in.
     source = models.CharField(max_length=9)
     row_id = models.BigIntegerField(db_column="id")
-    organization = models.ForeignKey(
-        Organization,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_constraint=False,
-    )
-    customer = models.ForeignKey(
-        Customer,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_constraint=False,
-    )
-    operation = models.CharField(max_length=100)
-    period_start = models.DateField()
-    quantity = models.DecimalField(max_digits=26, decimal_places=6)
-    event_count = models.BigIntegerField()
 
-    class Meta:
-        managed = False
+    class Meta(_UsageCounterView.Meta):
         db_table = "metering_usagecounterpart"
 
     def __str__(self) -> str:
