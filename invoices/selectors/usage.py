@@ -122,15 +122,16 @@ def period_usage(
 ) -> dict[int, dict[str, Decimal]]:
     """Customer id -> {operation code: units} used in the period.
 
-    A month reads metering's usage counters rather than scanning its events: a
-    counter row per customer, operation and UTC month (the months of
-    ``invoices.periods``) is incremented by the same statement that stores the
-    events (metering's ingestion, the only writer of events), so it always equals
-    the sum of the month's stored events, late ones included (a late event counts
-    in the month it occurred in, whenever it arrives). A draft regenerated in the
-    grace window, the live total and the re-rating behind a late-usage adjustment
-    therefore all see the same figures as an event scan, at ~40 rows per customer
-    instead of every event. A day has no counters and aggregates its events.
+    A month reads metering's usage counters rather than scanning its events: per
+    customer, operation and UTC month (the months of ``invoices.periods``) a
+    counter plus its pending increments, which the statement that stores the
+    events appends (metering's ingestion, the only writer of events), so they
+    always equal the sum of the month's stored events, late ones included (a late
+    event counts in the month it occurred in, whenever it arrives). A draft
+    regenerated in the grace window, the live total and the re-rating behind a
+    late-usage adjustment therefore all see the same figures as an event scan, at
+    ~40 rows per customer instead of every event. A day has no counters and
+    aggregates its events.
     """
     if period.frequency == MONTHLY:
         return usage_by_customer_from_counters(
