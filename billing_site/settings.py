@@ -94,6 +94,14 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Statements that the code marks as hot (``prepare=True``: the ingestion
+    # batch's statements) are prepared once per connection; no other statement
+    # ever is. A transaction-mode pooler (PgBouncer) that moves a session between
+    # server connections needs DATABASE_PREPARED_STATEMENTS=false.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        2**31 - 1 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The SQLite demo database cannot express "NULLS NOT DISTINCT" unique constraints;
 # PostgreSQL, the production database, enforces them.

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 
 from metering.models import (
     Customer,
@@ -333,3 +333,18 @@ def test_batch_mixing_new_and_stored_events_stores_only_the_new(organization, cu
     ]
     counter = UsageCounterTotal.objects.get()
     assert (counter.quantity, counter.event_count) == (Decimal("9"), 3)
+
+
+def test_batch_statements_are_prepared_once_per_connection(organization, customer):
+    for n in range(3):
+        usage_events_ingest(
+            organization=organization, events=[event(event_id=f"e{n}")], now=NOW
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    for marker in (
+        "INSERT INTO metering_usagecounterincrement",
+        "customer_keys_version",
+    ):
+        assert sum(marker in statement for statement in statements) == 1, marker
