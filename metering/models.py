@@ -24,6 +24,12 @@ class Organization(TimeStampedModel):
     timezone = models.CharField(max_length=64, default="UTC")
     # Events naming an unknown customer create it instead of being rejected.
     auto_create_customers = models.BooleanField(default=False)
+    # Raised by a database trigger (PostgreSQL, migration 0008) whenever one of
+    # the organization's customers is deleted or changes its external id, so that
+    # ingestion's cached external id -> customer id mappings are dropped.
+    customer_keys_version = models.BigIntegerField(
+        default=0, db_default=0, editable=False
+    )
 
     class Meta:
         ordering = ["name"]

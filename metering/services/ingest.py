@@ -255,17 +255,56 @@ def _customers_by_key(*, organization: Organization, keys: set[str]) -> dict:
         )
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_KEYS_VERSION_SQL, (organization.pk,), prepare=True)
+        row = cursor.fetchone()
+        if row is None:  # the organization is being deleted
+            return {}
+        version = row[0]
+        cached = _customer_cache.get(organization.pk)
+        if cached is None or cached[0] != version:
+            cached = (version, {})
+            _customer_cache[organization.pk] = cached
+        known = cached[1]
+        found = {key: known[key] for key in keys if key in known}
+        if len(found) == len(keys):
+            return found
         # The keys as one JSON text: encoded in C, where an array parameter is
         # encoded element by element in Python.
         cursor.execute(
-            "SELECT c.external_id, c.id "
-            "FROM json_array_elements_text(%s::json) AS k(external_id) "
-            "JOIN metering_customer c ON c.external_id = k.external_id "
-            "WHERE c.organization_id = %s",
-            (orjson.dumps(list(keys)).decode(), organization.pk),
+            _CUSTOMERS_BY_KEY_SQL,
+            (
+                orjson.dumps([key for key in keys if key not in found]).decode(),
+                organization.pk,
+            ),
             prepare=True,
         )
-        return dict(cursor.fetchall())
+        rows = cursor.fetchall()
+    found.update(rows)
+    # Only committed customers may be remembered: inside an enclosing transaction
+    # the rows found may include its own uncommitted ones.
+    if len(connection.atomic_blocks) == 1:
+        if len(known) + len(rows) > CUSTOMER_CACHE_LIMIT:
+            known.clear()
+        known.update(rows)
+    return found
+
+
+# External id -> customer id per organization in this process, with the
+# organization's customer_keys_version it is valid for. A database trigger raises
+# the version when a customer is deleted or changes external id; each batch reads
+# it in its own transaction, so a batch uses exactly the mappings a lookup of the
+# customers would have found, without looking up the ones it knows.
+_customer_cache: dict[int, tuple[int, dict[str, int]]] = {}
+CUSTOMER_CACHE_LIMIT = 200_000  # per organization; emptied when exceeded
+_KEYS_VERSION_SQL = (
+    "SELECT customer_keys_version FROM metering_organization WHERE id = %s"
+)
+_CUSTOMERS_BY_KEY_SQL = (
+    "SELECT c.external_id, c.id "
+    "FROM json_array_elements_text(%s::json) AS k(external_id) "
+    "JOIN metering_customer c ON c.external_id = k.external_id "
+    "WHERE c.organization_id = %s"
+)
 
 
 def _stored_hashes(*, organization: Organization, event_ids: list[str]) -> dict:
