@@ -362,9 +362,10 @@ class EventCleaner:
         occurred_text = get("occurred_at")
         try:
             occurred_at = datetime.fromisoformat(occurred_text)
-            if occurred_at.tzinfo is None:
-                raise ValueError
-            occurred_at = occurred_at.astimezone(UTC)
+            if occurred_at.tzinfo is not UTC:  # "Z" and "+00:00" give UTC itself
+                if occurred_at.tzinfo is None:
+                    raise ValueError
+                occurred_at = occurred_at.astimezone(UTC)
             if occurred_at > self.latest:
                 raise ValueError
         except (TypeError, ValueError, OverflowError):
