@@ -48,7 +48,7 @@ def _login(page, live_server):
 def test_staff_follow_run_to_segment_to_customer(live_server, page, profiled_run):
     _login(page, live_server)
     page.goto(f"{live_server.url}/staff/profiling/")
-    page.click(f"text={profiled_run.pk}")
+    page.get_by_role("link", name=str(profiled_run.pk), exact=True).click()
     page.wait_for_selector("#projection .plot-container")
     segment_link = page.locator("table a").first
     segment_name = segment_link.inner_text()
