@@ -94,13 +94,15 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Behind a pooler in transaction mode (PgBouncer) a session may move between
+# server connections, so no session state may be relied on between transactions.
+DATABASE_TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Statements that the code marks as hot (``prepare=True``: the ingestion
     # batch's statements) are prepared once per connection; no other statement
-    # ever is. A transaction-mode pooler (PgBouncer) that moves a session between
-    # server connections needs DATABASE_PREPARED_STATEMENTS=false.
+    # ever is.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
-        2**31 - 1 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None
+        None if DATABASE_TRANSACTION_POOLING else 2**31 - 1
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The SQLite demo database cannot express "NULLS NOT DISTINCT" unique constraints;

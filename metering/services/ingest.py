@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from billing_site.collection import without_cycle_collection
+from billing_site.transactions import in_outermost_atomic
 from metering.ingestion import CleanEvent, EventCleaner, Limits, month_start
 from metering.models import Customer, Organization, UsageEventKey
 from metering.services.ingest_orm import _store_orm as _store_orm
@@ -282,7 +283,7 @@ def _customers_by_key(*, organization: Organization, keys: set[str]) -> dict:
     found.update(rows)
     # Only committed customers may be remembered: inside an enclosing transaction
     # the rows found may include its own uncommitted ones.
-    if len(connection.atomic_blocks) == 1:
+    if in_outermost_atomic():
         if len(known) + len(rows) > CUSTOMER_CACHE_LIMIT:
             known.clear()
         known.update(rows)

@@ -9,22 +9,22 @@ import weakref
 from datetime import datetime
 
 import psycopg
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from psycopg import sql
 
+from billing_site.transactions import in_outermost_atomic
 from metering.ingestion import CleanEvent
 from metering.models import Organization
 
 # The batch's valid events are COPYed into a per-connection temporary table (no
-# WAL, no index), then two statements read it. Each batch first deletes what the
-# previous batch on the connection left there: emptying the table at commit (ON
-# COMMIT DELETE ROWS) or by TRUNCATE costs a file truncation or a new file,
-# milliseconds per batch. Deleted rows leave empty pages that only a TRUNCATE
-# gives back (autovacuum skips temporary tables), so one runs instead once more
-# than STAGE_TRUNCATE_ROWS rows were staged on the connection.
-# Connections must stay with one client for the transaction (no statement-level
-# pooling), which Django's persistent connections give.
-STAGE_TRUNCATE_ROWS = 20_000
+# WAL, no index), then two statements read it. PostgreSQL empties it when the
+# transaction commits (ON COMMIT DELETE ROWS: a truncation of its file, cheaper
+# than deleting the rows, and skipped by transactions that did not touch it). It
+# is created by the first batch on a connection and remembered once that batch
+# commits, so later batches spend no round trip on it. Connections must stay with
+# one client for the transaction (no statement-level pooling), which Django's
+# persistent connections give.
 # Binary COPY: values travel in their binary forms, except quantity and properties,
 # which the statement reads from text (numeric_in, jsonb_in) more cheaply than
 # client-side binary numeric and JSON encoders produce them.
@@ -42,7 +42,7 @@ CREATE TEMPORARY TABLE IF NOT EXISTS metering_ingest_stage (
     occurred_at timestamptz NOT NULL,
     payload_hash bytea NOT NULL,
     is_late boolean NOT NULL
-)
+) ON COMMIT DELETE ROWS
 """
 STAGE_TYPES = (
     "text", "int8", "text", "text", "text", "int8",
@@ -62,9 +62,11 @@ STAGE_COPY_SQL = "COPY metering_ingest_stage FROM STDIN (FORMAT binary)"
 # Claiming first tries a plain INSERT of all keys inside a savepoint, in one round
 # trip: a third cheaper than INSERT ... ON CONFLICT, which probes the index once
 # more per key. A key taken already makes it fail; the savepoint is rolled back
-# and CLAIM_SQL claims what is free and answers the rest.
+# and CLAIM_SQL claims what is free and answers the rest. JIT compilation would
+# cost more than it saves on statements of this size.
 CLAIM_ALL_SQL = sql.SQL(
     """
+SET LOCAL jit = off;
 SAVEPOINT metering_claim;
 INSERT INTO metering_usageeventkey
     (organization_id, event_id, payload_hash, occurred_at, received_at)
@@ -120,8 +122,8 @@ ON CONFLICT (organization_id, code) DO NOTHING
 """
 
 
-# Rows staged per database connection since its last TRUNCATE of the stage.
-_staged_rows: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# The database connections known to hold the stage table (see STAGE_TABLE_SQL).
+_staged_connections: weakref.WeakSet = weakref.WeakSet()
 
 
 def _store_postgresql(
@@ -133,21 +135,23 @@ def _store_postgresql(
 ) -> set[str]:
     """Store ``events`` (distinct ids); answer the ids that were stored before."""
     connection.ensure_connection()
+    raw_connection = connection.connection
     params = {"organization": organization.pk, "now": now}
     # A server-side-binding cursor: binary COPY, and parameters travel apart from
-    # the statements. JIT compilation would cost more than it saves here.
-    with psycopg.Cursor(connection.connection) as cursor:
-        raw_connection = connection.connection
-        staged = _staged_rows.get(raw_connection, 0) + len(events)
-        if staged > STAGE_TRUNCATE_ROWS:
-            empty, staged = "TRUNCATE", len(events)
-        else:
-            empty = "DELETE FROM"
-        # Without parameters: one round trip for the three statements.
-        cursor.execute(
-            f"{STAGE_TABLE_SQL}; {empty} metering_ingest_stage; SET LOCAL jit = off"
-        )
-        _staged_rows[raw_connection] = staged
+    # the statements.
+    with psycopg.Cursor(raw_connection) as cursor:
+        if (
+            raw_connection not in _staged_connections
+            or settings.DATABASE_TRANSACTION_POOLING
+        ):
+            cursor.execute(STAGE_TABLE_SQL)
+            # Created in this transaction: it exists for later ones only if
+            # this one commits.
+            transaction.on_commit(lambda: _staged_connections.add(raw_connection))
+        if not in_outermost_atomic():
+            # An enclosing transaction may have staged an earlier batch, which
+            # only its commit would clear.
+            cursor.execute("DELETE FROM metering_ingest_stage")
         with cursor.copy(STAGE_COPY_SQL) as copy:
             copy.set_types(STAGE_TYPES)
             write_row = copy.write_row

@@ -348,3 +348,33 @@ def test_batch_statements_are_prepared_once_per_connection(organization, custome
         "customer_keys_version",
     ):
         assert sum(marker in statement for statement in statements) == 1, marker
+
+
+def _staged_rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM metering_ingest_stage")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stage_is_created_once_per_connection_and_emptied_by_commit(organization):
+    from metering.services import ingest_postgresql
+
+    CustomerFactory(organization=organization, external_id="cus_1")
+    connection.close()
+    with transaction.atomic():
+        usage_events_ingest(
+            organization=organization, events=[event(event_id="a")], now=NOW
+        )
+        transaction.set_rollback(True)
+    # The transaction that created the stage rolled back: so did the table.
+    assert connection.connection not in ingest_postgresql._staged_connections
+    for event_id in ("b", "c"):
+        result = usage_events_ingest(
+            organization=organization, events=[event(event_id=event_id)], now=NOW
+        )
+        assert statuses(result) == ["accepted"]
+        assert connection.connection in ingest_postgresql._staged_connections
+        assert _staged_rows() == 0
+    stored = UsageEvent.objects.filter(organization=organization)
+    assert sorted(stored.values_list("event_id", flat=True)) == ["b", "c"]
