@@ -137,6 +137,9 @@ def test_time_spellings_hash_alike():
         "2026-11-21T13:59:00+02:00",
         "2026-11-21T11:59:00.000+00:00",
         "2026-11-21 11:59:00Z",
+        "2026-11-21 11:59:00+00:00",
+        "2026-W47-6T11:59:00+00:00",
+        "20261121T115900Z",
     ]
     hashes = {clean(event(occurred_at=text))[0].payload_hash for text in spellings}
     assert hashes == {clean(event(occurred_at="2026-11-21T11:59:00Z"))[0].payload_hash}
