@@ -12,6 +12,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from psycopg import sql
+from psycopg.adapt import PyFormat
 
 from billing_site.transactions import in_outermost_atomic
 from metering.ingestion import CleanEvent
@@ -49,6 +50,10 @@ STAGE_TYPES = (
     "text", "text", "text", "timestamptz", "bytea", "bool",
 )  # fmt: skip
 STAGE_COPY_SQL = "COPY metering_ingest_stage FROM STDIN (FORMAT binary)"
+# set_types() takes each column's dumper by type oid. For bytea that is the dumper
+# of psycopg's DB-API Binary wrapper, written in Python; the cursor registers the
+# C dumper of bytes in its place.
+_BYTES_DUMPER = psycopg.adapters.get_dumper(bytes, PyFormat.BINARY)
 
 # Two steps in the batch's transaction. The first claims the keys (sorted) and
 # finds the event ids whose keys were taken already; those rows leave the stage.
@@ -152,6 +157,7 @@ def _store_postgresql(
             # An enclosing transaction may have staged an earlier batch, which
             # only its commit would clear.
             cursor.execute("DELETE FROM metering_ingest_stage")
+        cursor.adapters.register_dumper(bytes, _BYTES_DUMPER)
         with cursor.copy(STAGE_COPY_SQL) as copy:
             copy.set_types(STAGE_TYPES)
             write_row = copy.write_row
