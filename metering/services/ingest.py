@@ -285,8 +285,10 @@ def _customers_by_key(*, organization: Organization, keys: set[str]) -> dict:
     # the rows found may include its own uncommitted ones.
     if in_outermost_atomic():
         if len(known) + len(rows) > CUSTOMER_CACHE_LIMIT:
-            known.clear()
-        known.update(rows)
+            # Replaced, never emptied: another thread may be reading it.
+            _customer_cache[organization.pk] = (version, dict(rows))
+        else:
+            known.update(rows)
     return found
 
 
@@ -296,7 +298,7 @@ def _customers_by_key(*, organization: Organization, keys: set[str]) -> dict:
 # it in its own transaction, so a batch uses exactly the mappings a lookup of the
 # customers would have found, without looking up the ones it knows.
 _customer_cache: dict[int, tuple[int, dict[str, int]]] = {}
-CUSTOMER_CACHE_LIMIT = 200_000  # per organization; emptied when exceeded
+CUSTOMER_CACHE_LIMIT = 200_000  # per organization; started afresh beyond it
 _KEYS_VERSION_SQL = (
     "SELECT customer_keys_version FROM metering_organization WHERE id = %s"
 )

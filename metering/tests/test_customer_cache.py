@@ -112,3 +112,17 @@ def test_customers_of_a_rolled_back_transaction_are_not_remembered(organization)
         "{'customer_id': [\"Unknown customer 'ghost'.\"]}"
     )
     assert not UsageEvent.objects.filter(organization=organization).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_remembered_customers_start_afresh_beyond_the_limit(organization, monkeypatch):
+    monkeypatch.setattr(ingest_module, "CUSTOMER_CACHE_LIMIT", 2)
+    customers = [
+        CustomerFactory(organization=organization, external_id=key)
+        for key in ("a", "b", "c")
+    ]
+    for n, customer in enumerate(customers):
+        assert send(organization, f"e{n}", customer.external_id) == "accepted"
+    assert remembered(organization) == {"c": customers[2].pk}
+    assert send(organization, "e3", "a") == "accepted"
+    assert remembered(organization) == {"c": customers[2].pk, "a": customers[0].pk}
