@@ -353,3 +353,37 @@ def test_customer_usage_of_other_organization_is_404(
     theirs = CustomerFactory(organization=other_organization, external_id="theirs")
     response = api_client.get(f"/api/v1/customers/{theirs.pk}/usage/")
     assert response.status_code == 404
+
+
+def test_ingestion_budget_per_key_answers_429_with_retry_after(
+    api_client, api_client_for, organization, customer, settings, monkeypatch
+):
+    from django.core.cache import cache
+
+    from metering.api import IngestRateThrottle
+
+    settings.METERING_INGEST_RATE = "3/minute"
+    cache.clear()
+    clock = {"now": 60 * 29_000_000 + 15.0}  # 15 s into a minute
+    monkeypatch.setattr(IngestRateThrottle, "timer", lambda self: clock["now"])
+    for n in range(2):
+        response = post(api_client, "/api/v1/events/", event(event_id=f"e{n}"))
+        assert response.status_code == 201
+    batch = {"events": [event(event_id="e2")]}
+    assert post(api_client, "/api/v1/events/batch/", batch).status_code == 200
+
+    refused = post(api_client, "/api/v1/events/", event(event_id="e3"))
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "45"
+    assert refused.json() == {
+        "errors": {
+            "detail": ["Request was throttled. Expected available in 45 seconds."]
+        }
+    }
+    assert post(api_client, "/api/v1/events/batch/", batch).status_code == 429
+    assert not UsageEvent.objects.filter(event_id="e3").exists()
+
+    other_key = api_client_for(organization)
+    assert post(other_key, "/api/v1/events/", event(event_id="e4")).status_code == 201
+    clock["now"] += 45
+    assert post(api_client, "/api/v1/events/", event(event_id="e3")).status_code == 201
