@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from metering.models import ApiKey, Customer
@@ -41,15 +42,23 @@ def test_revoked_key_is_401(api_client):
     assert response.json() == {"errors": {"detail": ["Invalid or revoked API key."]}}
 
 
-def test_active_key_lookup_loads_key_and_organization_in_one_query(
+def test_active_key_lookup_loads_key_and_organization_in_one_prepared_statement(
     organization, django_assert_num_queries
 ):
     organization.auto_create_customers = True
     organization.save()
     issued = api_key_create(organization=organization, name="ingest")
-    with django_assert_num_queries(1):
+    # No ORM query: one prepared statement on the connection loads both.
+    with django_assert_num_queries(0):
+        api_key_get_active(raw_key=issued.raw_key)
         found = api_key_get_active(raw_key=issued.raw_key)
         assert found.organization.slug == organization.slug
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%hashed_key%%'"
+        )
+        assert cursor.fetchone() == (1,)
     expected = ApiKey.objects.get(pk=issued.api_key.pk)
     assert [getattr(found, f.attname) for f in ApiKey._meta.concrete_fields] == [
         getattr(expected, f.attname) for f in ApiKey._meta.concrete_fields
