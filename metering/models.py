@@ -291,9 +291,9 @@ class UsageCounterIncrement(models.Model):
     """
 
     # No database-level constraints or single-column indexes, as on the counters.
-    # Readers find increments by organization, month and customer: on PostgreSQL
-    # the primary key is (organization_id, period_start, customer_id, id), one
-    # index for both (migration 0005); elsewhere an index on those three columns.
+    # Readers find one customer's increments: on PostgreSQL through the primary
+    # key (customer_id, id), the table's only index (migration 0009); elsewhere an
+    # index on (organization, month, customer).
     organization = models.ForeignKey(
         Organization,
         on_delete=models.CASCADE,

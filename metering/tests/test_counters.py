@@ -241,3 +241,18 @@ def test_counter_parts_sum_to_the_totals(organization, customers):
         )
     }
     assert by_customer == {alice.pk: (Decimal("5.5"), 3)}
+
+
+def test_a_customers_pending_increments_are_read_through_their_key(
+    organization, customers
+):
+    send(organization, ("e1", "alice", "image.resize", 2, "2026-11-21T10:00:00Z"))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # tables this small
+        cursor.execute(
+            "EXPLAIN SELECT * FROM metering_usagecountertotal "
+            "WHERE organization_id = %s AND customer_id = %s AND period_start = %s",
+            [organization.pk, customers[0].pk, NOVEMBER],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "usage_increment_pkey" in plan

@@ -1,0 +1,39 @@
+# Written by hand: the increments' primary key is led by the customer alone.
+
+from django.db import migrations
+
+# Readers ask for one customer's pending increments (a counter total), or for all
+# of an organization's, which they read whole: the table holds no more than the
+# minute since the last fold. (customer_id, id) serves the first; the second and
+# the fold scan the table. Two columns instead of four make the index, which every
+# ingested counter enters at a random place, about a third smaller.
+FORWARD_SQL = [
+    "ALTER TABLE metering_usagecounterincrement DROP CONSTRAINT usage_increment_pkey",
+    "ALTER TABLE metering_usagecounterincrement ADD CONSTRAINT "
+    "usage_increment_pkey PRIMARY KEY (customer_id, id)",
+]
+BACKWARD_SQL = [
+    "ALTER TABLE metering_usagecounterincrement DROP CONSTRAINT usage_increment_pkey",
+    "ALTER TABLE metering_usagecounterincrement ADD CONSTRAINT usage_increment_pkey "
+    "PRIMARY KEY (organization_id, period_start, customer_id, id)",
+]
+
+
+def _run(statements):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return  # SQLite keeps its (organization, month, customer) index
+        with schema_editor.connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    return run
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("metering", "0008_customer_keys_version"),
+    ]
+
+    operations = [migrations.RunPython(_run(FORWARD_SQL), _run(BACKWARD_SQL))]
