@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from billing_site.migration_sql import postgresql_only
+
 # Index strategy of metering_usageevent from here on (0002 and 0003 explain the
 # earlier ones); each index is declared on the partitioned parent and so exists on
 # every monthly partition:
@@ -31,21 +33,10 @@ BACKWARD_SQL = [
 ]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return  # SQLite's plain table keeps its own keys
-        with schema_editor.connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
         ("metering", "0006_usage_counter_parts"),
     ]
 
-    operations = [migrations.RunPython(_run(FORWARD_SQL), _run(BACKWARD_SQL))]
+    operations = [postgresql_only(FORWARD_SQL, BACKWARD_SQL)]

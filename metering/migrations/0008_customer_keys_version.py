@@ -3,6 +3,8 @@
 
 from django.db import migrations, models
 
+from billing_site.migration_sql import postgresql_only
+
 # Statement-level: one UPDATE per statement whatever the number of rows. An
 # external id that is deleted or renamed may not keep mapping to its customer id;
 # a new customer needs no version (a cache miss finds it).
@@ -56,17 +58,6 @@ BACKWARD_SQL = [
 ]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return  # the ORM ingestion path (SQLite) keeps no cache
-        with schema_editor.connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -79,5 +70,5 @@ class Migration(migrations.Migration):
             name="customer_keys_version",
             field=models.BigIntegerField(db_default=0, default=0, editable=False),
         ),
-        migrations.RunPython(_run(FORWARD_SQL), _run(BACKWARD_SQL)),
+        postgresql_only(FORWARD_SQL, BACKWARD_SQL),
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from billing_site.migration_sql import postgresql_only
+
 # Readers ask for one customer's pending increments (a counter total), or for all
 # of an organization's, which they read whole: the table holds no more than the
 # minute since the last fold. (customer_id, id) serves the first; the second and
@@ -19,21 +21,10 @@ BACKWARD_SQL = [
 ]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return  # SQLite keeps its (organization, month, customer) index
-        with schema_editor.connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
         ("metering", "0008_customer_keys_version"),
     ]
 
-    operations = [migrations.RunPython(_run(FORWARD_SQL), _run(BACKWARD_SQL))]
+    operations = [postgresql_only(FORWARD_SQL, BACKWARD_SQL)]
