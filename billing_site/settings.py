@@ -98,9 +98,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # server connections, so no session state may be relied on between transactions.
 DATABASE_TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Statements that the code marks as hot (``prepare=True``: the ingestion
-    # batch's statements) are prepared once per connection; no other statement
-    # ever is.
+    # Statements that the code marks as hot (``prepare=True``: the API key
+    # lookup, the ingestion batch's statements) are prepared once per
+    # connection; no other statement ever is.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         None if DATABASE_TRANSACTION_POOLING else 2**31 - 1
     )

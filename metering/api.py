@@ -203,12 +203,12 @@ class IngestRateThrottle(BaseThrottle):
         # A missing or expired counter starts at 1; incr() is atomic where the
         # cache shares counters between processes (Redis).
         if cache.add(key, 1, timeout=period + 1):
-            return True
+            return limit >= 1
         try:
             return cache.incr(key) <= limit
         except ValueError:  # the counter expired between add() and incr()
             cache.add(key, 1, timeout=period + 1)
-            return True
+            return limit >= 1
 
     @staticmethod
     def parse_rate(rate: str) -> tuple[int, int]:

@@ -387,3 +387,12 @@ def test_ingestion_budget_per_key_answers_429_with_retry_after(
     assert post(other_key, "/api/v1/events/", event(event_id="e4")).status_code == 201
     clock["now"] += 45
     assert post(api_client, "/api/v1/events/", event(event_id="e3")).status_code == 201
+
+
+def test_ingestion_budget_of_zero_refuses_every_request(api_client, customer, settings):
+    from django.core.cache import cache
+
+    settings.METERING_INGEST_RATE = "0/minute"
+    cache.clear()
+    assert post(api_client, "/api/v1/events/", event()).status_code == 429
+    assert not UsageEvent.objects.exists()
