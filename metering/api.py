@@ -5,13 +5,11 @@ hand plain dicts to ``services.usage_events_ingest`` (which validates in plain
 Python) and render with orjson, skipping DRF's per-object serializers.
 """
 
-import time
 from datetime import UTC, date, datetime
 
 import django_filters
 import orjson
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from rest_framework import serializers, status, viewsets
@@ -19,7 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from billing_site.collection import without_cycle_collection
@@ -178,42 +176,37 @@ def parse_time_param(params, name: str) -> datetime | None:
 # Usage events ----------------------------------------------------------------------
 
 
-class IngestRateThrottle(BaseThrottle):
+class IngestRateThrottle(UserRateThrottle):
     """Ingestion's own request budget per key (``METERING_INGEST_RATE``, e.g.
     ``"1000000/minute"``), far above the general API rate: a busy product sends
     many small batches.
 
-    Counted in fixed windows, one cache increment per request. DRF's rate
+    Counted in fixed windows, one cache increment per request, where DRF's rate
     throttles keep every request time of the sliding window and store the whole
-    list again on each request, a cost that grows with the rate it allows.
+    list again on each request, a cost that grows with the rate it allows. The
+    rate, identity and cache come from DRF's per-user throttle.
     """
 
-    timer = time.time
+    scope = "ingest"
+
+    def get_rate(self) -> str:
+        return getattr(settings, "METERING_INGEST_RATE", "1000000/minute")
 
     def allow_request(self, request, view) -> bool:
-        limit, period = self.parse_rate(
-            getattr(settings, "METERING_INGEST_RATE", "1000000/minute")
-        )
+        limit, period = self.num_requests, self.duration
         now = self.timer()
         window = int(now // period)
         self.retry_after = (window + 1) * period - now
-        user = request.user
-        ident = user.pk if user and user.is_authenticated else self.get_ident(request)
-        key = f"throttle_ingest_{ident}_{window}"
+        key = f"{self.get_cache_key(request, view)}_{window}"
         # A missing or expired counter starts at 1; incr() is atomic where the
         # cache shares counters between processes (Redis).
-        if cache.add(key, 1, timeout=period + 1):
+        if self.cache.add(key, 1, timeout=period + 1):
             return limit >= 1
         try:
-            return cache.incr(key) <= limit
+            return self.cache.incr(key) <= limit
         except ValueError:  # the counter expired between add() and incr()
-            cache.add(key, 1, timeout=period + 1)
+            self.cache.add(key, 1, timeout=period + 1)
             return limit >= 1
-
-    @staticmethod
-    def parse_rate(rate: str) -> tuple[int, int]:
-        count, unit = rate.split("/")
-        return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit[0]]
 
     def wait(self) -> float:
         return self.retry_after
