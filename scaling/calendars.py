@@ -126,13 +126,14 @@ class Adjustments:
     non_negative: bool
 
     def clean(self, seconds: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """History with holiday steps moved to their own weekday's level."""
+        """History with holiday steps moved to their own weekday's level; a
+        non-negative series stays non-negative (the log models need it)."""
         if self.shift is None:
             return y
         on_holiday = np.isin(seconds // DAY, self.days)
         cleaned = y.astype(float).copy()
         cleaned[on_holiday] -= self.shift.to_sunday(seconds[on_holiday])
-        return cleaned
+        return np.maximum(cleaned, 0.0) if self.non_negative else cleaned
 
     def apply(self, stamps: np.ndarray, yhat: np.ndarray, campaigns: bool):
         adjusted = yhat

@@ -149,8 +149,17 @@ def forecast_series(
         mase_rows[name] = np.nanmean(np.abs(errors[name]) / scale, axis=1)
         smape_rows[name] = backtesting.smape_rows(actual, backtest)
         final[name] = adjust_final.apply(future, raw_final[name], campaigns=True)
+    # A candidate that cannot forecast every step (or any backtest window) is
+    # never chosen, whatever the data.
+    eligible = [
+        name
+        for name in names
+        if np.isfinite(final[name]).all() and np.isfinite(errors[name][inside]).all()
+    ]
+    if not eligible:
+        return _not_enough("No model gives a finite forecast.", frequency, n)
     chosen = min(
-        names,
+        eligible,
         key=lambda name: (
             round(float(np.average(mase_rows[name], weights=weights)), 6),
             MODEL_COST_ORDER[name],

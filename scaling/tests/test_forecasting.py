@@ -1,10 +1,12 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaling.backtesting import backtest_origins
-from scaling.calendars import holiday_days
+from scaling.calendars import Adjustments, SundayShift, holiday_days
 from scaling.candidates import seasonal_naive
 from scaling.conformal import calibrate, step_quantiles
 from scaling.forecasting import (
@@ -233,3 +235,51 @@ def test_holiday_days_of_a_country_between_two_instants():
     assert holiday_days("", start, end).tolist() == []
     with pytest.raises(ValueError, match="No holiday calendar for country 'XX'."):
         holiday_days("XX", start, end)
+
+
+def test_a_spiky_non_negative_series_with_holidays_gets_a_finite_forecast():
+    # The demo's derived bandwidth of one account, 17 Feb - 16 Jun 2026: zero every
+    # hour but the daily measured point. Cleaning the GB bank holidays from it
+    # once took the history below zero, and the log model's forecast was NaN.
+    rows = np.loadtxt(
+        Path(__file__).parent / "data" / "demo_bandwidth_gb.csv",
+        delimiter=",",
+        skiprows=1,
+    )
+    seconds, values = rows[:, 0].astype(np.int64), rows[:, 1]
+    options = ForecastOptions(horizon=48, use_prophet="never", holiday_country="GB")
+
+    result = forecast_series(seconds, values, options)
+
+    assert result.state == "ok"
+    assert np.isfinite(result.yhat).all()
+    assert all(np.isfinite(b).all() for pair in result.bands.values() for b in pair)
+    assert result.yhat.min() >= 0
+
+
+def test_cleaning_holidays_keeps_a_non_negative_history_non_negative():
+    # Sundays run at 100, other days at 10; a Monday holiday at 0 moved to its own
+    # weekday's level would be 0 - (100 - 10): it stops at zero instead.
+    seconds = np.datetime64("2026-05-18", "D").astype(np.int64) * DAY + DAY * np.arange(
+        14
+    )
+    values = np.where((seconds // DAY + 3) % 7 == 6, 100.0, 10.0)
+    holiday = np.array([np.datetime64("2026-05-25", "D").astype(np.int64)])
+    values[seconds // DAY == holiday[0]] = 0.0
+    profile = np.full((7, 1), 10.0)
+    profile[6] = 100.0
+    shift = SundayShift(profile=profile, step=DAY)
+
+    cleaned = Adjustments(
+        shift=shift, days=holiday, campaigns=(), non_negative=True
+    ).clean(seconds, values)
+    signed = Adjustments(
+        shift=shift, days=holiday, campaigns=(), non_negative=False
+    ).clean(seconds, values)
+
+    on_holiday = seconds // DAY == holiday[0]
+    assert (cleaned[on_holiday].tolist(), signed[on_holiday].tolist()) == (
+        [0.0],
+        [-90.0],
+    )
+    assert cleaned[~on_holiday].tolist() == values[~on_holiday].tolist()
