@@ -32,23 +32,40 @@ def validity_window(
 ) -> Window:
     """An offer made at ``now`` is valid for one validity length from ``now``.
 
-    Its period key names the calendar day, ISO week, month, session slot (of
+    Days, weeks and months are calendar lengths in the organization's time zone: a
+    day bundle offered at 18:00 local time is valid until 18:00 local time the next
+    day, which is 23 or 25 hours across a daylight-saving change, and a month bundle
+    offered on 31 January until the end of 28 (or 29) February at the same local
+    time. Sessions and custom durations are elapsed time.
+
+    Its period key names the local calendar day, ISO week, month, session slot (of
     ``session_minutes`` from local midnight) or custom-duration slot (since the Unix
     epoch) containing ``now``, so reruns within one period find the same key.
     """
-    local = now.astimezone(zoneinfo.ZoneInfo(timezone))
+    zone = zoneinfo.ZoneInfo(timezone)
+    local = now.astimezone(zone)
+
+    def local_later(step: dt.timedelta | relativedelta) -> dt.datetime:
+        # Wall-clock arithmetic on the local time, then back to an instant. A wall
+        # time that does not exist that day (a spring-forward gap) resolves forward;
+        # one that occurs twice (a fall-back hour) is its first occurrence.
+        later = (local.replace(tzinfo=None) + step).replace(tzinfo=zone)
+        return later.astimezone(now.tzinfo)
+
     if validity == Validity.SESSION:
         length = dt.timedelta(minutes=session_minutes)
         slot = (local.hour * 60 + local.minute) // session_minutes
         key = f"session:{local.date().isoformat()}:{session_minutes}m:{slot}"
         return Window(now, now + length, key)
     if validity == Validity.DAY:
-        return Window(now, now + dt.timedelta(days=1), f"day:{local.date()}")
+        return Window(now, local_later(dt.timedelta(days=1)), f"day:{local.date()}")
     if validity == Validity.WEEK:
         year, week, _ = local.isocalendar()
-        return Window(now, now + dt.timedelta(days=7), f"week:{year}-W{week:02d}")
+        return Window(
+            now, local_later(dt.timedelta(days=7)), f"week:{year}-W{week:02d}"
+        )
     if validity == Validity.MONTH:
-        return Window(now, now + relativedelta(months=1), f"month:{local:%Y-%m}")
+        return Window(now, local_later(relativedelta(months=1)), f"month:{local:%Y-%m}")
     seconds = int(custom_duration.total_seconds())
     slot = int(now.timestamp()) // seconds
     return Window(now, now + custom_duration, f"custom:{seconds}s:{slot}")
