@@ -1,17 +1,28 @@
-"""Rolling-origin backtests: where the origins go, how much each counts in the choice
-of model, and the accuracy scores (MASE, sMAPE).
+"""Rolling-origin backtests: where the origins go, how their errors count in the
+choice of model, and the accuracy scores (MASE, sMAPE).
+
+Model choice weighs the week evenly: a backtest error counts by its position in the
+series' longest cycle in use (the hour of the week for sub-daily data, the day of
+the week for daily data, the month for monthly data), each position as much as any
+other, whichever origins happened to cross it. Recency only breaks ties.
 
 Pure computation on numpy arrays.
 """
 
 import numpy as np
 
-# Backtest origins over which an origin's weight in model selection halves.
+# Backtest origins over which an origin's weight in breaking ties halves.
 RECENCY_HALF_LIFE = 3
 
 
 def backtest_origins(
-    n: int, horizon: int, min_history: int, span: int, primary: int, count: int
+    n: int,
+    horizon: int,
+    min_history: int,
+    span: int,
+    primary: int,
+    count: int,
+    cycle: int = 0,
 ) -> tuple[np.ndarray, int]:
     """Forecast origins of the rolling-origin backtest and the steps each scores.
 
@@ -20,10 +31,18 @@ def backtest_origins(
     are spread evenly over the last ``span`` steps that allow that; at half
     that spacing, later origins follow whose windows the end of the history cuts
     short (at least a sixteenth of the window observed), so that a change in the
-    last hours or days already counts in the choice of model.
+    last hours or days already counts in the choice of model. With a ``cycle``
+    (steps), the origins whole cycles before the end that fall in the span are
+    added: their windows cover the same positions of the cycle as the forecast;
+    and every origin keeps two whole cycles behind it when the history leaves
+    half a cycle of origins after that.
     """
     min_train = max(min_history // 2, min(primary, n // 2) + 2, 4)
     steps = max(1, min(horizon, (n - min_train) // 2))
+    if cycle > 1 and n - steps - 2 * cycle >= cycle // 2:
+        # Two whole cycles before every origin, when that leaves half a cycle of
+        # origins: the models of the cycle are then scored on every window.
+        min_train = max(min_train, 2 * cycle)
     last = n - steps
     first = max(min_train, last - max(span, steps))
     if last < first:
@@ -34,15 +53,31 @@ def backtest_origins(
     trailing = np.arange(
         last + trailing_stride, n - max(1, steps // 16) + 1, trailing_stride
     )
-    return np.concatenate([spread, trailing]).astype(np.int64), steps
+    alike = np.zeros(0, dtype=np.int64)
+    if cycle > 1:
+        alike = n - cycle * np.arange(1, (n - first) // cycle + 1)
+        alike = alike[(alike >= first) & (alike <= last)]
+    origins = np.unique(np.concatenate([spread, alike]))
+    return np.concatenate([origins, trailing]).astype(np.int64), steps
 
 
-def selection_weights(origins: np.ndarray, observed: np.ndarray, steps: int):
-    """Weight of each backtest origin in the choice of model: the square root of its
-    share of observed steps (a cut-short window counts less, but a recent change
-    still shows), halved every ``RECENCY_HALF_LIFE`` origins back from the latest."""
-    age = np.arange(len(origins))[::-1]
-    return np.sqrt(observed / steps) * 0.5 ** (age / RECENCY_HALF_LIFE)
+def recency_weights(count: int) -> np.ndarray:
+    """Weights of ``count`` origins in time order, halved every
+    ``RECENCY_HALF_LIFE`` origins back from the latest (for breaking ties)."""
+    return 0.5 ** (np.arange(count)[::-1] / RECENCY_HALF_LIFE)
+
+
+def phase_balanced_mean(values: np.ndarray, phases: np.ndarray, cycle: int) -> float:
+    """Mean of ``values`` (NaN: not observed) that weighs each position of the
+    cycle evenly: the mean of the per-position means over the positions seen."""
+    seen = ~np.isnan(values)
+    position = np.asarray(phases)[seen] % max(1, cycle)
+    sums = np.bincount(position, weights=values[seen], minlength=cycle)
+    counts = np.bincount(position, minlength=cycle)
+    present = counts > 0
+    if not np.any(present):
+        return float("nan")
+    return float(np.mean(sums[present] / counts[present]))
 
 
 def mase_scale(y: np.ndarray, period: int) -> float:

@@ -130,6 +130,12 @@ def holt_winters_many(
     return out
 
 
+def seasonal_ar_periods(first: int, periods: tuple[int, ...]) -> tuple[int, ...]:
+    """The periods whose lags the seasonal AR uses when its first origin is
+    ``first``: each one with two full seasons (plus two points) behind it."""
+    return tuple(period for period in periods if first >= 2 * period + 2)
+
+
 def seasonal_ar_many(
     y: np.ndarray,
     origins: np.ndarray,
@@ -144,9 +150,8 @@ def seasonal_ar_many(
     origins = np.asarray(origins, dtype=np.int64)
     first = int(np.min(origins))
     lags = set(range(1, order + 1))
-    for period in periods:
-        if first >= 3 * period + 2:
-            lags |= {period, period + 1}
+    for period in seasonal_ar_periods(first, periods):
+        lags |= {period, period + 1}
     lags = np.array(sorted(lag for lag in lags if lag < first - 4))
     if len(lags) == 0:
         return np.repeat(y[origins - 1][:, None], steps, axis=1).astype(float)
@@ -180,3 +185,69 @@ def seasonal_ar_many(
         value = value + weights[:, -1]
         buffer[:, position] = np.clip(value, low - span, high + span)
     return buffer[:, top:]
+
+
+def trailing_means(y: np.ndarray, window: int) -> np.ndarray:
+    """``out[t]`` = mean of ``y[t - window : t]`` (NaN for ``t < window``), for
+    ``t`` in ``0 .. len(y)``."""
+    cumulative = np.concatenate([[0.0], np.cumsum(y, dtype=float)])
+    out = np.full(len(y) + 1, np.nan)
+    out[window:] = (cumulative[window:] - cumulative[:-window]) / window
+    return out
+
+
+def week_decomposition_many(
+    y: np.ndarray, origins: np.ndarray, week: int, weeks: int, length: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Level, weekly profile and the last ``length`` remainders (a week when 0)
+    at each origin.
+
+    The level at ``t`` is the mean of the week before ``t``; the profile is the
+    mean of ``y - level`` at the same position of the week over the last
+    ``weeks`` weeks (fewer when the history is shorter), so it holds the daily
+    cycle of every day of the week (weekends included) and the difference between
+    the days; the remainder is ``y - level - profile`` over the last week.
+    Returns (levels per origin, profiles (origins, week), remainders (origins,
+    week)); position ``j`` of a profile or remainder is ``origin - week + j``
+    modulo the week. Needs every origin to have two weeks behind it.
+    """
+    origins = np.asarray(origins, dtype=np.int64)
+    means = trailing_means(y, week)
+    deviation = y - means[:-1]
+    usable = np.minimum(weeks, origins // week - 1)
+    phase = np.arange(week)
+    profiles = np.zeros((len(origins), week))
+    for back in range(1, int(np.max(usable)) + 1):
+        counted = usable >= back
+        positions = origins[:, None] - back * week + phase[None, :]
+        profiles[counted] += deviation[positions[counted]]
+    profiles /= usable[:, None]
+    length = length or week
+    back = np.arange(-length, 0)
+    recent = origins[:, None] + back[None, :]
+    remainders = deviation[recent] - profiles[:, back % week]
+    return means[origins], profiles, remainders
+
+
+def week_profile_many(
+    y: np.ndarray,
+    origins: np.ndarray,
+    steps: int,
+    week: int,
+    weeks: int,
+    alpha: float = 0.1,
+    phi: float = 0.95,
+) -> np.ndarray:
+    """Multi-seasonal decomposition forecast: the last week's level plus the weekly
+    profile (``week_decomposition_many``), plus an exponentially smoothed level of
+    the remainder (smoothing ``alpha``) that fades by ``phi`` per step, so a day
+    running above or below its usual shape carries into the next hours but not
+    into next week."""
+    origins = np.asarray(origins, dtype=np.int64)
+    levels, profiles, remainders = week_decomposition_many(y, origins, week, weeks)
+    ages = np.arange(remainders.shape[1])[::-1]
+    smoothing = alpha * (1 - alpha) ** ages
+    offsets = remainders @ smoothing / np.sum(smoothing)
+    h = np.arange(steps)
+    fade = phi ** (h + 1)
+    return levels[:, None] + profiles[:, h % week] + offsets[:, None] * fade[None, :]

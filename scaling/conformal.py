@@ -19,11 +19,22 @@ Method (``calibrate``):
   observed, where ``miss_k`` is the share of origin ``k``'s steps outside its band.
   Misses narrow ``alpha_i`` (wider bands), long runs of hits widen it. The final band
   uses the target after every origin.
+- Conditioned on the position in the week (sub-daily data): errors are divided by
+  the series' usual change at their hour of the week (``phase_scales``: the mean
+  absolute change from the same hour a cycle earlier, over the neighbouring hours,
+  measured before the first origin) and the step quantiles of those ratios are
+  multiplied back by the forecast hours' scales, so quiet nights get narrow bands
+  and busy weekday peaks wide ones, from the same pooled errors.
+- The reported coverage is measured on windows like the forecast window: each
+  scored error counts by its position in the cycle, each position the forecast
+  window crosses as much as any other (``target`` positions).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from scaling.backtesting import phase_balanced_mean
 
 # Step size of the adaptive update, per origin. Small: the update corrects a
 # persistent bias in coverage over a dozen origins without chasing every miss.
@@ -32,6 +43,10 @@ ACI_GAMMA = 0.02
 MIN_CALIBRATION = 3
 # Steps at which the pooled quantile is computed exactly.
 ANCHORS = 24
+
+
+# Neighbouring positions on each side pooled into a position's scale.
+SCALE_RADIUS = 2
 
 
 @dataclass(frozen=True)
@@ -91,15 +106,45 @@ def extend_widths(widths: np.ndarray, horizon: int) -> np.ndarray:
     return np.concatenate([widths, beyond])
 
 
+def phase_scales(y: np.ndarray, end: int, cycle: int) -> np.ndarray:
+    """The usual size of a change at each position of the cycle (positions are
+    indices of ``y`` modulo ``cycle``): the mean of ``|y[t] - y[t - cycle]|`` over
+    ``t < end`` at that position and the ``SCALE_RADIUS`` neighbouring ones on each
+    side (around the cycle), floored at a tenth of the overall mean so that a flat
+    stretch does not get a zero-width band. Ones when there is no full cycle."""
+    changes = np.abs(y[cycle:end] - y[: max(0, end - cycle)])
+    if len(changes) == 0 or not np.any(changes > 0):
+        return np.ones(cycle)
+    position = np.arange(cycle, cycle + len(changes)) % cycle
+    sums = np.bincount(position, weights=changes, minlength=cycle)
+    counts = np.bincount(position, minlength=cycle).astype(float)
+    shifts = range(-SCALE_RADIUS, SCALE_RADIUS + 1)
+    pooled_sums = sum(np.roll(sums, shift) for shift in shifts)
+    pooled_counts = sum(np.roll(counts, shift) for shift in shifts)
+    overall = float(np.mean(changes))
+    scales = np.divide(
+        pooled_sums,
+        pooled_counts,
+        out=np.full(cycle, overall),
+        where=pooled_counts > 0,
+    )
+    return np.maximum(scales, 0.1 * overall)
+
+
 def calibrate(
     residuals: np.ndarray,
     origins: np.ndarray,
     levels: tuple[float, ...],
     gamma: float = ACI_GAMMA,
+    phases: np.ndarray | None = None,
+    target: np.ndarray | None = None,
 ) -> Calibration:
     """Bands and their online coverage from backtest residuals (NaN where a step
     lies past the end of the history); see the module docstring. ``origins`` are
-    the positions of the rows' forecast origins, in increasing order."""
+    the positions of the rows' forecast origins, in increasing order. With
+    ``phases`` (each residual's position in the cycle, same shape) and ``target``
+    (the positions the forecast window crosses), the coverage counts only the
+    errors at target positions, each position evenly."""
     residuals = np.asarray(residuals, dtype=float)
     origins = np.asarray(origins, dtype=np.int64)
     count, steps = residuals.shape
@@ -111,6 +156,7 @@ def calibrate(
     complete_at = origins + observed
     nominal = 1.0 - np.asarray(levels, dtype=float)
     inside = [[] for _ in levels]
+    hits_at = np.full((len(levels), count, steps), np.nan)
     misses = np.full((len(levels), count), np.nan)
     for i in range(count):
         visible = np.where(seen_at < origins[i], scores, np.nan)
@@ -122,6 +168,7 @@ def calibrate(
         mine = ~np.isnan(scores[i])
         for index in range(len(levels)):
             hits = scores[i][mine] <= bands[index][mine]
+            hits_at[index, i, mine] = hits
             inside[index].append(float(np.mean(hits)))
             misses[index, i] = 1.0 - inside[index][-1]
     done = ~np.isnan(misses[0])
@@ -132,5 +179,12 @@ def calibrate(
         level: float(np.mean(inside[index])) if inside[index] else None
         for index, level in enumerate(levels)
     }
+    if phases is not None and target is not None and inside[0]:
+        cycle = int(max(np.max(phases), np.max(target))) + 1
+        wanted = np.isin(phases, target)
+        for index, level in enumerate(levels):
+            at_target = np.where(wanted, hits_at[index], np.nan)
+            if np.any(~np.isnan(at_target)):
+                coverage[level] = phase_balanced_mean(at_target, phases, cycle)
     alphas = {level: float(alpha[index]) for index, level in enumerate(levels)}
     return Calibration(widths=widths, coverage=coverage, alpha=alphas)

@@ -6,47 +6,70 @@ settings or clock.
 
 How a series is forecast (``forecast_series``):
 
-1. The step is the median spacing of the timestamps. Sub-daily series use daily and
-   weekly seasonal periods, daily series weekly and yearly, monthly series yearly;
-   a period is used only when the history holds two full cycles of it. The series is
-   laid on a regular grid (gaps interpolated) and cut to a bounded history window.
+1. The step is the median spacing of the timestamps. Data finer than an hour
+   (5-minute, 30-minute) is forecast hourly: each clock hour is the mean of its
+   values, and a horizon given in steps of the series becomes the hours that cover
+   it (``grid``). Sub-daily series use daily and weekly seasonal periods, daily
+   series weekly and yearly, monthly series yearly; a period is used only when the
+   history holds two full cycles of it. The series is laid on a regular grid (gaps
+   interpolated) and cut to a bounded history: 12 weeks of sub-daily data (at
+   least eight full weeks, ``grid.SUB_DAILY_WEEKS``), four years of daily data,
+   30 years of monthly data.
 2. Less than 24 hours (sub-daily), 14 days (daily) or 24 months (monthly) of history,
    or a constant series, gives the state ``not_enough_history`` and no points.
 3. Candidates (``scaling.candidates``), all with fixed parameters so that one pass
    over the data serves every origin: ``seasonal_naive`` (always, also the MASE
    baseline), ``seasonal_mean`` and ``seasonal_median`` (the same phase over the
-   last few seasons), ``weekly_mean`` (sub-daily data with two weeks: the same hour
-   of the last weeks), ``relevel`` (the median daily profile moved to the level of
-   the last hours, for level shifts), ``ets`` (damped additive Holt-Winters) and
-   ``ets_log`` (the same on log1p of a non-negative series), ``seasonal_ar``
-   (autoregression on short and seasonal lags) and ``ensemble`` (mean of ``ets`` and
-   ``seasonal_ar``). ``prophet`` costs 3-30 times more per fit, so in ``auto`` mode
+   last few seasons), ``relevel`` (the median daily profile moved to the level of
+   the last hours, for level shifts), ``blend`` (the mean of those three),
+   ``ets`` (damped additive Holt-Winters) and ``ets_log`` (the same on log1p of a
+   non-negative series), ``seasonal_ar`` (autoregression on short lags and on the
+   lags of each period with two full seasons before the first origin, the weekly
+   ones included) and ``ensemble`` (mean of ``ets`` and ``seasonal_ar``).
+   Sub-daily series with two weeks before the first backtest origin also get the
+   weekly candidates, which follow both the daily and the weekly cycle:
+   ``weekly_naive`` (the same hour last week), ``weekly_mean`` (the mean of the
+   last three weeks), ``weekly_decomposition`` (multi-seasonal decomposition: the
+   last week's level plus the hour-of-week profile of up to eight weeks, which
+   holds each day's daily cycle, plus a fading smoothed remainder), ``weekly_blend``
+   (the mean of ``weekly_naive`` and ``weekly_decomposition``) and ``arima`` (the
+   decomposition with an ARMA(2,1) remainder fitted by statsmodels once per series,
+   ``arima_model``). ``prophet`` costs 3-30 times more per fit, so in ``auto`` mode
    it is a candidate only where it can use what the others cannot: daily data with
-   two years of history (yearly seasonality), campaign windows or business
-   regressors.
+   two years of history (yearly seasonality), sub-daily data with two weeks (daily
+   and weekly seasonality), campaign windows or business regressors.
 4. Rolling-origin backtest: up to ``origins`` forecast origins spread evenly over the
-   last ``backtest_span`` steps of the history (two weeks of sub-daily data, half a
-   year of daily data), each forecasting the next ``min(horizon, ...)`` steps from
-   the data before it only, then origins whose windows the end of the history cuts
-   short (``scaling.backtesting``). The lowest weighted mean MASE wins, recent
-   origins weighing more, ties going to the cheaper model. Prophet
-   is backtested on at most four non-overlapping whole-window origins (the last
-   ones) and wins only if it beats the best cheap model on those.
+   last ``backtest_span`` steps of the history (four weeks of sub-daily data, half
+   a year of daily data), each forecasting the next ``min(horizon, ...)`` steps from
+   the data before it only; for sub-daily data also the origins whole weeks before
+   the end (windows at the same hours of the week as the forecast); then origins
+   whose windows the end of the history cuts short (``scaling.backtesting``). The
+   lowest MASE wins, each position of the longest cycle in use (hour of the week,
+   day of the week, month) weighing the same whichever origins crossed it; ties go
+   to the model better on recent origins, then to the cheaper model. Prophet is
+   backtested on at most four non-overlapping whole-window origins (the last ones)
+   and wins only if it beats the best cheap model on those.
 5. Bands are conformal (``scaling.conformal``): per horizon step, from the chosen
-   model's backtest errors, with adaptive conformal inference against drift; the
-   reported coverage is online (each origin scored against earlier origins only).
+   model's backtest errors, with adaptive conformal inference against drift; for
+   sub-daily data the errors are taken relative to the usual change at their hour
+   of the week, so the band's width follows the week too. The reported coverage is
+   online (each origin scored against earlier origins only) and counts the hours
+   of the week the forecast window crosses, each evenly.
 6. Holidays (``holiday_country``): a public holiday is expected to behave like a
    Sunday. History steps on holidays are moved to their own weekday's level before
    the cheap models see them, and forecast steps on holidays are moved to Sunday's
    level (``scaling.calendars``); Prophet gets the country's holidays instead.
 7. Campaign windows multiply the cheap models' forecasts by ``1 + lift`` inside the
    window (Prophet learns them as holidays).
+8. The result's ``message`` says which cycles the chosen model follows
+   (``cycles``: their periods in steps) and how it was chosen.
 
-Sub-modules: ``grid`` (frequency detection and the regular grid), ``values`` (options,
-scores, results), ``cheap_models`` (the cheap candidates from many origins),
-``prophet_model`` (Prophet) and ``series`` (``forecast_series``: backtest, choice and
-bands). Callers import everything from ``scaling.forecasting``; the names are
-re-exported here.
+Sub-modules: ``grid`` (frequency detection, the forecast step and the regular
+grid), ``values`` (options, scores, results), ``cheap_models`` (the cheap candidates
+from many origins and the cycles each follows), ``arima_model`` (the ARIMA-class
+candidate), ``prophet_model`` (Prophet) and ``series`` (``forecast_series``:
+backtest, choice and bands). Callers import everything from
+``scaling.forecasting``; the names are re-exported here.
 """
 
 import logging

@@ -1,11 +1,26 @@
 """Frequency and grid: a series' step and what follows from it (seasonal periods,
-horizon, history bounds), the regular grid it is laid on and its future steps."""
+horizon, history bounds), the step it is forecast at, the regular grid it is laid on
+and its future steps.
+
+Sub-daily history is kept up to ``SUB_DAILY_WEEKS`` weeks (the most recent ones), so
+that the weekly cycle is seen in at least eight full weeks. Data finer than an hour
+(5-minute, 30-minute) is forecast at an hourly step: each clock hour becomes the
+mean of its values (the forecast stays in the series' own unit), labelled with the
+hour's start; the horizon, given in steps of the series, becomes the hours that
+cover it.
+"""
 
 from dataclasses import dataclass
 
 import numpy as np
 
 DAY = 86_400
+HOUR = 3_600
+# Weeks of sub-daily history kept: eight full weeks for choosing and calibrating,
+# plus up to four more for the weekly profiles of the earliest backtest origins.
+SUB_DAILY_WEEKS = 12
+# Weeks of sub-daily history over which backtest origins are spread.
+SUB_DAILY_BACKTEST_WEEKS = 4
 
 
 @dataclass(frozen=True)
@@ -32,14 +47,46 @@ def detect_frequency(timestamps: np.ndarray) -> Frequency:
             candidate_periods=(per_day, 7 * per_day),
             default_horizon=max(1, round(48 * 3600 / step)),
             min_history=per_day,
-            max_history=35 * per_day,
-            backtest_span=14 * per_day,
+            max_history=SUB_DAILY_WEEKS * 7 * per_day,
+            backtest_span=SUB_DAILY_BACKTEST_WEEKS * 7 * per_day,
         )
     if step < int(2.5 * DAY):
         return Frequency(step, "daily", (7, 365), 30, 14, 4 * 365 + 1, 182)
     if step < 20 * DAY:
         return Frequency(step, "weekly", (52,), 8, 16, 5 * 52, 104)
     return Frequency(step, "monthly", (12,), 12, 24, 30 * 12, 60)
+
+
+def forecast_frequency(frequency: Frequency) -> Frequency:
+    """The frequency a series is forecast at: hourly for data finer than an hour,
+    its own otherwise."""
+    if frequency.kind != "sub_daily" or frequency.step_seconds >= HOUR:
+        return frequency
+    return detect_frequency(np.array([0, HOUR]))
+
+
+def forecast_horizon(horizon: int, frequency: Frequency, forecast: Frequency) -> int:
+    """``horizon`` steps of ``frequency`` as steps of ``forecast`` (rounded up)."""
+    if forecast.step_seconds == frequency.step_seconds:
+        return horizon
+    return max(1, -(-horizon * frequency.step_seconds // forecast.step_seconds))
+
+
+def hourly_means(
+    timestamps: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of the finite values of each clock hour, labelled with the hour's
+    start (epoch seconds), in time order; hours without a value are left out."""
+    seconds = np.asarray(timestamps, dtype=np.int64)
+    values = np.asarray(values, dtype=float)
+    keep = np.isfinite(values)
+    seconds, values = seconds[keep], values[keep]
+    if len(seconds) == 0:
+        return seconds, values
+    hours, index = np.unique(seconds // HOUR, return_inverse=True)
+    sums = np.bincount(index, weights=values, minlength=len(hours))
+    counts = np.bincount(index, minlength=len(hours))
+    return hours * HOUR, sums / counts
 
 
 def regular_grid(

@@ -8,12 +8,18 @@ from scaling import backtesting, calendars, conformal
 from scaling.forecasting.cheap_models import (
     MODEL_COST_ORDER,
     candidate_names,
+    cycle_name,
+    model_cycles,
     predict_many,
+    weekly_period,
 )
 from scaling.forecasting.grid import (
     Frequency,
     detect_frequency,
+    forecast_frequency,
+    forecast_horizon,
     future_timestamps,
+    hourly_means,
     regular_grid,
     usable_periods,
 )
@@ -37,7 +43,44 @@ def _wants_prophet(frequency: Frequency, n: int, options: ForecastOptions) -> bo
         return False
     exogenous = bool(options.campaigns or options.regressors)
     yearly = frequency.kind == "daily" and n >= 730
-    return exogenous or yearly
+    weekly = weekly_period(usable_periods(frequency, n), frequency) is not None
+    return exogenous or yearly or weekly
+
+
+def _prophet_cycles(frequency: Frequency, n: int) -> tuple[int, ...]:
+    """The periods (steps) of the seasonalities ``prophet_forecast`` fits."""
+    days = n * frequency.step_seconds / 86_400
+    per_day = 86_400 / frequency.step_seconds
+    cycles = []
+    if frequency.kind == "sub_daily" and days >= 2:
+        cycles.append(round(per_day))
+    if frequency.kind in ("sub_daily", "daily") and days >= 14:
+        cycles.append(round(7 * per_day))
+    if days >= 730:
+        cycles.append(round(365.25 * per_day) if frequency.kind != "monthly" else 12)
+    return tuple(cycles)
+
+
+def explanation(
+    model: str,
+    cycles: tuple[int, ...],
+    frequency: Frequency,
+    origins: int,
+    position: str,
+) -> str:
+    """What the chosen model follows, in words."""
+    names = [cycle_name(period, frequency) for period in cycles]
+    unit = "hours" if frequency.step_seconds == 3_600 else "steps"
+    if names:
+        follows = " and ".join(dict.fromkeys(names)) + " cycles"
+        sizes = " and ".join(str(period) for period in cycles)
+        follows += f" ({sizes} {unit})"
+    else:
+        follows = "no seasonal cycle"
+    return (
+        f"{model} follows the {follows}; chosen on {origins} backtest origins, "
+        f"each {position} weighed evenly."
+    )
 
 
 def _adjustments(
@@ -64,6 +107,20 @@ def _adjustments(
     )
 
 
+def selection_cycle(periods: tuple[int, ...], frequency: Frequency):
+    """The cycle whose positions model choice weighs evenly, and their name."""
+    if not periods:
+        return 1, "step"
+    week = weekly_period(periods, frequency)
+    if week:
+        return week, "hour of the week"
+    if frequency.kind == "sub_daily":
+        return periods[0], "hour of the day"
+    if frequency.kind == "daily":
+        return periods[0], "day of the week"
+    return periods[0], "position in the year"
+
+
 def _prophet_rows(origins: np.ndarray, steps: int) -> np.ndarray:
     """Up to ``PROPHET_ORIGINS`` origins with non-overlapping windows, latest first."""
     rows: list[int] = []
@@ -83,7 +140,10 @@ def forecast_series(
     timestamps = np.asarray(timestamps, dtype=np.int64)
     if len(timestamps) < 3:
         return _not_enough(f"{len(timestamps)} points; at least 3 are needed.")
-    frequency = detect_frequency(timestamps)
+    native = detect_frequency(timestamps)
+    frequency = forecast_frequency(native)
+    if frequency != native:
+        timestamps, values = hourly_means(timestamps, values)
     seconds, y = regular_grid(timestamps, values, frequency)
     seconds, y = seconds[-frequency.max_history :], y[-frequency.max_history :]
     n = len(y)
@@ -96,9 +156,14 @@ def forecast_series(
         )
     if float(np.ptp(y)) <= 1e-9 * max(1.0, abs(float(y[0]))):
         return _not_enough("The series is constant.", frequency, n)
-    horizon = options.horizon or frequency.default_horizon
+    horizon = (
+        forecast_horizon(options.horizon, native, frequency)
+        if options.horizon
+        else frequency.default_horizon
+    )
     periods = usable_periods(frequency, n)
     primary = periods[0] if periods else 1
+    cycle, position = selection_cycle(periods, frequency)
     origins, steps = backtesting.backtest_origins(
         n,
         horizon,
@@ -106,6 +171,7 @@ def forecast_series(
         frequency.backtest_span,
         primary,
         max(1, options.origins),
+        cycle if frequency.kind == "sub_daily" else 0,
     )
     if len(origins) == 0:
         return _not_enough(f"{n} points are too few to backtest.", frequency, n)
@@ -115,7 +181,7 @@ def forecast_series(
     # origin, that of the final forecast from the whole history.
     adjust = _adjustments(seconds, y, future, frequency, options, int(origins[0]))
     adjust_final = _adjustments(seconds, y, future, frequency, options, n)
-    names = candidate_names(periods, y, frequency)
+    names = candidate_names(periods, y, frequency, int(origins[0]))
     width = max(steps, horizon)
     if adjust.shift is None and adjust_final.shift is None:
         # One evaluation from the backtest origins and the final origin together.
@@ -139,16 +205,25 @@ def forecast_series(
     positions = origins[:, None] + np.arange(steps)[None, :]
     inside = positions < n
     actual = np.where(inside, y[np.minimum(positions, n - 1)], np.nan)
-    weights = backtesting.selection_weights(origins, inside.sum(axis=1), steps)
+    recency = backtesting.recency_weights(len(origins))
     scale = backtesting.mase_scales(y, origins, primary)[:, None]
-    mase_rows, smape_rows, errors = {}, {}, {}
+    scaled, smape_rows, errors = {}, {}, {}
     final = {}
     for name, predicted in raw_backtest.items():
         backtest = adjust.apply(stamps[positions], predicted, campaigns=True)
         errors[name] = actual - backtest
-        mase_rows[name] = np.nanmean(np.abs(errors[name]) / scale, axis=1)
+        scaled[name] = np.abs(errors[name]) / scale
         smape_rows[name] = backtesting.smape_rows(actual, backtest)
         final[name] = adjust_final.apply(future, raw_final[name], campaigns=True)
+
+    def score(name: str, rows: np.ndarray) -> tuple[float, float]:
+        """Week-balanced MASE over ``rows``, and the recency-weighted one."""
+        part = scaled[name][rows]
+        balanced = backtesting.phase_balanced_mean(part, positions[rows], cycle)
+        recent = np.average(np.nanmean(part, axis=1), weights=recency[rows])
+        return round(balanced, 6), round(float(recent), 6)
+
+    every = np.arange(len(origins))
     # A candidate that cannot forecast every step (or any backtest window) is
     # never chosen, whatever the data.
     eligible = [
@@ -159,13 +234,10 @@ def forecast_series(
     if not eligible:
         return _not_enough("No model gives a finite forecast.", frequency, n)
     chosen = min(
-        eligible,
-        key=lambda name: (
-            round(float(np.average(mase_rows[name], weights=weights)), 6),
-            MODEL_COST_ORDER[name],
-        ),
+        eligible, key=lambda name: (*score(name, every), MODEL_COST_ORDER[name])
     )
-    calibration_rows = np.arange(len(origins))
+    calibration_rows = every
+    cycles = model_cycles(chosen, periods, int(origins[0]), frequency)
 
     if _wants_prophet(frequency, n, options):
         rows = _prophet_rows(origins[inside.all(axis=1)], steps)
@@ -178,32 +250,39 @@ def forecast_series(
         predicted = adjust.apply(stamps[positions[rows]], predicted, campaigns=False)
         errors["prophet"] = np.full_like(actual, np.nan)
         errors["prophet"][rows] = actual[rows] - predicted
-        mase_rows["prophet"] = np.full(len(origins), np.nan)
+        scaled["prophet"] = np.abs(errors["prophet"]) / scale
         smape_rows["prophet"] = np.full(len(origins), np.nan)
-        mase_rows["prophet"][rows] = np.mean(
-            np.abs(errors["prophet"][rows]) / scale[rows], axis=1
-        )
         smape_rows["prophet"][rows] = backtesting.smape_rows(actual[rows], predicted)
-        if np.average(mase_rows["prophet"][rows], weights=weights[rows]) < np.average(
-            mase_rows[chosen][rows], weights=weights[rows]
-        ):
+        if score("prophet", rows) < score(chosen, rows):
             chosen = "prophet"
             calibration_rows = rows
+            cycles = _prophet_cycles(frequency, n)
             final["prophet"] = adjust_final.apply(
                 future,
                 prophet_forecast(seconds, y, future, frequency, options),
                 campaigns=False,
             )
 
+    # Sub-daily bands are conditioned on the position in the cycle (the hour of
+    # the week): errors are calibrated relative to the usual change there.
+    local = np.ones(cycle)
+    if frequency.kind == "sub_daily" and cycle > 1:
+        local = conformal.phase_scales(y, int(origins[0]), cycle)
+    backtest_local = local[positions[calibration_rows] % cycle]
+    ahead = np.arange(n, n + horizon)
     calibration = conformal.calibrate(
-        errors[chosen][calibration_rows], origins[calibration_rows], LEVELS
+        errors[chosen][calibration_rows] / backtest_local,
+        origins[calibration_rows],
+        LEVELS,
+        phases=positions[calibration_rows] % cycle,
+        target=np.unique(ahead % cycle),
     )
     summary = {
         name: Scores(
-            mase=float(np.nanmean(mase_rows[name])),
+            mase=backtesting.phase_balanced_mean(scaled[name], positions, cycle),
             smape=float(np.nanmean(smape_rows[name])),
         )
-        for name in mase_rows
+        for name in scaled
     }
     summary[chosen] = Scores(
         mase=summary[chosen].mase,
@@ -215,6 +294,7 @@ def forecast_series(
     bands = {}
     for level in LEVELS:
         half = conformal.extend_widths(calibration.widths[level], horizon)
+        half = half * local[ahead % cycle]
         lower = yhat - half
         bands[level] = (
             np.maximum(lower, 0.0) if adjust.non_negative else lower,
@@ -222,6 +302,7 @@ def forecast_series(
         )
     return ForecastResult(
         state="ok",
+        message=explanation(chosen, cycles, frequency, len(calibration_rows), position),
         model=chosen,
         frequency=frequency,
         history_points=n,
@@ -233,4 +314,5 @@ def forecast_series(
         baseline=summary["seasonal_naive"],
         candidates=summary,
         backtest_origins=len(calibration_rows),
+        cycles=cycles,
     )

@@ -34,6 +34,7 @@ class Scores:
 @dataclass
 class ForecastResult:
     state: str  # "ok" or "not_enough_history"
+    # Why there is no forecast, or what the chosen model follows (its cycles).
     message: str = ""
     model: str = ""
     frequency: Frequency | None = None
@@ -47,6 +48,8 @@ class ForecastResult:
     baseline: Scores | None = None
     candidates: dict = field(default_factory=dict)  # name -> Scores
     backtest_origins: int = 0
+    # Seasonal periods (steps) the chosen model follows, shortest first.
+    cycles: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -174,7 +174,9 @@ def test_relevel_follows_a_level_shift_that_seasonal_naive_misses():
     hours = 24 * 20
     t = np.arange(hours)
     values = 10 + 3 * np.sin(2 * np.pi * t / 24)
-    values[-12:] += 20  # the level jumped twelve hours ago
+    # The level jumped a day ago: the whole backtest windows of the last day see
+    # it, so it counts in a choice that weighs every hour of the week evenly.
+    values[-24:] += 20
     result = forecast_series(
         START + 3600 * t, values, ForecastOptions(horizon=24, use_prophet="never")
     )
