@@ -31,12 +31,15 @@ run: install
 	@echo "Serving on http://$(HOST):$(PORT)/ (admin: /admin/, customer portal: /portal/)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## make test: the whole suite against throwaway PostgreSQL and Redis
+## make test: the whole suite against throwaway PostgreSQL and Redis, then every
+## test that does not pin its own instant again at four hard ones (README)
 test: install-dev
 	scripts/ensure-system-packages
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+	scripts/with-services $(BIN)/python -m pytest --clock=hard \
+		-m "not browser and not worker" -n 2 -q $(PYTEST_ARGS)
 
 ## make bench: benchmarks, printed as a table and saved to bench/results/latest.json
 bench: install-dev

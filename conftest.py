@@ -1,13 +1,110 @@
-"""Cross-app fixtures: organizations, API clients, portal logins, the browser."""
+"""Cross-app fixtures: the pinned clock, organizations, API clients, portal logins,
+the browser."""
 
+import datetime as dt
 import os
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
+
+# Every test starts at this instant unless ``--clock`` moves it or the test pins its
+# own with ``@pytest.mark.clock(...)``: no test reads the wall clock. An ordinary
+# Wednesday morning in the middle of a 30-day month.
+DEFAULT_CLOCK = "2026-06-17T09:30:00+00:00"
+
+# With ``--clock=hard`` (run by ``make test``) every test that does not pin its own
+# instant runs once at each of these: the night of a leap day, a year's last half
+# hour, the first minute of a month after a short February, and the hour Europe's
+# clocks go back.
+HARD_CLOCKS = (
+    "2028-02-29T23:30:00+00:00",
+    "2026-12-31T23:30:00+00:00",
+    "2027-03-01T00:00:30+00:00",
+    "2026-10-25T00:30:00+00:00",
+)
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by
 # tests beside it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock",
+        metavar="INSTANT",
+        default=DEFAULT_CLOCK,
+        help=(
+            "the ISO 8601 instant (with its UTC offset) every test starts at, unless "
+            "it pins its own with @pytest.mark.clock; 'hard' runs each such test at "
+            f"every one of {', '.join(HARD_CLOCKS)}; default {DEFAULT_CLOCK}"
+        ),
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "clock(instant): the test starts at this ISO 8601 instant whatever --clock "
+        "says (its expected figures hold for that date only)",
+    )
+
+
+def clock_instant(text: str) -> dt.datetime:
+    """An aware instant from ISO 8601 text; a naive one is refused, not guessed."""
+    instant = dt.datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise pytest.UsageError(f"--clock needs a UTC offset, not {text!r}")
+    return instant
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.config.getoption("--clock") != "hard":
+        return
+    if metafunc.definition.get_closest_marker("clock"):
+        return
+    metafunc.parametrize("_pinned_clock", HARD_CLOCKS, indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """``--clock=hard`` leaves out tests that pin their own instant: another run at
+    the same instant would prove nothing new."""
+    if config.getoption("--clock") != "hard":
+        return
+    pinned = [item for item in items if item.get_closest_marker("clock")]
+    if pinned:
+        config.hook.pytest_deselected(items=pinned)
+        items[:] = [item for item in items if not item.get_closest_marker("clock")]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_clock(request):
+    """Session-wide work (the test database's migrations, which create the usage
+    partitions around "now"; the browser) runs at a pinned instant too."""
+    text = request.config.getoption("--clock")
+    with time_machine.travel(clock_instant(DEFAULT_CLOCK if text == "hard" else text)):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(request):
+    """Start the test at its pinned instant. The clock then ticks in real time, so
+    timeouts and elapsed-time checks behave, while every run of the test starts at
+    exactly the same instant. Yields that instant."""
+    marker = request.node.get_closest_marker("clock")
+    if marker:
+        text = marker.args[0]
+    else:
+        text = getattr(request, "param", None) or request.config.getoption("--clock")
+    start = clock_instant(text)
+    with time_machine.travel(start, tick=True):
+        yield start
+
+
+@pytest.fixture
+def clock_start(_pinned_clock) -> dt.datetime:
+    """The instant the test started at (aware)."""
+    return _pinned_clock
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +39,8 @@ def celery_worker_process(transactional_db):
     }
     hostname = f"test-worker-{os.getpid()}@localhost"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "billing_site", "worker",
+        [sys.executable, "-m", "tests.clocked", timezone.now().isoformat(),
+         "-m", "celery", "-A", "billing_site", "worker",
          "--pool=solo", "--loglevel=warning", "--without-gossip",
          "--without-mingle", "--without-heartbeat", "-n", hostname],
         cwd=ROOT,

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+from django.utils import timezone
+
 from tests.conftest import ROOT
 
 
@@ -17,8 +19,10 @@ def test_demo_seeds_and_every_screen_answers_on_sqlite(tmp_path):
     }
 
     def manage(*args: str) -> str:
+        # The demo is seeded relative to the test's clock, not the wall clock.
         done = subprocess.run(
-            [sys.executable, "manage.py", *args],
+            [sys.executable, "-m", "tests.clocked", timezone.now().isoformat(),
+             "manage.py", *args],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
@@ -30,7 +34,8 @@ def test_demo_seeds_and_every_screen_answers_on_sqlite(tmp_path):
     assert "Demo ready" in manage("seed_demo")
 
     pages = subprocess.run(
-        [sys.executable, "-m", "tests.smoke_demo_pages"],
+        [sys.executable, "-m", "tests.clocked", timezone.now().isoformat(),
+         "-m", "tests.smoke_demo_pages"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert pages.returncode == 0, pages.stderr[-3000:]

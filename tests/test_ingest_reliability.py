@@ -3,7 +3,7 @@
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -26,7 +26,11 @@ from metering.tests.factories import CustomerFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-OCCURRED = (datetime.now(UTC) - timedelta(minutes=2)).replace(microsecond=0)
+
+@pytest.fixture
+def occurred(clock_start):
+    """When the events of a test occurred: two minutes before it started."""
+    return clock_start - timedelta(minutes=2)
 
 
 @pytest.fixture
@@ -50,7 +54,9 @@ def totals(organization) -> tuple[int, int, Decimal]:
     )
 
 
-def test_same_batch_sent_three_times_concurrently_is_stored_once(live_server, tenant):
+def test_same_batch_sent_three_times_concurrently_is_stored_once(
+    live_server, tenant, occurred
+):
     organization, _, raw_key = tenant
     events = [
         {
@@ -58,7 +64,7 @@ def test_same_batch_sent_three_times_concurrently_is_stored_once(live_server, te
             "customer_id": f"cus_{n % 5}",
             "operation": "image.resize",
             "quantity": "2",
-            "occurred_at": OCCURRED.isoformat(),
+            "occurred_at": occurred.isoformat(),
         }
         for n in range(500)
     ]
@@ -82,7 +88,9 @@ def test_same_batch_sent_three_times_concurrently_is_stored_once(live_server, te
     assert totals(organization) == (500, 500, Decimal("1000"))
 
 
-def test_eight_concurrent_clients_store_exactly_what_they_sent(live_server, tenant):
+def test_eight_concurrent_clients_store_exactly_what_they_sent(
+    live_server, tenant, occurred
+):
     organization, _, raw_key = tenant
     clients = [
         UsageClient(live_server.url, raw_key, batch_size=250, flush_interval=0.05)
@@ -97,7 +105,7 @@ def test_eight_concurrent_clients_store_exactly_what_they_sent(live_server, tena
                 "video.encode" if n % 2 else "image.resize",
                 quantity=(n % 3) + 1,
                 event_id=f"c{number}-{n}",
-                occurred_at=OCCURRED,
+                occurred_at=occurred,
                 width=n,
             )
         assert client.flush(timeout=120)
@@ -239,14 +247,14 @@ def test_client_retries_broken_connections_without_loss_or_duplicate(
     assert totals(organization) == (200, 200, Decimal("200"))
 
 
-def test_bad_inputs_over_http_are_4xx_and_store_nothing(live_server, tenant):
+def test_bad_inputs_over_http_are_4xx_and_store_nothing(live_server, tenant, occurred):
     organization, _, raw_key = tenant
     headers = {"Authorization": f"Api-Key {raw_key}"}
     good = {
         "event_id": "e1",
         "customer_id": "cus_1",
         "operation": "image.resize",
-        "occurred_at": OCCURRED.isoformat(),
+        "occurred_at": occurred.isoformat(),
     }
     cases = [
         ("/api/v1/events/", {**good, "quantity": "NaN"}, "quantity"),

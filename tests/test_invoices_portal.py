@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pw-for-tests-1"
 
 
+# November 2026: October's invoice is issued and November's usage is running.
+@pytest.mark.clock("2026-11-20T10:00:00+00:00")
 def test_portal_lists_invoices_with_pdf_and_running_total(live_server, page):
     portal_user = PortalUserFactory(customer=CustomerFactory(name="Initech"))
     customer = portal_user.customer

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from bundles.models import BundleTemplate
+from bundles.tests.conftest import NOW
 from bundles.tests.factories import (
     BundleTemplateFactory,
     BundleTemplateOperationFactory,
@@ -13,6 +14,10 @@ from bundles.tests.factories import (
 from metering.tests.factories import CustomerFactory, PortalUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+# The previews price a month bundle from a profiling run that ended at NOW: the
+# figures below hold for a month bundle offered that day (21 Nov + 1 month = 30 days).
+CLOCK = NOW.isoformat()
 
 
 @pytest.fixture
@@ -112,6 +117,7 @@ def test_admin_template_changelist_query_count(
     assert response.status_code == 200
 
 
+@pytest.mark.clock(CLOCK)
 def test_admin_template_preview_lists_who_would_be_offered(
     client, organization, catalogue, image_customer, export_customer
 ):
@@ -158,6 +164,7 @@ def _template_form(organization, **overrides) -> dict:
     return data
 
 
+@pytest.mark.clock(CLOCK)
 def test_admin_previews_an_unsaved_template_without_saving_it(
     client, organization, catalogue, image_customer, export_customer
 ):
@@ -184,6 +191,7 @@ def test_admin_previews_an_unsaved_template_without_saving_it(
     assert "nothing has\n  been saved" in response.content.decode()
 
 
+@pytest.mark.clock(CLOCK)
 def test_admin_previews_unsaved_edits_of_a_saved_template(
     client, organization, catalogue, image_customer, export_customer
 ):

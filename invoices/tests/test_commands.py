@@ -7,7 +7,11 @@ from invoices.models import Invoice, ProviderCharge
 
 pytestmark = pytest.mark.django_db
 
+# October 2026 has closed (an hour ago) when these commands run.
+AFTER_OCTOBER_CLOSED = "2026-11-01T01:00:00+00:00"
 
+
+@pytest.mark.clock(AFTER_OCTOBER_CLOSED)
 def test_generate_invoices_command_is_idempotent(organization, october, capsys):
     call_command("generate_invoices", organization.slug, "--period", "2026-10")
     call_command("generate_invoices", organization.slug, "--period", "2026-10")
@@ -20,6 +24,7 @@ def test_generate_invoices_command_is_idempotent(organization, october, capsys):
     ]
 
 
+@pytest.mark.clock(AFTER_OCTOBER_CLOSED)
 def test_generate_invoices_command_fans_out_in_parts(organization, october, capsys):
     call_command(
         "generate_invoices", organization.slug, "--period", "2026-10", "--parts", "3"

@@ -1,5 +1,4 @@
 import uuid
-from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -85,7 +84,8 @@ class UsageEventFactory(factory.Factory):
     event_id = factory.Sequence(lambda n: f"evt_{n:08d}")
     operation = "image.resize"
     quantity = Decimal("1")
-    occurred_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=5))
+    # Just now: the event belongs to the current period whatever the date.
+    occurred_at = factory.LazyFunction(timezone.now)
     user_id = ""
     data_volume_bytes = None
     process_id = ""
@@ -109,8 +109,9 @@ def usage_events_bulk_create(
 ) -> list[UsageEvent]:
     """Store many events of one customer through the service; returns them in order.
 
-    Each dict uses the model's field names; ``event_id`` and ``occurred_at`` are
-    generated when missing. Fails loudly if any event is not accepted.
+    Each dict uses the model's field names; ``event_id`` is generated when missing
+    and ``occurred_at`` defaults to ``now``. Fails loudly if any event is not
+    accepted.
     """
     from metering.services import usage_events_ingest
 
@@ -122,9 +123,7 @@ def usage_events_bulk_create(
             "customer_id": customer.external_id,
             "operation": fields.get("operation", "image.resize"),
             "quantity": str(fields.get("quantity", "1")),
-            "occurred_at": (
-                fields.get("occurred_at") or now - timedelta(minutes=5)
-            ).isoformat(),
+            "occurred_at": (fields.get("occurred_at") or now).isoformat(),
         }
         for name in ("user_id", "data_volume_bytes", "process_id", "context"):
             if fields.get(name) not in (None, ""):

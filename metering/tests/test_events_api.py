@@ -20,8 +20,14 @@ def customer(organization):
     return CustomerFactory(organization=organization, external_id="cus_1")
 
 
-# Fixed for the whole module so that a resent event is identical.
-OCCURRED_AT = (timezone.now() - timedelta(minutes=1)).isoformat()
+OCCURRED_AT = ""
+
+
+@pytest.fixture(autouse=True)
+def _events_occur_a_minute_before_the_test(clock_start):
+    """All events of a test occur at one instant, so a resent one is identical."""
+    global OCCURRED_AT
+    OCCURRED_AT = (clock_start - timedelta(minutes=1)).isoformat()
 
 
 def event(**overrides) -> dict:
@@ -233,9 +239,11 @@ def test_events_need_authentication(client, customer):
     assert not UsageEvent.objects.exists()
 
 
-def test_event_list_filters_and_paginates(api_client, organization, customer):
+def test_event_list_filters_and_paginates(
+    api_client, organization, customer, clock_start
+):
     other = CustomerFactory(organization=organization, external_id="cus_2")
-    base = datetime(2026, 11, 10, tzinfo=UTC)
+    base = clock_start - timedelta(days=2)
     usage_events_bulk_create(
         customer=customer,
         events=[

@@ -1,3 +1,4 @@
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -68,3 +69,30 @@ def test_every_portal_page_shows_the_same_navigation_once(client, path):
     content = client.get(path).content.decode()
     for href in ("/portal/bundles/", "/portal/invoices/", "/portal/scaling/"):
         assert content.count(f'<a href="{href}"') == 1, href
+
+
+@pytest.mark.clock("2027-03-01T00:00:30+00:00")
+def test_portal_this_month_starts_at_the_first_utc_instant_of_the_month(client):
+    # Thirty seconds into March, after a 28-day February, for a customer whose
+    # organization is in New York (still 28 February there): March in UTC.
+    portal_user = PortalUserFactory(
+        customer__organization__timezone="America/New_York"
+    )
+    for moment, quantity in (
+        (datetime(2027, 2, 28, 23, 59, 59, tzinfo=UTC), "4"),
+        (datetime(2027, 3, 1, 0, 0, 0, tzinfo=UTC), "1.5"),
+        (datetime(2027, 3, 1, 0, 0, 10, tzinfo=UTC), "2"),
+    ):
+        UsageEventFactory(
+            customer=portal_user.customer,
+            operation="doc.ocr",
+            quantity=Decimal(quantity),
+            occurred_at=moment,
+        )
+    client.force_login(portal_user.user)
+
+    response = client.get("/portal/")
+
+    assert response.context["period_start"] == date(2027, 3, 1)
+    rows = [(c.operation, c.quantity, c.event_count) for c in response.context["usage"]]
+    assert rows == [("doc.ocr", Decimal("3.5"), 2)]

@@ -1,4 +1,4 @@
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
@@ -88,7 +88,7 @@ def test_tier_utilisation_page_defaults_to_last_month(
     last_month = selectors.last_period_start(today=now.astimezone(UTC).date())
     when = datetime.combine(last_month, time(12), tzinfo=UTC)
     _tokens(organization, 60000, when, now=now)
-    _tokens(organization, 70000, now - timedelta(minutes=1), now=now)  # this month
+    _tokens(organization, 70000, now, now=now)  # this month
     response = staff_client.get(reverse("staff:pricing-tier-utilisation"))
     assert response.context["period"] == last_month
     assert [row.customers for row in response.context["rows"]] == [0, 0, 1, 0]
