@@ -1,10 +1,14 @@
 """Rolling-origin backtests: where the origins go, how their errors count in the
 choice of model, and the accuracy scores (MASE, sMAPE).
 
-Model choice weighs the week evenly: a backtest error counts by its position in the
-series' longest cycle in use (the hour of the week for sub-daily data, the day of
-the week for daily data, the month for monthly data), each position as much as any
-other, whichever origins happened to cross it. Recency only breaks ties.
+Model choice weighs the week evenly. When a backtest window is shorter than the
+series' longest cycle in use (48 hours of a 168-hour week), each window sees only
+part of the cycle, so an error counts by its position in the cycle (the hour of the
+week), each position as much as any other whichever origins happened to cross it,
+and recency only breaks ties (``phase_balanced_mean``). When every window spans the
+whole cycle (30 days of daily data, 12 months of monthly data), each window already
+weighs the positions evenly, and origins are weighed by recency
+(``recency_weights``) so that a change of trend counts.
 
 Pure computation on numpy arrays.
 """
@@ -61,10 +65,12 @@ def backtest_origins(
     return np.concatenate([origins, trailing]).astype(np.int64), steps
 
 
-def recency_weights(count: int) -> np.ndarray:
-    """Weights of ``count`` origins in time order, halved every
-    ``RECENCY_HALF_LIFE`` origins back from the latest (for breaking ties)."""
-    return 0.5 ** (np.arange(count)[::-1] / RECENCY_HALF_LIFE)
+def recency_weights(observed: np.ndarray, steps: int) -> np.ndarray:
+    """Weight of each origin (in time order): the square root of its share of
+    observed steps (a cut-short window counts less, but a recent change still
+    shows), halved every ``RECENCY_HALF_LIFE`` origins back from the latest."""
+    age = np.arange(len(observed))[::-1]
+    return np.sqrt(np.asarray(observed) / steps) * 0.5 ** (age / RECENCY_HALF_LIFE)
 
 
 def phase_balanced_mean(values: np.ndarray, phases: np.ndarray, cycle: int) -> float:

@@ -203,8 +203,9 @@ def week_decomposition_many(
     at each origin.
 
     The level at ``t`` is the mean of the week before ``t``; the profile is the
-    mean of ``y - level`` at the same position of the week over the last
-    ``weeks`` weeks (fewer when the history is shorter), so it holds the daily
+    median of ``y - level`` at the same position of the week over the last
+    ``weeks`` weeks (fewer when the history is shorter; the median, so that one
+    holiday week in the history does not move it), so it holds the daily
     cycle of every day of the week (weekends included) and the difference between
     the days; the remainder is ``y - level - profile`` over the last week.
     Returns (levels per origin, profiles (origins, week), remainders (origins,
@@ -216,12 +217,15 @@ def week_decomposition_many(
     deviation = y - means[:-1]
     usable = np.minimum(weeks, origins // week - 1)
     phase = np.arange(week)
-    profiles = np.zeros((len(origins), week))
+    stacked = np.full((int(np.max(usable)), len(origins), week), np.nan)
     for back in range(1, int(np.max(usable)) + 1):
         counted = usable >= back
         positions = origins[:, None] - back * week + phase[None, :]
-        profiles[counted] += deviation[positions[counted]]
-    profiles /= usable[:, None]
+        stacked[back - 1][counted] = deviation[positions[counted]]
+    if np.all(usable == usable[0]):
+        profiles = np.median(stacked, axis=0)
+    else:
+        profiles = np.nanmedian(stacked, axis=0)
     length = length or week
     back = np.arange(-length, 0)
     recent = origins[:, None] + back[None, :]

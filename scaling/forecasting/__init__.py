@@ -30,23 +30,26 @@ How a series is forecast (``forecast_series``):
    weekly candidates, which follow both the daily and the weekly cycle:
    ``weekly_naive`` (the same hour last week), ``weekly_mean`` (the mean of the
    last three weeks), ``weekly_decomposition`` (multi-seasonal decomposition: the
-   last week's level plus the hour-of-week profile of up to eight weeks, which
-   holds each day's daily cycle, plus a fading smoothed remainder), ``weekly_blend``
-   (the mean of ``weekly_naive`` and ``weekly_decomposition``) and ``arima`` (the
-   decomposition with an ARMA(2,1) remainder fitted by statsmodels once per series,
+   last week's level plus the median hour-of-week profile of up to eight weeks,
+   which holds each day's daily cycle, plus a fading smoothed remainder),
+   ``weekly_blend`` (the mean of ``weekly_naive`` and ``weekly_decomposition``)
+   and ``arima`` (the decomposition with an ARMA(2,1) remainder fitted by
+   statsmodels once per series,
    ``arima_model``). ``prophet`` costs 3-30 times more per fit, so in ``auto`` mode
    it is a candidate only where it can use what the others cannot: daily data with
    two years of history (yearly seasonality), sub-daily data with two weeks (daily
    and weekly seasonality), campaign windows or business regressors.
 4. Rolling-origin backtest: up to ``origins`` forecast origins spread evenly over the
-   last ``backtest_span`` steps of the history (four weeks of sub-daily data, half
+   last ``backtest_span`` steps of the history (two weeks of sub-daily data, half
    a year of daily data), each forecasting the next ``min(horizon, ...)`` steps from
    the data before it only; for sub-daily data also the origins whole weeks before
    the end (windows at the same hours of the week as the forecast); then origins
    whose windows the end of the history cuts short (``scaling.backtesting``). The
-   lowest MASE wins, each position of the longest cycle in use (hour of the week,
-   day of the week, month) weighing the same whichever origins crossed it; ties go
-   to the model better on recent origins, then to the cheaper model. Prophet is
+   lowest MASE wins. When the windows are shorter than the longest cycle in use
+   (48 hours of a week), each hour of the week weighs the same whichever origins
+   crossed it, and ties go to the model better on recent origins; when every
+   window spans the cycle (daily and monthly data), recent origins weigh more.
+   Remaining ties go to the cheaper model. Prophet is
    backtested on at most four non-overlapping whole-window origins (the last ones)
    and wins only if it beats the best cheap model on those.
 5. Bands are conformal (``scaling.conformal``): per horizon step, from the chosen

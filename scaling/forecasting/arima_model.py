@@ -1,12 +1,13 @@
 """The ARIMA-class candidate: a weekly decomposition (``scaling.candidates``) with an
 ARMA model of its remainder.
 
-The ARMA parameters are estimated once per series by statsmodels (innovations
-maximum likelihood, stationary and invertible) on the remainder before the first
-origin, then held fixed: every origin, the final one included, forecasts with the
-same parameters from its own last remainders, so the backtest scores exactly the
-model that forecasts. The cost is bounded by construction: one fit on at most
-``FIT_WEEKS`` weeks of remainders, then a numpy recursion per origin.
+The ARMA parameters are estimated once per series by statsmodels (Hannan-Rissanen,
+checked stationary and invertible, else an AR part by Burg's method) on the
+remainder before the first origin, then held fixed: every origin, the final one
+included, forecasts with the same parameters from its own last remainders, so the
+backtest scores exactly the model that forecasts. The cost is bounded by
+construction: one fit (two least squares regressions, no iterative optimiser) on
+at most ``FIT_WEEKS`` weeks of remainders, then a numpy recursion per origin.
 """
 
 import warnings
@@ -22,24 +23,33 @@ FIT_WEEKS = 4
 
 def arma_parameters(remainder: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """(mean, AR coefficients, MA coefficients) of an ARMA ``ORDER`` fitted to
-    ``remainder`` (zero coefficients for a constant one); NaN coefficients when
-    the fit fails."""
+    ``remainder`` by the Hannan-Rissanen regressions; when those give a
+    non-stationary or non-invertible model, the AR part alone by Burg's method
+    (always stationary) and no MA part. Zero coefficients for a constant
+    remainder, NaN when no fit is possible."""
     from statsmodels.tsa.arima.model import ARIMA
 
     p, _, q = ORDER
-    if float(np.std(remainder)) <= 1e-9 * max(1.0, float(np.mean(np.abs(remainder)))):
+    mean = float(np.mean(remainder))
+    centred = remainder - mean
+    if float(np.std(centred)) <= 1e-9 * max(1.0, abs(mean)):
         # Nothing left to model: the remainder is its mean.
-        return float(np.mean(remainder)), np.zeros(p), np.zeros(q)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fitted = ARIMA(remainder, order=ORDER, trend="c").fit(
-                method="innovations_mle"
+        return mean, np.zeros(p), np.zeros(q)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fitted = ARIMA(centred, order=ORDER, trend="n").fit(
+                method="hannan_rissanen"
             )
-    except (ValueError, ZeroDivisionError, np.linalg.LinAlgError):
-        return float("nan"), np.full(p, np.nan), np.full(q, np.nan)
-    params = np.asarray(fitted.params, dtype=float)
-    return float(params[0]), params[1 : 1 + p], params[1 + p : 1 + p + q]
+            params = np.asarray(fitted.params, dtype=float)
+            return mean, params[:p], params[p : p + q]
+        except (ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+            pass
+        try:
+            fitted = ARIMA(centred, order=(p, 0, 0), trend="n").fit(method="burg")
+        except (ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+            return float("nan"), np.full(p, np.nan), np.full(q, np.nan)
+    return mean, np.asarray(fitted.params, dtype=float)[:p], np.zeros(q)
 
 
 def arma_forecast_many(

@@ -20,7 +20,7 @@ HOUR = 3_600
 # plus up to four more for the weekly profiles of the earliest backtest origins.
 SUB_DAILY_WEEKS = 12
 # Weeks of sub-daily history over which backtest origins are spread.
-SUB_DAILY_BACKTEST_WEEKS = 4
+SUB_DAILY_BACKTEST_WEEKS = 2
 
 
 @dataclass(frozen=True)

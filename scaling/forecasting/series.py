@@ -70,7 +70,10 @@ def explanation(
 ) -> str:
     """What the chosen model follows, in words."""
     names = [cycle_name(period, frequency) for period in cycles]
-    unit = "hours" if frequency.step_seconds == 3_600 else "steps"
+    unit = {"monthly": "months", "weekly": "weeks"}.get(frequency.kind) or {
+        3_600: "hours",
+        86_400: "days",
+    }.get(frequency.step_seconds, "steps")
     if names:
         follows = " and ".join(dict.fromkeys(names)) + " cycles"
         sizes = " and ".join(str(period) for period in cycles)
@@ -205,7 +208,10 @@ def forecast_series(
     positions = origins[:, None] + np.arange(steps)[None, :]
     inside = positions < n
     actual = np.where(inside, y[np.minimum(positions, n - 1)], np.nan)
-    recency = backtesting.recency_weights(len(origins))
+    recency = backtesting.recency_weights(inside.sum(axis=1), steps)
+    # A window shorter than the cycle sees part of it: errors then count by their
+    # position in the cycle, each position evenly (``scaling.backtesting``).
+    balanced = steps < cycle
     scale = backtesting.mase_scales(y, origins, primary)[:, None]
     scaled, smape_rows, errors = {}, {}, {}
     final = {}
@@ -216,12 +222,20 @@ def forecast_series(
         smape_rows[name] = backtesting.smape_rows(actual, backtest)
         final[name] = adjust_final.apply(future, raw_final[name], campaigns=True)
 
-    def score(name: str, rows: np.ndarray) -> tuple[float, float]:
-        """Week-balanced MASE over ``rows``, and the recency-weighted one."""
+    def mase(name: str, rows: np.ndarray) -> float:
         part = scaled[name][rows]
-        balanced = backtesting.phase_balanced_mean(part, positions[rows], cycle)
-        recent = np.average(np.nanmean(part, axis=1), weights=recency[rows])
-        return round(balanced, 6), round(float(recent), 6)
+        if balanced:
+            return backtesting.phase_balanced_mean(part, positions[rows], cycle)
+        return float(np.mean(np.nanmean(part, axis=1)))
+
+    def score(name: str, rows: np.ndarray) -> tuple[float, float]:
+        """The choice's key: the cycle-balanced MASE over ``rows`` then the
+        recency-weighted one, or only the latter when windows span the cycle."""
+        recent = np.average(
+            np.nanmean(scaled[name][rows], axis=1), weights=recency[rows]
+        )
+        main = mase(name, rows) if balanced else recent
+        return round(main, 6), round(float(recent), 6)
 
     every = np.arange(len(origins))
     # A candidate that cannot forecast every step (or any backtest window) is
@@ -274,12 +288,12 @@ def forecast_series(
         errors[chosen][calibration_rows] / backtest_local,
         origins[calibration_rows],
         LEVELS,
-        phases=positions[calibration_rows] % cycle,
-        target=np.unique(ahead % cycle),
+        phases=positions[calibration_rows] % cycle if balanced else None,
+        target=np.unique(ahead % cycle) if balanced else None,
     )
     summary = {
         name: Scores(
-            mase=backtesting.phase_balanced_mean(scaled[name], positions, cycle),
+            mase=mase(name, np.nonzero(~np.isnan(scaled[name]).all(axis=1))[0]),
             smape=float(np.nanmean(smape_rows[name])),
         )
         for name in scaled

@@ -188,6 +188,8 @@ def recommendation_generate(
         reason=(
             f"{driver.resource} peak {needs[driver.resource]:.2f} at the upper 95 % "
             f"bound ({driver.model}, MASE {driver.mase:.2f})"
+            # The forecast's explanation: the cycles its model follows.
+            + (f". {driver.message}" if driver.message else "")
         ),
         decided_at=now if auto else None,
         decided_by="auto-approval" if auto else "",

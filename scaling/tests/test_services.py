@@ -103,6 +103,7 @@ def test_forecast_chunk_stores_ok_and_not_enough_history_forecasts(
     }  # fmt: skip
     assert compute.points[0]["timestamp"] == "2025-11-30T00:00:00Z"
     assert compute.mase is not None and compute.coverage_80 is not None
+    assert "follows the weekly cycles (7 days)" in compute.message
     assert storage.state == "not_enough_history"
     assert storage.message == "10 points of daily data; at least 14 are needed."
     assert storage.points == []
@@ -137,6 +138,22 @@ def test_upgrade_recommendation_with_cost_benefit(organization, customer, bundle
     assert recommendation.upgrade_cost == Decimal("4.00")
     assert recommendation.net_benefit == Decimal("116.00")
     assert recommendation_generate(customer=customer, now=NOW) == recommendation
+
+
+def test_recommendation_reason_names_the_cycles_of_the_forecast(
+    organization, customer, bundles
+):
+    provisioning.entitlement_record(
+        customer=customer, bundle=bundles["Startup Launch"], now=NOW
+    )
+    ForecastFactory(
+        customer=customer,
+        message="arima follows the daily and weekly cycles (24 and 168 hours).",
+    )
+    recommendation = recommendation_generate(customer=customer, now=NOW)
+    assert recommendation.reason.endswith(
+        ". arima follows the daily and weekly cycles (24 and 168 hours)."
+    )
 
 
 def test_low_confidence_is_logged_and_not_recommended(
