@@ -48,6 +48,11 @@ def pytest_configure(config):
         "clock(instant): the test starts at this ISO 8601 instant whatever --clock "
         "says (its expected figures hold for that date only)",
     )
+    config.addinivalue_line(
+        "markers",
+        "clockless: a pure engine's test that reads no clock at all; --clock=hard "
+        "leaves it out",
+    )
 
 
 def clock_instant(text: str) -> dt.datetime:
@@ -58,23 +63,30 @@ def clock_instant(text: str) -> dt.datetime:
     return instant
 
 
+def _runs_once(node) -> bool:
+    """Tests another instant tells nothing new about: those that pin their own,
+    and pure engines' tests that read no clock."""
+    return bool(
+        node.get_closest_marker("clock") or node.get_closest_marker("clockless")
+    )
+
+
 def pytest_generate_tests(metafunc):
     if metafunc.config.getoption("--clock") != "hard":
         return
-    if metafunc.definition.get_closest_marker("clock"):
+    if _runs_once(metafunc.definition):
         return
     metafunc.parametrize("_pinned_clock", HARD_CLOCKS, indirect=True)
 
 
 def pytest_collection_modifyitems(config, items):
-    """``--clock=hard`` leaves out tests that pin their own instant: another run at
-    the same instant would prove nothing new."""
+    """``--clock=hard`` leaves out the tests that run the same at any instant."""
     if config.getoption("--clock") != "hard":
         return
-    pinned = [item for item in items if item.get_closest_marker("clock")]
-    if pinned:
-        config.hook.pytest_deselected(items=pinned)
-        items[:] = [item for item in items if not item.get_closest_marker("clock")]
+    once = [item for item in items if _runs_once(item)]
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if not _runs_once(item)]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,6 +10,11 @@
 2. The msnbc.com clickstream (whole file at full scale) evaluated on a session
    split: top-1/top-3 of the variable-order chain and the baselines, each beside
    the first-order chain measured in the same run.
+3. The planted-truth scenarios of ``profiling.planted`` (1,000 customers each at
+   full scale): ARI of the segments against the planted groups (goal 0.9),
+   next-operation top-1 beside the true chains' own (goal: within 2 points) and
+   the median error of next week's usage beside that of a forecast knowing each
+   customer's planted rate (goal: 15%).
 """
 
 import time
@@ -20,7 +25,7 @@ from django.utils import timezone
 
 from bench.core import Context, Result, stopwatch
 from metering.models import Organization
-from profiling import msnbc, synthetic
+from profiling import msnbc, planted, synthetic
 from profiling.features import DAY
 from profiling.models import EndUserProfile
 from profiling.services import profiling_run_execute, synthetic_usage_store
@@ -31,6 +36,7 @@ EVENTS = 2_000_000
 END_USERS_PER_CUSTOMER = 3
 ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / msnbc.ARCHIVE
 MSNBC_USERS = 989_818
+PLANTED_CUSTOMERS = 1_000
 
 LAG_SQL = """
 SELECT count(*) FROM (
@@ -156,5 +162,54 @@ def _msnbc(ctx: Context) -> list[Result]:
     return results
 
 
+def _planted(ctx: Context) -> list[Result]:
+    """The four planted-truth scenarios (``profiling.planted``): segments against
+    the planted groups, top-1 against the true chains' own top-1, next week's
+    usage against a forecast that knows each customer's planted rate."""
+    results = []
+    with stopwatch() as timing:
+        scores = planted.score_all(customers=ctx.scaled(PLANTED_CUSTOMERS), seed=1)
+    for score in scores:
+        goals = score.meets_goals()
+        results += [
+            Result(
+                f"planted {score.scenario}: ARI",
+                score.adjusted_rand,
+                "ARI",
+                note=(
+                    f"{score.title}; k={score.k} of {score.planted_groups} planted "
+                    f"({score.algorithm}); {score.customers:,} customers, "
+                    f"{score.events:,} events; goal ARI >= 0.9: "
+                    f"{'met' if goals['ARI >= 0.9'] else 'NOT met'}"
+                ),
+            ),
+            Result(
+                f"planted {score.scenario}: next-operation top-1",
+                score.top1,
+                "accuracy",
+                reference=score.bayes_top1,
+                reference_name="true chains (Bayes-optimal)",
+                note="goal: within 2 points of the true chains",
+            ),
+            Result(
+                f"planted {score.scenario}: 7-day usage error (median)",
+                score.usage_error,
+                "share",
+                reference=score.oracle_usage_error,
+                reference_name="forecast knowing the planted rates",
+                better="lower",
+                note=(
+                    "goal: <= 15%"
+                    + (
+                        f"; all four scored in {timing['seconds']:.0f}s"
+                        if score is scores[-1]
+                        else ""
+                    )
+                ),
+            ),
+        ]
+    return results
+
+
 def run(ctx: Context) -> list[Result]:
-    return _profiling(ctx) + _msnbc(ctx)
+    return _profiling(ctx) + _msnbc(ctx) + _planted(ctx)

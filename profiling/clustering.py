@@ -55,7 +55,10 @@ class SilhouetteScorer:
             self.indices = np.arange(n)
         self.distances = pairwise_distances(matrix[self.indices])
 
-    def score(self, labels: np.ndarray) -> float | None:
+    def score(
+        self, labels: np.ndarray, weights: np.ndarray | None = None
+    ) -> float | None:
+        """Mean silhouette of the sample, weighted by ``weights`` when given."""
         sampled = np.asarray(labels)[self.indices]
         distinct, codes = np.unique(sampled, return_inverse=True)
         n = len(sampled)
@@ -74,10 +77,32 @@ class SilhouetteScorer:
         spread = np.maximum(intra, inter)
         values = np.divide(inter - intra, spread, out=np.zeros(n), where=spread > 0)
         values[others == 0] = 0  # a point alone in its cluster scores 0
-        return float(values.mean())
+        if weights is None:
+            return float(values.mean())
+        return float(np.average(values, weights=np.asarray(weights)[self.indices]))
 
 
-def _silhouette(matrix: np.ndarray, labels: np.ndarray, seed: int) -> float | None:
+def density_silhouette(
+    matrix: np.ndarray, labels: np.ndarray, seed: int
+) -> float | None:
+    """Mean silhouette of a DBSCAN labeling, comparable with K-Means': every noise
+    point is scored as a member of the cluster with the nearest centroid (K-Means
+    places everyone too); None with fewer than two clusters."""
+    clustered = labels != UNUSUAL
+    names = np.unique(labels[clustered])
+    if len(names) < 2:
+        return None
+    placed = labels.copy()
+    if not clustered.all():
+        centroids = np.vstack([matrix[labels == name].mean(axis=0) for name in names])
+        nearest = pairwise_distances(matrix[~clustered], centroids).argmin(axis=1)
+        placed[~clustered] = names[nearest]
+    return silhouette(matrix, placed, seed)
+
+
+def silhouette(matrix: np.ndarray, labels: np.ndarray, seed: int) -> float | None:
+    """Mean silhouette of a labeling (sampled as ``SilhouetteScorer``); None for
+    fewer than two clusters or one point per cluster."""
     distinct = np.unique(labels)
     if len(distinct) < 2 or len(distinct) >= len(labels):
         return None
@@ -88,8 +113,14 @@ def kmeans_auto(
     matrix: np.ndarray,
     k_range: tuple[int, int] = DEFAULT_K_RANGE,
     seed: int = 0,
+    weights: np.ndarray | None = None,
 ) -> Clustering:
-    """K-Means with k (inclusive range) maximising the mean silhouette."""
+    """K-Means with k (inclusive range) maximising the mean silhouette.
+
+    ``weights`` (per row) weigh the centroids and the mean silhouette: rows known
+    from little data move the centroids and the choice of k little, and are
+    still each placed in the nearest cluster.
+    """
     n = len(matrix)
     low, high = k_range
     high = min(high, n - 1)
@@ -108,8 +139,8 @@ def kmeans_auto(
             )
         else:
             model = KMeans(n_clusters=k, random_state=seed, n_init=4)
-        labels = model.fit_predict(matrix)
-        score = scorer.score(labels)
+        labels = model.fit_predict(matrix, sample_weight=weights)
+        score = scorer.score(labels, weights)
         if score is None:
             continue
         scores[k] = score
@@ -170,7 +201,7 @@ def dbscan(matrix: np.ndarray, min_samples: int = 5) -> Clustering:
     return Clustering(
         labels=labels.astype(np.int64),
         k=len(clusters),
-        silhouette=_silhouette(matrix, labels, 0),
+        silhouette=silhouette(matrix, labels, 0),
         silhouettes_by_k={},
         centroids=centroids,
         algorithm=f"dbscan(eps={eps:.4g})",

@@ -15,8 +15,6 @@ from profiling import markov
 
 SESSION_GAP_SECONDS = 30 * 60
 NIGHT_HOURS = (22, 23, 0, 1, 2, 3, 4, 5)
-# Bigram columns kept for clustering: the most frequent ones across the organization.
-MAX_BIGRAM_COLUMNS = 200
 DAY = 86_400
 
 
@@ -68,35 +66,6 @@ def operation_counts(events: EventArrays) -> sparse.csr_matrix:
     )
 
 
-def tfidf(counts: sparse.csr_matrix) -> sparse.csr_matrix:
-    """Sublinear TF-IDF rows, L2-normalised.
-
-    ``tf = 1 + log(count)``, ``idf = log((1 + n) / (1 + df)) + 1`` (smooth IDF, as in
-    scikit-learn), so an operation every customer uses still weighs a little.
-    """
-    counts = sparse.csr_matrix(counts, dtype=np.float64, copy=True)
-    n = counts.shape[0]
-    df = np.bincount(counts.indices, minlength=counts.shape[1])
-    idf = np.log((1 + n) / (1 + df)) + 1
-    counts.data = (1 + np.log(counts.data)) * idf[counts.indices]
-    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
-    norms[norms == 0] = 1
-    return sparse.csr_matrix(sparse.diags(1 / norms) @ counts)
-
-
-def bigram_counts(events: EventArrays, starts: np.ndarray) -> sparse.csr_matrix:
-    """Customers x (previous * V + next) counts of transitions inside sessions."""
-    follow = ~starts[1:]
-    prev = events.operation[:-1][follow]
-    nxt = events.operation[1:][follow]
-    customers = events.customer[1:][follow]
-    v = events.vocab_size
-    return sparse.csr_matrix(
-        (np.ones(len(prev)), (customers, prev * v + nxt)),
-        shape=(events.customer_count, v * v),
-    )
-
-
 def _per_customer(events: EventArrays, values: np.ndarray) -> np.ndarray:
     return np.bincount(events.customer, weights=values, minlength=events.customer_count)
 
@@ -129,7 +98,9 @@ class ActivityStats:
     volume_mean: np.ndarray  # bytes, 0 when never reported
     volume_peak: np.ndarray
     recency_days: np.ndarray  # days from the last event to the window end
-    trend: np.ndarray  # (late - early) / (late + early) halves of the window, -1..1
+    # (late - early) / (late + early) halves of the customer's own span (first event
+    # to the window end), -1..1: a customer who started last week is not "growing".
+    trend: np.ndarray
     night_share: np.ndarray
     # Goh-Barabasi burstiness of gaps between events, (sd - mean) / (sd + mean):
     # -1 regular, 0 random (Poisson), towards 1 bursty; 0 with fewer than 2 gaps.
@@ -168,8 +139,12 @@ def activity_stats(
     last_event = np.full(c, window_start, dtype=np.int64)
     np.maximum.at(last_event, events.customer, events.timestamp)
     recency = (window_end - last_event) / DAY
-    middle = window_start + (window_end - window_start) / 2
-    late = _per_customer(events, (events.timestamp >= middle).astype(np.float64))
+    first_event = np.full(c, window_end, dtype=np.int64)
+    np.minimum.at(first_event, events.customer, events.timestamp)
+    middle = first_event + (window_end - first_event) / 2
+    late = _per_customer(
+        events, (events.timestamp >= middle[events.customer]).astype(np.float64)
+    )
     early = counts - late
     trend = np.where(counts > 0, (late - early) / np.maximum(counts, 1), 0.0)
     same = np.zeros(len(events), dtype=bool)
@@ -205,54 +180,10 @@ def activity_stats(
 @dataclass(frozen=True)
 class Features:
     operation_counts: sparse.csr_matrix
-    operation_tfidf: sparse.csr_matrix
-    bigrams: sparse.csr_matrix
     by_hour: np.ndarray
     by_weekday: np.ndarray
     activity: ActivityStats
     session_starts: np.ndarray  # per event
-
-    def clustering_matrix(self) -> np.ndarray:
-        """Dense customers x features matrix, each block scaled to equal weight.
-
-        Blocks: operation mix (TF-IDF), the most frequent bigrams, hour and weekday
-        shares, and log-scaled activity. Each block is centred and divided by the
-        square root of its total variance, then weighted, so no block dominates
-        because it has many columns or large units.
-        """
-        bigrams = self.bigrams
-        if bigrams.shape[1] > MAX_BIGRAM_COLUMNS:
-            totals = np.asarray(bigrams.sum(axis=0)).ravel()
-            keep = np.sort(np.argsort(-totals, kind="stable")[:MAX_BIGRAM_COLUMNS])
-            bigrams = bigrams[:, keep]
-        bigram_rows = np.asarray(bigrams.sum(axis=1)).ravel()
-        bigram_share = sparse.diags(1 / np.maximum(bigram_rows, 1)) @ bigrams
-        a = self.activity
-        activity = np.column_stack(
-            [
-                np.log1p(a.events),
-                np.log1p(a.sessions),
-                np.log1p(a.mean_session_length),
-                np.log1p(a.mean_session_seconds),
-                np.log1p(a.volume_mean),
-                np.log1p(a.volume_peak),
-                a.trend,
-            ]
-        )
-        blocks = [
-            (self.operation_tfidf.toarray(), 1.0),
-            (np.asarray(bigram_share.todense()), 0.5),
-            (self.by_hour, 0.5),
-            (self.by_weekday, 0.25),
-            (activity, 0.75),
-        ]
-        return np.hstack([_scaled_block(block, weight) for block, weight in blocks])
-
-
-def _scaled_block(block: np.ndarray, weight: float) -> np.ndarray:
-    centred = block - block.mean(axis=0)
-    spread = np.sqrt((centred**2).sum() / max(len(block), 1))
-    return centred * (weight / spread) if spread > 0 else centred
 
 
 def extract(
@@ -271,8 +202,6 @@ def extract(
     by_hour, by_weekday = time_histograms(events, utc_offset_seconds)
     return Features(
         operation_counts=counts,
-        operation_tfidf=tfidf(counts),
-        bigrams=bigram_counts(events, starts),
         by_hour=by_hour,
         by_weekday=by_weekday,
         activity=activity_stats(

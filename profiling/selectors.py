@@ -333,7 +333,17 @@ class CustomerBehaviour:
 
 def customer_profile(customer: Customer) -> CustomerBehaviour:
     """Tags, segment, predicted counts and end users from the latest run (empty
-    when none)."""
+    when none).
+
+    Rates are per day of the customer's own observed span, never of the whole
+    run window: predicted counts (and the costs and bundle coverage computed from
+    them) are the customer's events divided by the days from their first event to
+    the window end (at least one day, at most the window), shrunk toward their
+    segment's rate the less those days say (``pipeline.daily_rates``), times 30.
+    Trends compare the two halves of that same span. A customer who started 15
+    days ago with 60 events a week is predicted at about 257 events in 30 days,
+    not at 43.
+    """
     profile = profile_for_customer(customer=customer)
     tags = [
         {"name": t.name, "score": t.score, "explanation": t.explanation}

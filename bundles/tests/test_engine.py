@@ -1,6 +1,7 @@
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from bundles.engine import (
     propose_bundle,
     reasons_for,
 )
+
+pytestmark = pytest.mark.clockless  # a pure engine: no clock, no database
 
 DAY = 86_400
 MONTH = 30 * DAY

@@ -15,6 +15,8 @@ from pricing.engine import (
     tier_problems,
 )
 
+pytestmark = pytest.mark.clockless  # a pure engine: no clock, no database
+
 D = Decimal
 
 SEED_TOKENS = ActivityPricing(

@@ -24,6 +24,7 @@ from profiling.pipeline.evaluation import time_split as time_split
 from profiling.pipeline.predictions import NEXT_K as NEXT_K
 from profiling.pipeline.predictions import PATH_HORIZON as PATH_HORIZON
 from profiling.pipeline.predictions import PERIOD_DAYS as PERIOD_DAYS
+from profiling.pipeline.predictions import daily_rates as daily_rates
 from profiling.pipeline.predictions import (
     expected_counts_batch as expected_counts_batch,
 )

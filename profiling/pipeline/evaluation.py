@@ -10,6 +10,7 @@ from profiling import clustering, markov
 from profiling.features import EventArrays, extract
 from profiling.pipeline.chains import _sessions, fit_levels
 from profiling.pipeline.segments import cluster
+from profiling.representation import represent
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,14 @@ def evaluate(
     train = time_split(events)
     train_events = _subset(events, train)
     features = extract(train_events, window_start=window_start, window_end=window_end)
+    representation = represent(
+        train_events,
+        features.session_starts,
+        window_start=window_start,
+        window_end=window_end,
+    )
     labels, _, _, scores = cluster(
-        features, k_range=k_range, seed=seed, algorithm="kmeans"
+        representation, k_range=k_range, seed=seed, algorithm="auto"
     )
     starts = extract(events, window_start=window_start, window_end=window_end)
     seqs, session_customer = _sessions(events, starts.session_starts)

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from profiling import clustering, markov
-from profiling.features import DAY, EventArrays, customer_summaries, extract
+from profiling.features import EventArrays, customer_summaries, extract
 from profiling.pipeline.chains import _sessions, fit_levels
-from profiling.pipeline.predictions import _predictions
+from profiling.pipeline.predictions import _predictions, daily_rates
 from profiling.pipeline.segments import SegmentResult, _segments, cluster
 from profiling.pipeline.tags import Rule, Tag, apply_rules
+from profiling.representation import represent
 
 
 @dataclass
@@ -25,6 +26,7 @@ class ProfileResult:
     predicted_counts: list[dict]
     predicted_paths: list[list[str]]
     recent_operations: list[list[str]]
+    daily_events: np.ndarray  # expected events per day (see daily_rates)
     tags: list[Tag]
     chains: dict[str, markov.Chain]
     scores: dict
@@ -39,7 +41,7 @@ def profile(
     rules: list[Rule],
     k_range: tuple[int, int] = clustering.DEFAULT_K_RANGE,
     seed: int = 0,
-    algorithm: str = "kmeans",
+    algorithm: str = "auto",
     starts: np.ndarray | None = None,
     utc_offset_seconds: int = 0,
 ) -> ProfileResult:
@@ -59,17 +61,26 @@ def profile(
         starts=starts,
         utc_offset_seconds=utc_offset_seconds,
     )
+    representation = represent(
+        events,
+        features.session_starts,
+        window_start=window_start,
+        window_end=window_end,
+        utc_offset_seconds=utc_offset_seconds,
+    )
     lap("features")
     labels, unusual, projection, scores = cluster(
-        features, k_range=k_range, seed=seed, algorithm=algorithm
+        representation, k_range=k_range, seed=seed, algorithm=algorithm
     )
     lap("cluster")
     seqs, session_customer = _sessions(events, features.session_starts)
     levels = fit_levels(seqs, session_customer, labels, events.vocab_size)
     lap("chains")
-    window_days = (window_end - window_start) / DAY
+    rates = daily_rates(
+        events, labels, window_start=window_start, window_end=window_end
+    )
     next_ops, counts, paths, recent = _predictions(
-        events, seqs, session_customer, labels, levels, window_days
+        events, seqs, session_customer, labels, levels, rates
     )
     segments = _segments(features, labels, events.operations, levels)
     summaries = customer_summaries(features, events.operations)
@@ -93,6 +104,7 @@ def profile(
         predicted_counts=counts,
         predicted_paths=paths,
         recent_operations=recent,
+        daily_events=rates,
         tags=tags,
         chains=dict(zip(("global", "segment", "customer"), levels, strict=True)),
         scores=scores,

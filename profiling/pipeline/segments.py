@@ -9,6 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from profiling import clustering, markov
 from profiling.features import Features
+from profiling.representation import Representation
 
 
 @dataclass
@@ -22,34 +23,64 @@ class SegmentResult:
 
 
 def cluster(
-    features: Features, *, k_range: tuple[int, int], seed: int, algorithm: str
+    representation: Representation,
+    *,
+    k_range: tuple[int, int],
+    seed: int,
+    algorithm: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-    """Segments on PCA-reduced features (20 components for K-Means, 10 for DBSCAN;
-    silhouettes are measured in the space that was clustered).
+    """Segments on the PCA-reduced representation (20 components for K-Means, the
+    first 10 for DBSCAN; silhouettes are measured in the 20-component space).
+
+    ``algorithm`` "auto" keeps DBSCAN only when its mean silhouette (noise scored
+    in the nearest cluster) beats K-Means' (k by silhouette); "kmeans" or "dbscan"
+    force one. DBSCAN's noise marks the unusual customers either way.
 
     BLAS/OpenMP run single-threaded here: on a busy worker host, oversubscribed
     thread pools made K-Means an order of magnitude slower; parallelism comes from
     running several workers instead.
     """
-    matrix = features.clustering_matrix()
+    matrix = representation.matrix
     with threadpool_limits(limits=1):
         reduced = clustering.reduce(matrix, components=20, seed=seed)
         density = clustering.dbscan(reduced[:, :10])
         unusual = density.labels == clustering.UNUSUAL
-        if algorithm == "dbscan":
-            chosen = density
-        else:
-            chosen = clustering.kmeans_auto(reduced, k_range=k_range, seed=seed)
+        partition = None
+        if algorithm != "dbscan":
+            partition = clustering.kmeans_auto(
+                reduced, k_range=k_range, seed=seed, weights=representation.weights
+            )
+        density_score = clustering.density_silhouette(reduced, density.labels, seed)
+    candidates = {"kmeans": partition, "dbscan": density}
+    if algorithm == "auto":
+        kmeans_score = partition.silhouette if partition is not None else None
+        better = density_score is not None and (
+            kmeans_score is None or density_score > kmeans_score
+        )
+        choice = "dbscan" if better else "kmeans"
+    else:
+        choice = algorithm
+    chosen = candidates[choice]
     projection = np.zeros((len(matrix), 2))
     projection[:, : min(2, reduced.shape[1])] = reduced[:, :2]
     scores = {
         "algorithm": chosen.algorithm,
+        "asked": algorithm,
         "k": chosen.k,
-        "silhouette": chosen.silhouette,
-        "silhouettes_by_k": {str(k): v for k, v in chosen.silhouettes_by_k.items()},
+        "silhouette": partition.silhouette if partition is not None else None,
+        "silhouettes_by_k": (
+            {str(k): v for k, v in partition.silhouettes_by_k.items()}
+            if partition is not None
+            else {}
+        ),
         "dbscan": density.algorithm,
+        "dbscan_clusters": density.k,
+        "dbscan_silhouette": density_score,
         "unusual_customers": int(unusual.sum()),
+        "blocks": representation.block_report(),
     }
+    if choice == "dbscan":
+        scores["silhouette"] = density_score
     return chosen.labels, unusual, projection, scores
 
 

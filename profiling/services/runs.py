@@ -40,7 +40,7 @@ def profiling_run_create(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     k_min: int = 2,
     k_max: int = 10,
-    algorithm: str = "kmeans",
+    algorithm: str = "auto",
     seed: int = 0,
 ) -> tuple[ProfilingRun, list[list[int]]]:
     """A pending run over the ``window_days`` before ``now``, and its chunks."""
@@ -48,8 +48,8 @@ def profiling_run_create(
         raise DomainError("The window must be at least one day.", field="window_days")
     if not 2 <= k_min <= k_max:
         raise DomainError("Need 2 <= k_min <= k_max.", field="k_min")
-    if algorithm not in ("kmeans", "dbscan"):
-        raise DomainError("Use 'kmeans' or 'dbscan'.", field="algorithm")
+    if algorithm not in ("auto", "kmeans", "dbscan"):
+        raise DomainError("Use 'auto', 'kmeans' or 'dbscan'.", field="algorithm")
     start = now - timedelta(days=window_days)
     # The catalogues, not the events: no scan of the event table before extraction.
     # Operations without events in the window are dropped when the run finishes.
@@ -215,7 +215,7 @@ def _finish(
         rules=_rules(run.organization),
         k_range=(k_min, k_max),
         seed=run.parameters.get("seed", 0),
-        algorithm=run.parameters.get("algorithm", "kmeans"),
+        algorithm=run.parameters.get("algorithm", "auto"),
         starts=raw.session_start,
     )
     timings.update(result.timings)

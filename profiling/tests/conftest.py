@@ -19,7 +19,7 @@ def small_usage(customers: int = 40, seed: int = 3) -> synthetic.SyntheticUsage:
         seed=seed,
         window_start=window_start,
         days=28,
-        scale_sessions=0.3,
+        scale_sessions=0.6,
     )
 
 

@@ -38,3 +38,21 @@ def test_load_msnbc_then_profile_and_evaluate_through_events():
 def test_run_profiler_rejects_unknown_organization():
     with pytest.raises(CommandError, match="No organization 'nope'"):
         _call("run_profiler", "nope")
+
+
+def test_evaluate_profiler_planted_prints_each_scenario_against_its_goals():
+    output = _call("evaluate_profiler", "--planted", "--customers", "60").splitlines()
+
+    assert output[0].startswith("scenario")
+    assert [line[:40].strip() for line in output[1:]] == [
+        "(a) same mix, different transitions",
+        "(b) different operation mixes",
+        "(c) different hours and burstiness only",
+        "(d) (a)-(c) together, 10% noise customer",
+    ]
+    assert all(line.rstrip().endswith(("yes", "NO")) for line in output[1:])
+
+
+def test_evaluate_profiler_needs_an_organization_or_planted():
+    with pytest.raises(CommandError, match="Name an organization, or use --planted"):
+        _call("evaluate_profiler")

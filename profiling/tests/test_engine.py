@@ -6,6 +6,9 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from profiling import clustering, features, markov, pipeline, synthetic
 from profiling.features import DAY, EventArrays
+from profiling.representation import represent
+
+pytestmark = pytest.mark.clockless  # a pure engine: no clock, no database
 
 
 def _events(customers, operations, stamps, volumes=None):
@@ -50,19 +53,6 @@ def test_time_histograms_use_hour_and_monday_based_weekday():
     assert np.argmax(by_day[0]) == 0
 
 
-def test_tfidf_rows_are_unit_length_and_favour_rare_operations():
-    counts = features.operation_counts(_events([0, 0, 1], [0, 2, 0], [0, 1, 2]))
-    weights = features.tfidf(counts).toarray()
-    assert np.linalg.norm(weights, axis=1) == pytest.approx([1, 1])
-    assert weights[0, 2] > weights[0, 0]
-
-
-def test_bigrams_count_transitions_inside_sessions():
-    events = _events([0, 0, 0], [0, 1, 2], [0, 10, 5000])
-    f = features.extract(events, window_start=0, window_end=DAY)
-    assert f.bigrams.toarray()[0].nonzero()[0].tolist() == [0 * 3 + 1]
-
-
 def test_segment_name_from_operations_and_style():
     name = clustering.segment_name(
         ["image.resize", "image.crop"],
@@ -103,7 +93,13 @@ def test_planted_segments_are_recovered(usage):
     f = features.extract(
         usage.events, window_start=usage.window_start, window_end=usage.window_end
     )
-    result = clustering.kmeans_auto(f.clustering_matrix(), k_range=(2, 8))
+    matrix = represent(
+        usage.events,
+        f.session_starts,
+        window_start=usage.window_start,
+        window_end=usage.window_end,
+    ).matrix
+    result = clustering.kmeans_auto(clustering.reduce(matrix, 20), k_range=(2, 8))
     assert result.k == 4
     assert adjusted_rand_score(usage.labels, result.labels) >= 0.9
 
@@ -180,3 +176,44 @@ def test_silhouette_scorer_equals_scikit_learn_on_the_same_sample(n):
         )
         assert scorer.score(labels) == pytest.approx(expected, abs=1e-12)
     assert scorer.score(np.zeros(n, dtype=np.int64)) is None
+
+
+def _daily(customer: int, first_day: int, per_day: list[int], end_day: int = 90):
+    """Events of one customer: ``per_day[i]`` events on day ``first_day + i``."""
+    stamps = [
+        (first_day + day) * DAY + 60 * n
+        for day, count in enumerate(per_day)
+        for n in range(count)
+    ]
+    return [customer] * len(stamps), stamps
+
+
+def _rates(customers_days, labels=None):
+    customers, stamps = [], []
+    for customer, (first_day, per_day) in enumerate(customers_days):
+        c, s = _daily(customer, first_day, per_day)
+        customers += c
+        stamps += s
+    events = _events(customers, [0] * len(customers), stamps)
+    labels = np.zeros(len(customers_days), dtype=np.int64) if labels is None else labels
+    return pipeline.daily_rates(events, labels, window_start=0, window_end=90 * DAY)
+
+
+def test_rates_divide_by_each_customers_own_span():
+    # Ten events a day for 90, 15 and 1 day(s): the same rate, not a sixth of it
+    # for the customer who started 15 days ago.
+    rates = _rates([(0, [10] * 90), (75, [10] * 15), (89, [10])])
+    assert rates.tolist() == pytest.approx([10.0, 10.0, 10.0])
+
+
+def test_a_young_customers_rate_leans_on_the_segment_an_old_ones_on_itself():
+    # Four established customers at 20, 30, 40 and 50 a day, 15 more or less from
+    # one day to the next, and a customer seen for one day with 100 events. A
+    # day's count varies by 15 and the customers' rates by about 11: one day is
+    # worth less than two days of the segment's prior.
+    established = [
+        (0, [rate - 15, rate + 15] * 45) for rate in (20, 30, 40, 50)
+    ]  # fmt: skip
+    rates = _rates([*established, (89, [100])])
+    assert rates[:4].tolist() == pytest.approx([20, 30, 40, 50], rel=0.02)
+    assert 36 < rates[4] < 60

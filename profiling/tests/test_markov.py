@@ -5,6 +5,8 @@ from hypothesis import strategies as st
 
 from profiling import markov
 
+pytestmark = pytest.mark.clockless  # a pure engine: no clock, no database
+
 
 def _chain(sequences, **options):
     seqs = markov.Sequences.from_lists(sequences)

@@ -82,3 +82,30 @@ def test_profile_task_runs_the_chord_eagerly(organization, stored_usage):
     run = ProfilingRun.objects.get(pk=run_id)
     assert run.status == ProfilingRun.Status.SUCCEEDED
     assert run.customer_count == 40
+
+
+def test_run_page_reports_how_segments_were_chosen(staff_client, profiled):
+    scores = profiled.scores
+    content = staff_client.get(
+        reverse("staff:profiling-run", args=[profiled.pk])
+    ).content.decode()
+
+    best = max(scores["silhouettes_by_k"], key=scores["silhouettes_by_k"].get)
+    assert (scores["asked"], scores["algorithm"], str(scores["k"])) == (
+        "auto",
+        "kmeans",
+        best,
+    )
+    assert (
+        f"<tr><td>{best}</td><td>{scores['silhouettes_by_k'][best]:.3f}</td></tr>"
+        in content
+    )
+    assert "Kept: <strong>kmeans</strong>, the higher mean silhouette." in content
+    blocks = {block["block"]: block for block in scores["blocks"]}
+    assert set(blocks) == {"mix", "sequences", "timing", "activity"}
+    assert sum(block["weight_share"] for block in blocks.values()) == pytest.approx(
+        1, abs=0.005
+    )
+    # The planted segments differ by operation family: the mix tells them apart.
+    assert blocks["mix"]["reliability"] > 0.5
+    assert "<td>mix</td><td>12</td>" in content

@@ -17,7 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--k-min", type=int, default=2)
         parser.add_argument("--k-max", type=int, default=10)
         parser.add_argument(
-            "--algorithm", choices=["kmeans", "dbscan"], default="kmeans"
+            "--algorithm",
+            choices=["auto", "kmeans", "dbscan"],
+            default="auto",
+            help="auto (default): whichever of K-Means and DBSCAN has the higher "
+            "mean silhouette",
         )
 
     def handle(self, *args, **options):

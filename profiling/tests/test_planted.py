@@ -1,0 +1,64 @@
+"""The profiler against planted truth: segments, next operations and usage of four
+scenarios generated with fixed seeds (``profiling.planted``)."""
+
+import numpy as np
+import pytest
+
+from profiling import planted
+
+pytestmark = pytest.mark.clockless
+
+CUSTOMERS = 200
+
+
+@pytest.fixture(scope="module")
+def scores() -> dict[str, planted.PlantedScores]:
+    return {s.scenario: s for s in planted.score_all(customers=CUSTOMERS, seed=1)}
+
+
+def test_scenario_a_separates_customers_by_their_transitions_alone():
+    (scenario,) = [s for s in planted.scenarios() if s.name == "sequences"]
+    usage = planted.generate(scenario, customers=CUSTOMERS, seed=1)
+    counts = np.zeros((4, usage.events.vocab_size))
+    np.add.at(counts, usage.labels[usage.events.customer], 1)
+    shares = counts / counts.sum(axis=1, keepdims=True)
+    # Every group uses every operation about as often (1/12 each)...
+    assert np.abs(shares - 1 / 12).max() < 0.01
+    # ...but each follows every operation with its own favourite.
+    favourites = np.argmax(np.stack([b.matrix for b in scenario.behaviours]), axis=2)
+    assert all(len(set(column)) == 4 for column in favourites.T)
+
+
+@pytest.mark.parametrize("name", ["sequences", "mixes", "timing"])
+def test_segments_recover_the_planted_groups(scores, name):
+    result = scores[name]
+    assert result.k == result.planted_groups == 4
+    assert result.adjusted_rand >= 0.9
+
+
+def test_segments_of_the_mixed_scenario_with_noise_and_young_customers(scores):
+    result = scores["mixed"]
+    assert result.adjusted_rand >= 0.8
+
+
+@pytest.mark.parametrize("name", ["sequences", "mixes", "timing", "mixed"])
+def test_next_operation_is_within_two_points_of_the_true_chains(scores, name):
+    result = scores[name]
+    assert result.top1 >= result.bayes_top1 - 0.02
+
+
+@pytest.mark.parametrize("name", ["sequences", "mixes"])
+def test_next_week_usage_is_within_15_percent_at_the_median(scores, name):
+    result = scores[name]
+    assert result.usage_error <= 0.15
+    # No forecast does much better: the week's own randomness.
+    assert result.usage_error <= result.oracle_usage_error + 0.02
+
+
+def test_the_generator_is_deterministic():
+    (scenario,) = [s for s in planted.scenarios() if s.name == "mixed"]
+    one = planted.generate(scenario, customers=30, seed=4)
+    two = planted.generate(scenario, customers=30, seed=4)
+    assert np.array_equal(one.events.timestamp, two.events.timestamp)
+    assert np.array_equal(one.future_events, two.future_events)
+    assert (one.labels == planted.NOISE).any()
