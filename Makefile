@@ -23,6 +23,8 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## make run: install, migrate, load the demo and serve on http://127.0.0.1:8000
+## (development settings: DEBUG on, asked for here and in make test only)
+run: export DEBUG = true
 run: install
 	mkdir -p var
 	$(BIN)/python manage.py migrate --no-input
@@ -33,6 +35,7 @@ run: install
 
 ## make test: the whole suite against throwaway PostgreSQL and Redis, then every
 ## test that does not pin its own instant again at four hard ones (README)
+test: export DEBUG = true
 test: install-dev
 	scripts/ensure-system-packages
 	$(BIN)/ruff check .
@@ -42,6 +45,7 @@ test: install-dev
 		-m "not browser and not worker" -n 2 -q $(PYTEST_ARGS)
 
 ## make bench: benchmarks, printed as a table and saved to bench/results/latest.json
+bench: export DEBUG = true
 bench: install-dev
 	scripts/ensure-system-packages
 	scripts/with-services $(BIN)/python -m bench $(BENCH_ARGS)
@@ -52,7 +56,7 @@ worker: install
 	$(BIN)/celery -A billing_site worker --beat --loglevel=info \
 		--scheduler django_celery_beat.schedulers:DatabaseScheduler
 
-## make serve: gunicorn, production-like (set DEBUG=false, SECRET_KEY, ...)
+## make serve: gunicorn with production settings (set SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL)
 serve: install
 	$(BIN)/python manage.py collectstatic --no-input
 	$(BIN)/gunicorn billing_site.wsgi --bind $(HOST):$(PORT) --workers 2

@@ -78,6 +78,8 @@ def _start_gunicorn(
         "DEBUG": "false",
         "SECRET_KEY": "bench-" + uuid.uuid4().hex,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Plain HTTP on loopback: no redirect to HTTPS.
+        "SECURE_SSL_REDIRECT": "false",
         "CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING",
     }

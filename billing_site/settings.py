@@ -1,9 +1,12 @@
 """Settings, read from the environment.
 
-Without ``DATABASE_URL`` the site runs on a SQLite file under ``var/`` and, without
-``CELERY_BROKER_URL``, Celery tasks run in-process: enough to see the product with no
-services installed. Production sets both (PostgreSQL and Redis) and ``DEBUG=false``,
-which makes ``SECRET_KEY`` and ``ALLOWED_HOSTS`` mandatory.
+``DEBUG`` is off unless the environment turns it on (``make run`` and ``make test``
+do, and nothing else): with it off, ``SECRET_KEY``, ``ALLOWED_HOSTS`` and
+``DATABASE_URL`` are mandatory and the site sends HSTS, redirects to HTTPS and
+marks its cookies Secure (``manage.py check --deploy`` passes). Without
+``DATABASE_URL`` the development site runs on a SQLite file under ``var/`` and,
+without ``CELERY_BROKER_URL``, Celery tasks run in-process: enough to see the
+product with no services installed.
 """
 
 from pathlib import Path
@@ -18,7 +21,7 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-development-key")
     ALLOWED_HOSTS = env.list(
@@ -30,6 +33,25 @@ else:
             raise ImproperlyConfigured(f"{required} must be set when DEBUG is false")
     SECRET_KEY = env.str("SECRET_KEY")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    # HTTPS only: a year of HSTS, plain HTTP redirected, cookies never sent in
+    # clear. Behind a TLS-terminating proxy, name the header it sets
+    # (SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto); SECURE_SSL_REDIRECT=false only
+    # where the proxy itself redirects.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+    )
+    # Joining the browsers' preload list is the site's own decision.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    if proxy_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
+        SECURE_PROXY_SSL_HEADER = (
+            "HTTP_" + proxy_header.upper().replace("-", "_"),
+            "https",
+        )
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
