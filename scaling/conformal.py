@@ -24,7 +24,14 @@ Method (``calibrate``):
   absolute change from the same hour a cycle earlier, over the neighbouring hours,
   measured before the first origin) and the step quantiles of those ratios are
   multiplied back by the forecast hours' scales, so quiet nights get narrow bands
-  and busy weekday peaks wide ones, from the same pooled errors.
+  and busy weekday peaks wide ones, from the same pooled errors. They are also
+  divided by the size of the changes in the cycle before their origin
+  (``recent_scales``), and the forecast's band multiplied by that of the last
+  cycle: the errors after a holiday week or an outage are large and so is that
+  week's change, so they do not widen the bands after a quiet week, and the other
+  way round. This second conditioning applies when the cycle is a week that the
+  backtest windows see only part of: a week of changes measures the regime (a
+  holiday week, an outage), one day of them mostly noise.
 - The reported coverage is measured on windows like the forecast window: each
   scored error counts by its position in the cycle, each position the forecast
   window crosses as much as any other (``target`` positions).
@@ -54,6 +61,10 @@ class Calibration:
     widths: dict  # level -> half-widths per backtest step (np.ndarray)
     coverage: dict  # level -> online empirical coverage (0-1) or None
     alpha: dict  # level -> the adapted miscoverage target used for ``widths``
+    # Mean interval score of the online bands (width plus 2 / alpha times each
+    # miss's distance outside; lower is better), over the levels; NaN when no
+    # origin was scored.
+    interval_score: float = float("nan")
 
 
 def step_quantiles(scores: np.ndarray, level: float) -> np.ndarray:
@@ -131,6 +142,25 @@ def phase_scales(y: np.ndarray, end: int, cycle: int) -> np.ndarray:
     return np.maximum(scales, 0.1 * overall)
 
 
+def recent_scales(y: np.ndarray, origins: np.ndarray, cycle: int) -> np.ndarray:
+    """The size of the series' recent changes at each origin: the mean of
+    ``|y[t] - y[t - cycle]|`` over the last cycle before it (what is there when
+    less), floored at a tenth of the mean over the whole series. A week that
+    changed much from the one before (a holiday, an outage) widens the bands that
+    follow it; a quiet one narrows them."""
+    origins = np.asarray(origins, dtype=np.int64)
+    changes = np.abs(y[cycle:] - y[:-cycle]) if len(y) > cycle else np.zeros(0)
+    if len(changes) == 0 or not np.any(changes > 0):
+        return np.ones(len(origins))
+    cumulative = np.concatenate([[0.0], np.cumsum(changes)])
+    end = np.clip(origins - cycle, 0, len(changes))
+    start = np.maximum(end - cycle, 0)
+    counts = np.maximum(end - start, 1)
+    means = (cumulative[end] - cumulative[start]) / counts
+    overall = float(np.mean(changes))
+    return np.maximum(np.where(end > start, means, overall), 0.1 * overall)
+
+
 def calibrate(
     residuals: np.ndarray,
     origins: np.ndarray,
@@ -138,17 +168,21 @@ def calibrate(
     gamma: float = ACI_GAMMA,
     phases: np.ndarray | None = None,
     target: np.ndarray | None = None,
+    scales: np.ndarray | None = None,
 ) -> Calibration:
     """Bands and their online coverage from backtest residuals (NaN where a step
     lies past the end of the history); see the module docstring. ``origins`` are
     the positions of the rows' forecast origins, in increasing order. With
     ``phases`` (each residual's position in the cycle, same shape) and ``target``
     (the positions the forecast window crosses), the coverage counts only the
-    errors at target positions, each position evenly."""
+    errors at target positions, each position evenly. With ``scales`` (same
+    shape, positive) the bands are of ``residuals / scales``; the interval
+    score stays in the residuals' unit."""
     residuals = np.asarray(residuals, dtype=float)
     origins = np.asarray(origins, dtype=np.int64)
     count, steps = residuals.shape
-    scores = np.abs(residuals)
+    scales = np.ones_like(residuals) if scales is None else np.asarray(scales)
+    scores = np.abs(residuals) / scales
     # Position of each error's actual value; an origin sees the errors before it.
     seen_at = origins[:, None] + np.arange(steps)[None, :]
     observed = (~np.isnan(scores)).sum(axis=1)
@@ -158,6 +192,7 @@ def calibrate(
     inside = [[] for _ in levels]
     hits_at = np.full((len(levels), count, steps), np.nan)
     misses = np.full((len(levels), count), np.nan)
+    penalties = []
     for i in range(count):
         visible = np.where(seen_at < origins[i], scores, np.nan)
         if np.sum((~np.isnan(visible)).any(axis=1)) < MIN_CALIBRATION:
@@ -170,6 +205,9 @@ def calibrate(
             hits = scores[i][mine] <= bands[index][mine]
             hits_at[index, i, mine] = hits
             inside[index].append(float(np.mean(hits)))
+            over = np.maximum(scores[i][mine] - bands[index][mine], 0.0)
+            penalty = 2 * bands[index][mine] + 2 / nominal[index] * over
+            penalties.append(float(np.mean(scales[i][mine] * penalty)))
             misses[index, i] = 1.0 - inside[index][-1]
     done = ~np.isnan(misses[0])
     alpha = nominal + gamma * np.sum(nominal[:, None] - misses[:, done], axis=1)
@@ -187,4 +225,9 @@ def calibrate(
             if np.any(~np.isnan(at_target)):
                 coverage[level] = phase_balanced_mean(at_target, phases, cycle)
     alphas = {level: float(alpha[index]) for index, level in enumerate(levels)}
-    return Calibration(widths=widths, coverage=coverage, alpha=alphas)
+    return Calibration(
+        widths=widths,
+        coverage=coverage,
+        alpha=alphas,
+        interval_score=float(np.mean(penalties)) if penalties else float("nan"),
+    )

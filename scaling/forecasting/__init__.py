@@ -40,7 +40,7 @@ How a series is forecast (``forecast_series``):
    two years of history (yearly seasonality), sub-daily data with two weeks (daily
    and weekly seasonality), campaign windows or business regressors.
 4. Rolling-origin backtest: up to ``origins`` forecast origins spread evenly over the
-   last ``backtest_span`` steps of the history (two weeks of sub-daily data, half
+   last ``backtest_span`` steps of the history (four weeks of sub-daily data, half
    a year of daily data), each forecasting the next ``min(horizon, ...)`` steps from
    the data before it only; for sub-daily data also the origins whole weeks before
    the end (windows at the same hours of the week as the forecast); then origins
@@ -53,9 +53,12 @@ How a series is forecast (``forecast_series``):
    backtested on at most four non-overlapping whole-window origins (the last ones)
    and wins only if it beats the best cheap model on those.
 5. Bands are conformal (``scaling.conformal``): per horizon step, from the chosen
-   model's backtest errors, with adaptive conformal inference against drift; for
-   sub-daily data the errors are taken relative to the usual change at their hour
-   of the week, so the band's width follows the week too. The reported coverage is
+   model's backtest errors, with adaptive conformal inference against drift. For
+   sub-daily data only the origins of the last two weeks calibrate, and the errors
+   are taken relative to the usual change at their hour of the day or week and,
+   when the windows see only part of a week, to the size of the changes in the
+   week before their origin, so the band's width follows the week and the recent
+   calm or turmoil. The reported coverage is
    online (each origin scored against earlier origins only) and counts the hours
    of the week the forecast window crosses, each evenly.
 6. Holidays (``holiday_country``): a public holiday is expected to behave like a

@@ -19,8 +19,11 @@ HOUR = 3_600
 # Weeks of sub-daily history kept: eight full weeks for choosing and calibrating,
 # plus up to four more for the weekly profiles of the earliest backtest origins.
 SUB_DAILY_WEEKS = 12
-# Weeks of sub-daily history over which backtest origins are spread.
-SUB_DAILY_BACKTEST_WEEKS = 2
+# Weeks of sub-daily history over which backtest origins are spread: four weeks of
+# windows to tell close models apart; the bands come from the origins of the last
+# two (every hour of the week twice), the errors most like those to come.
+SUB_DAILY_BACKTEST_WEEKS = 4
+SUB_DAILY_CALIBRATION_WEEKS = 2
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class Frequency:
     min_history: int  # steps needed before anything is forecast
     max_history: int  # steps kept (the most recent ones)
     backtest_span: int = 0  # steps over which backtest origins are spread
+    # Steps before the last window whose origins calibrate the bands; 0: all.
+    calibration_span: int = 0
 
 
 def detect_frequency(timestamps: np.ndarray) -> Frequency:
@@ -49,6 +54,7 @@ def detect_frequency(timestamps: np.ndarray) -> Frequency:
             min_history=per_day,
             max_history=SUB_DAILY_WEEKS * 7 * per_day,
             backtest_span=SUB_DAILY_BACKTEST_WEEKS * 7 * per_day,
+            calibration_span=SUB_DAILY_CALIBRATION_WEEKS * 7 * per_day,
         )
     if step < int(2.5 * DAY):
         return Frequency(step, "daily", (7, 365), 30, 14, 4 * 365 + 1, 182)

@@ -251,6 +251,9 @@ def forecast_series(
         eligible, key=lambda name: (*score(name, every), MODEL_COST_ORDER[name])
     )
     calibration_rows = every
+    if frequency.kind == "sub_daily" and frequency.calibration_span:
+        # Bands from the most recent origins only (see ``Frequency``).
+        calibration_rows = every[origins >= n - steps - frequency.calibration_span]
     cycles = model_cycles(chosen, periods, int(origins[0]), frequency)
 
     if _wants_prophet(frequency, n, options):
@@ -278,18 +281,30 @@ def forecast_series(
             )
 
     # Sub-daily bands are conditioned on the position in the cycle (the hour of
-    # the week): errors are calibrated relative to the usual change there.
-    local = np.ones(cycle)
+    # the day or week) and, when windows see only part of a week, on how much the
+    # week before the origin changed from the one before it (``scaling.conformal``).
+    rows_positions = positions[calibration_rows]
+    ahead = np.arange(n, n + horizon)
+    backtest_scale, final_scale = np.ones(rows_positions.shape), np.ones(horizon)
     if frequency.kind == "sub_daily" and cycle > 1:
         local = conformal.phase_scales(y, int(origins[0]), cycle)
-    backtest_local = local[positions[calibration_rows] % cycle]
-    ahead = np.arange(n, n + horizon)
+        backtest_scale, final_scale = (
+            local[rows_positions % cycle],
+            local[ahead % cycle],
+        )
+        if balanced and cycle == weekly_period(periods, frequency):
+            recent = conformal.recent_scales(
+                y, np.append(origins[calibration_rows], n), cycle
+            )
+            backtest_scale = backtest_scale * recent[:-1, None]
+            final_scale = final_scale * recent[-1]
     calibration = conformal.calibrate(
-        errors[chosen][calibration_rows] / backtest_local,
+        errors[chosen][calibration_rows],
         origins[calibration_rows],
         LEVELS,
-        phases=positions[calibration_rows] % cycle if balanced else None,
+        phases=rows_positions % cycle if balanced else None,
         target=np.unique(ahead % cycle) if balanced else None,
+        scales=backtest_scale,
     )
     summary = {
         name: Scores(
@@ -308,7 +323,7 @@ def forecast_series(
     bands = {}
     for level in LEVELS:
         half = conformal.extend_widths(calibration.widths[level], horizon)
-        half = half * local[ahead % cycle]
+        half = half * final_scale
         lower = yhat - half
         bands[level] = (
             np.maximum(lower, 0.0) if adjust.non_negative else lower,

@@ -11,7 +11,7 @@ from scaling.candidates import (
     seasonal_naive_many,
     week_profile_many,
 )
-from scaling.conformal import calibrate, phase_scales
+from scaling.conformal import calibrate, phase_scales, recent_scales
 from scaling.forecasting import ForecastOptions, detect_frequency, forecast_series
 from scaling.forecasting.arima_model import arma_forecast_many
 from scaling.forecasting.cheap_models import WEEKLY_MODELS
@@ -211,3 +211,26 @@ def test_coverage_counts_only_the_positions_the_forecast_crosses():
     # Origins 6 and 8 are scored: step 0 always inside, step 1 (position 1) never.
     assert everywhere.coverage[0.5] == 0.5
     assert at_one.coverage[0.5] == 0.0
+
+
+def test_recent_scales_measure_the_last_cycle_before_each_origin():
+    # Cycle 2: changes y[t] - y[t - 2] are 0, 0, 0, 0, 8, 8 (t = 2 .. 7).
+    y = np.array([1.0, 1, 1, 1, 1, 1, 9, 9])
+    scales = recent_scales(y, np.array([4, 6, 8]), 2)
+    # Origin 4: changes at t = 2, 3 (0: floored at 0.1 x mean 8/3); origin 6:
+    # t = 4, 5 (0, floored); origin 8: t = 6, 7 (8).
+    np.testing.assert_allclose(scales, [0.8 / 3, 0.8 / 3, 8.0])
+
+
+def test_interval_score_charges_width_and_misses_in_the_residuals_unit():
+    residuals = np.array([[1.0], [1.0], [1.0], [3.0]])
+    origins = np.array([0, 1, 2, 3])
+    plain = calibrate(residuals, origins, (0.5,), gamma=0.0)
+    doubled = calibrate(
+        residuals, origins, (0.5,), gamma=0.0, scales=np.full((4, 1), 2.0)
+    )
+    # Origin 3 is scored against 1, 1, 1: half-width 1, a miss by 2 at
+    # alpha 0.5 costs 2 / 0.5 x 2 = 8, plus the width 2: 10 in either unit.
+    assert plain.interval_score == 10.0
+    assert doubled.interval_score == 10.0
+    assert doubled.widths[0.5].tolist() == [0.5]
