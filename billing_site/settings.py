@@ -9,6 +9,7 @@ without ``CELERY_BROKER_URL``, Celery tasks run in-process: enough to see the
 product with no services installed.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     # The project package itself, for its management commands (setup_periodic_tasks).
     "billing_site",
     "metering",
@@ -88,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it answers locked-out logins.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "billing_site.urls"
@@ -130,6 +134,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The SQLite demo database cannot express "NULLS NOT DISTINCT" unique constraints;
 # PostgreSQL, the production database, enforces them.
 SILENCED_SYSTEM_CHECKS = ["models.W047"]
+
+# Logins (admin and portal) go through django-axes first: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one IP address, that
+# pair is refused (429) for LOGIN_LOCKOUT_MINUTES, even with the right password.
+# A successful login clears the pair's count; other addresses are not affected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

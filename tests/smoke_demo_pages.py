@@ -10,6 +10,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings")
 django.setup()
 
+from django.http import HttpRequest  # noqa: E402
 from django.test import Client  # noqa: E402
 
 STAFF = [
@@ -37,6 +38,7 @@ PORTAL = ["/portal/", "/portal/bundles/", "/portal/invoices/", "/portal/scaling/
 password = os.environ.get("DEMO_ADMIN_PASSWORD", "demo-admin-2026")
 for username, paths in (("admin", STAFF), ("customer", PORTAL)):
     client = Client(raise_request_exception=False)
-    assert client.login(username=username, password=password), username
+    # Logins go through django-axes, which needs the request.
+    assert client.login(request=HttpRequest(), username=username, password=password)
     for path in paths:
         print(client.get(path).status_code, path, flush=True)
