@@ -325,6 +325,10 @@ def weekly(ctx: Context) -> list[Result]:
     weekdays = sorted({int(seconds[o] // DAY + 3) % 7 for o in origins})
     hours = sorted({int(seconds[o] % DAY) // HOUR for o in origins})
     picked = ", ".join(f"{m} x{models.count(m)}" for m in sorted(set(models)))
+    ratios = (
+        f"MAE / weekly naive {mae['engine'] / mae['weekly']:.3f}, "
+        f"MAE / daily naive {mae['engine'] / mae['daily']:.3f}"
+    )
     scope = (
         f"NYC taxi hourly, {len(origins)} origins every {TAXI_STRIDE} h outside the "
         f"labelled windows ({len(weekdays)} weekdays, {len(hours)} hours of the day), "
@@ -339,7 +343,8 @@ def weekly(ctx: Context) -> list[Result]:
             reference_name="weekly naive",
             better="lower",
             note=(
-                f"{scope}; models: {picked}; {spent / len(origins):.2f} s per forecast"
+                f"{scope}; {ratios}; models: {picked}; "
+                f"{spent / len(origins):.2f} s per forecast"
             ),
         ),
         Result(
@@ -349,7 +354,7 @@ def weekly(ctx: Context) -> list[Result]:
             reference=mae["daily"],
             reference_name="daily naive",
             better="lower",
-            note=scope,
+            note=f"{scope}; {ratios}",
         ),
         Result(
             "scaling weekly: NYC taxi 80% / 95% coverage",

@@ -66,9 +66,9 @@ def explanation(
     cycles: tuple[int, ...],
     frequency: Frequency,
     origins: int,
-    position: str,
+    weighing: str,
 ) -> str:
-    """What the chosen model follows, in words."""
+    """What the chosen model follows and how it was chosen, in words."""
     names = [cycle_name(period, frequency) for period in cycles]
     unit = {"monthly": "months", "weekly": "weeks"}.get(frequency.kind) or {
         3_600: "hours",
@@ -82,7 +82,7 @@ def explanation(
         follows = "no seasonal cycle"
     return (
         f"{model} follows the {follows}; chosen on {origins} backtest origins, "
-        f"each {position} weighed evenly."
+        f"{weighing}."
     )
 
 
@@ -331,7 +331,13 @@ def forecast_series(
         )
     return ForecastResult(
         state="ok",
-        message=explanation(chosen, cycles, frequency, len(calibration_rows), position),
+        message=explanation(
+            chosen,
+            cycles,
+            frequency,
+            len(origins),
+            f"each {position} weighed evenly" if balanced else "recent ones first",
+        ),
         model=chosen,
         frequency=frequency,
         history_points=n,

@@ -70,8 +70,10 @@ def test_weekend_forecast_from_saturday_follows_both_cycles(name):
     assert result.model in WEEKLY_MODELS
     assert result.cycles == (24, 168)
     assert result.message.startswith(
-        f"{result.model} follows the daily and weekly cycles (24 and 168 hours)"
+        f"{result.model} follows the daily and weekly cycles (24 and 168 hours); "
+        "chosen on "
     )
+    assert result.message.endswith("origins, each hour of the week weighed evenly.")
     ahead = truth[origin:]
     last_week = observed[origin - WEEK : origin - WEEK + 48]
     yesterday = np.tile(observed[origin - 24 : origin], 2)
