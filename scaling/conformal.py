@@ -37,6 +37,7 @@ Method (``calibrate``):
   window crosses as much as any other (``target`` positions).
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,16 +62,23 @@ class Calibration:
     widths: dict  # level -> half-widths per backtest step (np.ndarray)
     coverage: dict  # level -> online empirical coverage (0-1) or None
     alpha: dict  # level -> the adapted miscoverage target used for ``widths``
-    # Mean interval score of the online bands (width plus 2 / alpha times each
-    # miss's distance outside; lower is better), over the levels; NaN when no
-    # origin was scored.
-    interval_score: float = float("nan")
 
 
 def step_quantiles(scores: np.ndarray, level: float) -> np.ndarray:
     """Conformal half-widths per step from absolute errors (origins x steps; NaN
     where a step was not observed); see ``step_quantiles_many``."""
     return step_quantiles_many(scores, (level,))[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _pooling(steps: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """For ``steps`` steps: the pooling radius, the anchor steps and the padded
+    columns each anchor pools."""
+    radius = max(1, steps // 12)
+    anchors = np.unique(np.round(np.linspace(0, steps - 1, min(steps, ANCHORS))))
+    anchors = anchors.astype(int)
+    columns = anchors[:, None] + np.arange(2 * radius + 1)[None, :]
+    return radius, anchors, columns
 
 
 def step_quantiles_many(scores: np.ndarray, levels) -> np.ndarray:
@@ -83,15 +91,12 @@ def step_quantiles_many(scores: np.ndarray, levels) -> np.ndarray:
     """
     scores = np.abs(np.asarray(scores, dtype=float))
     count, steps = scores.shape
-    radius = max(1, steps // 12)
+    radius, anchors, columns = _pooling(steps)
     levels = np.clip(np.asarray(levels, dtype=float), 0.0, 1.0)
-    anchors = np.unique(np.round(np.linspace(0, steps - 1, min(steps, ANCHORS))))
-    anchors = anchors.astype(int)
     # pools[a]: the errors of steps anchors[a] - radius .. + radius of every origin,
     # sorted with the missing ones (NaN) last.
     padded = np.full((count, steps + 2 * radius), np.nan)
     padded[:, radius : radius + steps] = scores
-    columns = anchors[:, None] + np.arange(2 * radius + 1)[None, :]
     pools = padded[:, columns].transpose(1, 0, 2).reshape(len(anchors), -1)
     pools.sort(axis=1)
     sizes = np.sum(~np.isnan(pools), axis=1)
@@ -100,7 +105,7 @@ def step_quantiles_many(scores: np.ndarray, levels) -> np.ndarray:
         return np.zeros((len(levels), steps))
     ranks = np.ceil((sizes[None, :] + 1) * levels[:, None]).astype(int)
     ranks = np.clip(ranks, 1, np.maximum(sizes, 1)[None, :])
-    values = np.take_along_axis(pools, (ranks - 1).T, axis=1).T
+    values = pools[np.arange(len(anchors))[None, :], ranks - 1]
     positions = np.arange(steps)
     widths = np.array(
         [np.interp(positions, anchors[known], row[known]) for row in values]
@@ -176,13 +181,13 @@ def calibrate(
     ``phases`` (each residual's position in the cycle, same shape) and ``target``
     (the positions the forecast window crosses), the coverage counts only the
     errors at target positions, each position evenly. With ``scales`` (same
-    shape, positive) the bands are of ``residuals / scales``; the interval
-    score stays in the residuals' unit."""
+    shape, positive) the widths are of ``residuals / scales``."""
     residuals = np.asarray(residuals, dtype=float)
     origins = np.asarray(origins, dtype=np.int64)
     count, steps = residuals.shape
-    scales = np.ones_like(residuals) if scales is None else np.asarray(scales)
-    scores = np.abs(residuals) / scales
+    scores = np.abs(residuals)
+    if scales is not None:
+        scores = scores / scales
     # Position of each error's actual value; an origin sees the errors before it.
     seen_at = origins[:, None] + np.arange(steps)[None, :]
     observed = (~np.isnan(scores)).sum(axis=1)
@@ -190,9 +195,8 @@ def calibrate(
     complete_at = origins + observed
     nominal = 1.0 - np.asarray(levels, dtype=float)
     inside = [[] for _ in levels]
-    hits_at = np.full((len(levels), count, steps), np.nan)
+    hits_at = np.full((len(levels), count, steps) if phases is not None else 0, np.nan)
     misses = np.full((len(levels), count), np.nan)
-    penalties = []
     for i in range(count):
         visible = np.where(seen_at < origins[i], scores, np.nan)
         if np.sum((~np.isnan(visible)).any(axis=1)) < MIN_CALIBRATION:
@@ -201,14 +205,13 @@ def calibrate(
         alpha = nominal + gamma * np.sum(nominal[:, None] - misses[:, done], axis=1)
         bands = step_quantiles_many(visible[:i], 1.0 - alpha)
         mine = ~np.isnan(scores[i])
+        hits = scores[i][mine][None, :] <= bands[:, mine]
+        if phases is not None:
+            hits_at[:, i, mine] = hits
+        shares = hits.mean(axis=1)
         for index in range(len(levels)):
-            hits = scores[i][mine] <= bands[index][mine]
-            hits_at[index, i, mine] = hits
-            inside[index].append(float(np.mean(hits)))
-            over = np.maximum(scores[i][mine] - bands[index][mine], 0.0)
-            penalty = 2 * bands[index][mine] + 2 / nominal[index] * over
-            penalties.append(float(np.mean(scales[i][mine] * penalty)))
-            misses[index, i] = 1.0 - inside[index][-1]
+            inside[index].append(float(shares[index]))
+        misses[:, i] = 1.0 - shares
     done = ~np.isnan(misses[0])
     alpha = nominal + gamma * np.sum(nominal[:, None] - misses[:, done], axis=1)
     final = step_quantiles_many(scores, 1.0 - alpha)
@@ -225,9 +228,4 @@ def calibrate(
             if np.any(~np.isnan(at_target)):
                 coverage[level] = phase_balanced_mean(at_target, phases, cycle)
     alphas = {level: float(alpha[index]) for index, level in enumerate(levels)}
-    return Calibration(
-        widths=widths,
-        coverage=coverage,
-        alpha=alphas,
-        interval_score=float(np.mean(penalties)) if penalties else float("nan"),
-    )
+    return Calibration(widths=widths, coverage=coverage, alpha=alphas)

@@ -224,15 +224,13 @@ def test_recent_scales_measure_the_last_cycle_before_each_origin():
     np.testing.assert_allclose(scales, [0.8 / 3, 0.8 / 3, 8.0])
 
 
-def test_interval_score_charges_width_and_misses_in_the_residuals_unit():
+def test_scaled_calibration_gives_widths_of_the_scaled_errors():
     residuals = np.array([[1.0], [1.0], [1.0], [3.0]])
     origins = np.array([0, 1, 2, 3])
-    plain = calibrate(residuals, origins, (0.5,), gamma=0.0)
     doubled = calibrate(
         residuals, origins, (0.5,), gamma=0.0, scales=np.full((4, 1), 2.0)
     )
-    # Origin 3 is scored against 1, 1, 1: half-width 1, a miss by 2 at
-    # alpha 0.5 costs 2 / 0.5 x 2 = 8, plus the width 2: 10 in either unit.
-    assert plain.interval_score == 10.0
-    assert doubled.interval_score == 10.0
+    # Scaled errors 0.5, 0.5, 0.5, 1.5: rank ceil(5 x 0.5) = 3 -> 0.5. Origin 3
+    # is scored against the first three (0.5) and misses.
     assert doubled.widths[0.5].tolist() == [0.5]
+    assert doubled.coverage[0.5] == 0.0
