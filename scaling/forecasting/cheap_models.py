@@ -66,7 +66,7 @@ def candidate_names(
 
 
 def cycle_name(period: int, frequency: Frequency) -> str:
-    """ "daily", "weekly" or "yearly" for a seasonal period in steps."""
+    """The name of a seasonal period in steps: daily, weekly or yearly."""
     step_days = {"monthly": 30.4, "weekly": 7.0}.get(
         frequency.kind, frequency.step_seconds / DAY
     )
@@ -85,8 +85,6 @@ def model_cycles(
     week = weekly_period(periods, frequency)
     if name in WEEKLY_MODELS and week:
         return (periods[0], week)
-    if name == "blend":
-        return (periods[0],)
     if name in ("seasonal_ar", "ensemble"):
         return candidates.seasonal_ar_periods(first_origin, periods)
     return (periods[0],)
