@@ -20,6 +20,7 @@
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -34,7 +35,6 @@ ORDER = 40
 CUSTOMERS = 10_000
 EVENTS = 2_000_000
 END_USERS_PER_CUSTOMER = 3
-ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / msnbc.ARCHIVE
 MSNBC_USERS = 989_818
 PLANTED_CUSTOMERS = 1_000
 
@@ -128,10 +128,11 @@ def _profiling(ctx: Context) -> list[Result]:
 
 
 def _msnbc(ctx: Context) -> list[Result]:
-    if not ARCHIVE.exists():
+    archive = Path(settings.SHARED_DATA_DIR) / msnbc.ARCHIVE
+    if not archive.exists():
         return []
     limit = None if ctx.scale >= 1 else ctx.scaled(MSNBC_USERS)
-    clickstream = msnbc.load(ARCHIVE, limit=limit)
+    clickstream = msnbc.load(archive, limit=limit)
     with stopwatch() as timing:
         scores = msnbc.evaluate(clickstream)
     results = []

@@ -1,10 +1,11 @@
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from profiling import msnbc
 
-ARCHIVE = Path(__file__).resolve().parents[3] / "shared" / "data" / msnbc.ARCHIVE
+ARCHIVE = Path(settings.SHARED_DATA_DIR) / msnbc.ARCHIVE
 
 SAMPLE = (
     b"% Different categories found in input file:\r\n\r\n"
