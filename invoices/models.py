@@ -235,8 +235,10 @@ class InvoiceLine(models.Model):
         db_constraint=False,
         db_index=False,
     )
+    Kind = rating.LineKind
+
     position = models.PositiveIntegerField()  # order on the document, from 1
-    kind = models.CharField(max_length=32, choices=rating.KIND_CHOICES)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     description = models.CharField(max_length=300)
     # Units, uses or agents the line prices; empty for adjustments.
     quantity = models.DecimalField(

@@ -5,18 +5,22 @@ Pure calculation (no ORM, no settings, no clock). ``invoices.selectors`` builds 
 period) or from the SQL aggregation of the period's usage events (the invoice); the
 same ``rate`` turns either into lines, so the two figures cannot disagree.
 
-Rules, in the order the lines appear:
+Rating is an ordered list of rules (``RULES``): plain functions over the rating
+input, each adding its lines, in the order the lines appear:
 
 1. ``subscription``: the billing model's subscription fee (subscription and hybrid).
-2. ``bundle``: the price of each personalised bundle billed in the period.
-3. ``bundled_usage``: per operation, the usage covered by the bundles' included
+2. ``entitlement``: each plan (feature bundle) in force during the period, at its
+   monthly price times the share of the period it was in force (to the
+   microsecond); a plan change mid-period gives one line per plan, with its dates.
+3. ``bundle``: the price of each personalised bundle billed in the period.
+4. ``bundled_usage``: per operation, the usage covered by the bundles' included
    quantities (all bundles of the period pooled), at a zero price.
-4. The rest of each operation's usage goes, in this order of precedence, to the
+5. The rest of each operation's usage goes, in this order of precedence, to the
    customer's billing model when it prices the operation's activity type (the
    activity type defaults to the operation code), else to the operation's price
    (``overage``: per-customer override or list price), else it is reported as
    unpriced and not charged.
-5. Per activity of the billing model, the pricing engine's lines:
+6. Per activity of the billing model, the pricing engine's lines:
    ``base_fee`` (agents x base agent fee), ``tier`` (one per tier entered) or
    ``usage`` (no tiers, or units beyond the last tier), ``minimum_charge``
    (the top-up to the minimum). An activity is rated even without usage, so its
@@ -24,20 +28,23 @@ Rules, in the order the lines appear:
    Per-use activities are priced event by event (each use is a charge of its own,
    rounded on its own, with the minimum applying per use) and their agent fee once
    per period; bundles do not cover them.
-6. ``provider_charge``: network charges passed through, times (1 + markup %).
-7. ``adjustment``: corrections for usage that arrived after an earlier period's
+7. ``provider_charge``: network charges passed through, times (1 + markup %).
+8. ``adjustment``: corrections for usage that arrived after an earlier period's
    invoice was finalized.
 
 Rounding: every line is rounded once, with ``quantize_money`` (ROUND_HALF_UP, the
 currency's minor unit) when it is complete; tier lines come already rounded from the
-pricing engine. ``subtotal`` is the sum of lines 1-6, ``total`` the sum of all lines:
+pricing engine. ``subtotal`` is the sum of lines 1-7, ``total`` the sum of all lines:
 a breakdown always adds up to its total.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import NamedTuple
+
+from django.db.models import TextChoices
 
 from billing_site.decimals import plain_decimal
 from billing_site.money import quantize_money
@@ -47,29 +54,58 @@ ZERO = Decimal(0)
 UNLIMITED = Decimal("Infinity")
 _PRECISION = 60
 
-SUBSCRIPTION = "subscription"
-BUNDLE = "bundle"
-BUNDLED_USAGE = "bundled_usage"
-OVERAGE = "overage"
-USAGE = "usage"
-TIER = "tier"
-BASE_FEE = "base_fee"
-MINIMUM_CHARGE = "minimum_charge"
-PROVIDER_CHARGE = "provider_charge"
-ADJUSTMENT = "adjustment"
 
-KIND_CHOICES = [
-    (SUBSCRIPTION, "Subscription fee"),
-    (BUNDLE, "Bundle"),
-    (BUNDLED_USAGE, "Bundled usage"),
-    (OVERAGE, "Usage outside bundles"),
-    (USAGE, "Usage"),
-    (TIER, "Tiered usage"),
-    (BASE_FEE, "Base agent fee"),
-    (MINIMUM_CHARGE, "Minimum charge adjustment"),
-    (PROVIDER_CHARGE, "Provider charge"),
-    (ADJUSTMENT, "Late usage adjustment"),
-]
+class LineKind(TextChoices):
+    """What produced an invoice line; the order is the document's."""
+
+    SUBSCRIPTION = "subscription", "Subscription fee"
+    ENTITLEMENT = "entitlement", "Plan"
+    BUNDLE = "bundle", "Bundle"
+    BUNDLED_USAGE = "bundled_usage", "Bundled usage"
+    OVERAGE = "overage", "Usage outside bundles"
+    USAGE = "usage", "Usage"
+    TIER = "tier", "Tiered usage"
+    BASE_FEE = "base_fee", "Base agent fee"
+    MINIMUM_CHARGE = "minimum_charge", "Minimum charge adjustment"
+    PROVIDER_CHARGE = "provider_charge", "Provider charge"
+    ADJUSTMENT = "adjustment", "Late usage adjustment"
+
+
+SUBSCRIPTION = LineKind.SUBSCRIPTION.value
+ENTITLEMENT = LineKind.ENTITLEMENT.value
+BUNDLE = LineKind.BUNDLE.value
+BUNDLED_USAGE = LineKind.BUNDLED_USAGE.value
+OVERAGE = LineKind.OVERAGE.value
+USAGE = LineKind.USAGE.value
+TIER = LineKind.TIER.value
+BASE_FEE = LineKind.BASE_FEE.value
+MINIMUM_CHARGE = LineKind.MINIMUM_CHARGE.value
+PROVIDER_CHARGE = LineKind.PROVIDER_CHARGE.value
+ADJUSTMENT = LineKind.ADJUSTMENT.value
+
+_MICROSECOND = timedelta(microseconds=1)
+# A plan's share of a period is shown with six decimals (the quantity column's).
+SHARE_STEP = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class EntitlementTerms:
+    """A plan (feature bundle) in force during part or all of the period."""
+
+    reference: str  # "scaling_event:7": the change that put the plan in force
+    name: str
+    monthly_price: Decimal
+    start: datetime  # in force from (clipped to the period)
+    end: datetime  # until, exclusive (clipped to the period)
+    period: timedelta  # the period's length
+
+    @property
+    def share(self) -> Decimal:
+        """The exact share of the period the plan was in force (to the
+        microsecond, the clock's resolution)."""
+        return Decimal((self.end - self.start) // _MICROSECOND) / Decimal(
+            self.period // _MICROSECOND
+        )
 
 
 @dataclass(frozen=True)
@@ -110,6 +146,7 @@ class RatingInput:
     # Operation code -> activity type; a missing code is its own activity type.
     activity_of: Mapping[str, str] = field(default_factory=dict)
     bundles: tuple[BundleTerms, ...] = ()
+    entitlements: tuple[EntitlementTerms, ...] = ()
     # Operation code -> price per unit outside bundles (override or list price).
     operation_prices: Mapping[str, Decimal] = field(default_factory=dict)
     activities: tuple[ActivityTerms, ...] = ()
@@ -244,152 +281,228 @@ def _per_use_lines(
     return lines
 
 
+@dataclass
+class _Ledger:
+    """What the rules build up while rating one customer's period."""
+
+    currency: str
+    lines: list[RatedLine] = field(default_factory=list)
+    # Operation code -> units the period's bundles include, and their references.
+    included: dict[str, Decimal] = field(default_factory=dict)
+    included_by: dict[str, list[str]] = field(default_factory=dict)
+    # Activity type -> units the billing model prices (after bundles).
+    activity_units: dict[str, Decimal] = field(default_factory=dict)
+    # Activity type -> {operation code: {units of one use: uses}} for per-use types.
+    per_use_events: dict[str, dict[str, Mapping[Decimal, int]]] = field(
+        default_factory=dict
+    )
+    out_of_bundle: dict[str, Decimal] = field(default_factory=dict)
+    unpriced: dict[str, Decimal] = field(default_factory=dict)
+
+    def money(self, amount: Decimal) -> Decimal:
+        return quantize_money(amount, self.currency)
+
+
+def _subscription_rule(data: RatingInput, ledger: _Ledger) -> None:
+    """The billing model's subscription fee, or its share of the period for each
+    subscription in force during part of it."""
+    if data.subscription_fee:
+        ledger.lines.append(
+            RatedLine(
+                kind=SUBSCRIPTION,
+                description=f"Subscription: {data.billing_model_name}".rstrip(": "),
+                quantity=Decimal(1),
+                unit_price=data.subscription_fee,
+                amount=ledger.money(data.subscription_fee),
+            )
+        )
+
+
+def _entitlement_rule(data: RatingInput, ledger: _Ledger) -> None:
+    """Each plan in force during the period, for the share of the period's seconds
+    it was in force: one line per plan change, rounded once."""
+    for plan in data.entitlements:
+        share = plan.share
+        ledger.lines.append(
+            RatedLine(
+                kind=ENTITLEMENT,
+                description=(
+                    f"Plan {plan.name}: {plan.start:%Y-%m-%d %H:%M} to "
+                    f"{plan.end:%Y-%m-%d %H:%M} UTC"
+                ),
+                quantity=share.quantize(SHARE_STEP),
+                unit_price=plan.monthly_price,
+                amount=ledger.money(plan.monthly_price * share),
+                reference=plan.reference,
+            )
+        )
+
+
+def _bundle_rule(data: RatingInput, ledger: _Ledger) -> None:
+    """The price of each bundle billed in the period; its inclusions are pooled
+    for the usage rule."""
+    for bundle in data.bundles:
+        ledger.lines.append(
+            RatedLine(
+                kind=BUNDLE,
+                description=f"Bundle: {bundle.name}",
+                quantity=Decimal(1),
+                unit_price=bundle.price,
+                amount=ledger.money(bundle.price),
+                reference=bundle.reference,
+            )
+        )
+        for code, quantity in bundle.included.items():
+            quantity = UNLIMITED if quantity is None else quantity
+            ledger.included[code] = ledger.included.get(code, ZERO) + quantity
+            ledger.included_by.setdefault(code, []).append(bundle.reference)
+
+
+def _usage_rule(data: RatingInput, ledger: _Ledger) -> None:
+    """Per operation: the part bundles cover at zero, then the rest to the billing
+    model's activity, else to the operation's price, else reported unpriced."""
+    per_use_types = {
+        terms.pricing.activity_type for terms in data.activities if terms.per_use
+    }
+    ledger.activity_units = {
+        terms.pricing.activity_type: ZERO for terms in data.activities
+    }
+    priced_types = ledger.activity_units
+    included = ledger.included
+    prices = data.operation_prices
+    has_bundles = bool(data.bundles)
+    overage: list[RatedLine] = []
+    for code in sorted(data.usage):
+        quantity = data.usage[code]
+        activity_type = data.activity_of.get(code) or code
+        if activity_type in per_use_types:
+            ledger.per_use_events.setdefault(activity_type, {})[code] = (
+                data.per_use_events.get(code, {})
+            )
+            continue
+        rest = quantity
+        if code in included:
+            covered = min(quantity, included[code])
+            if covered:
+                ledger.lines.append(
+                    RatedLine(
+                        BUNDLED_USAGE,
+                        f"{code}: included in bundle",
+                        covered,
+                        ZERO,
+                        ledger.money(ZERO),
+                        code,
+                        "",
+                        ",".join(ledger.included_by[code]),
+                    )
+                )
+            rest = quantity - covered
+        if not rest:
+            continue
+        if has_bundles:
+            ledger.out_of_bundle[code] = rest
+        if activity_type in priced_types:
+            priced_types[activity_type] += rest
+        elif code in prices:
+            price = prices[code]
+            overage.append(
+                RatedLine(
+                    OVERAGE,
+                    f"{code}: beyond bundle" if code in included else code,
+                    rest,
+                    price,
+                    ledger.money(rest * price),
+                    code,
+                )
+            )
+        else:
+            ledger.unpriced[code] = rest
+    ledger.lines.extend(overage)
+
+
+def _activity_rule(data: RatingInput, ledger: _Ledger) -> None:
+    """The pricing engine's lines per activity of the billing model: agent fee,
+    tiers or usage, minimum charge; per-use activities use by use."""
+    for terms in data.activities:
+        activity_type = terms.pricing.activity_type
+        if terms.per_use:
+            ledger.lines.extend(
+                _per_use_lines(
+                    terms,
+                    ledger.per_use_events.get(activity_type, {}),
+                    data.agents,
+                    ledger.currency,
+                )
+            )
+        else:
+            ledger.lines.extend(
+                _activity_lines(
+                    terms, ledger.activity_units[activity_type], data.agents
+                )
+            )
+
+
+def _provider_charge_rule(data: RatingInput, ledger: _Ledger) -> None:
+    """Network charges passed through, times (1 + markup %)."""
+    markup = Decimal(1) + data.markup_percent / Decimal(100)
+    for charge in data.provider_charges:
+        unit_price = charge.amount * markup
+        ledger.lines.append(
+            RatedLine(
+                kind=PROVIDER_CHARGE,
+                description=f"{charge.provider}: {charge.description}".rstrip(": "),
+                quantity=Decimal(1),
+                unit_price=unit_price,
+                amount=ledger.money(unit_price),
+                reference=charge.reference,
+            )
+        )
+
+
+def _adjustment_rule(data: RatingInput, ledger: _Ledger) -> None:
+    """Corrections for usage that arrived after an earlier invoice was issued."""
+    for adjustment in data.adjustments:
+        ledger.lines.append(
+            RatedLine(
+                kind=ADJUSTMENT,
+                description=adjustment.description,
+                quantity=None,
+                unit_price=None,
+                amount=ledger.money(adjustment.amount),
+                reference=adjustment.reference,
+            )
+        )
+
+
+# The rules, in the order their lines appear on the document. Each reads the rating
+# input and adds lines (and, for bundles and usage, what later rules consume).
+RULES = (
+    _subscription_rule,
+    _entitlement_rule,
+    _bundle_rule,
+    _usage_rule,
+    _activity_rule,
+    _provider_charge_rule,
+    _adjustment_rule,
+)
+
+
 def rate(data: RatingInput) -> Rating:
     """Price one customer's period; see the module docstring for rules and rounding."""
-    currency = data.currency
-    lines: list[RatedLine] = []
-    out_of_bundle: dict[str, Decimal] = {}
-    unpriced: dict[str, Decimal] = {}
+    ledger = _Ledger(currency=data.currency)
     with localcontext() as context:
         context.prec = _PRECISION
-        if data.subscription_fee:
-            lines.append(
-                RatedLine(
-                    kind=SUBSCRIPTION,
-                    description=f"Subscription: {data.billing_model_name}".rstrip(": "),
-                    quantity=Decimal(1),
-                    unit_price=data.subscription_fee,
-                    amount=quantize_money(data.subscription_fee, currency),
-                )
-            )
-        included: dict[str, Decimal] = {}
-        included_by: dict[str, list[str]] = {}
-        for bundle in data.bundles:
-            lines.append(
-                RatedLine(
-                    kind=BUNDLE,
-                    description=f"Bundle: {bundle.name}",
-                    quantity=Decimal(1),
-                    unit_price=bundle.price,
-                    amount=quantize_money(bundle.price, currency),
-                    reference=bundle.reference,
-                )
-            )
-            for code, quantity in bundle.included.items():
-                quantity = UNLIMITED if quantity is None else quantity
-                included[code] = included.get(code, ZERO) + quantity
-                included_by.setdefault(code, []).append(bundle.reference)
-
-        per_use_types: set[str] = set()
-        priced_types: set[str] = set()
-        for terms in data.activities:
-            priced_types.add(terms.pricing.activity_type)
-            if terms.per_use:
-                per_use_types.add(terms.pricing.activity_type)
-        activity_units = {activity_type: ZERO for activity_type in priced_types}
-        per_use_events: dict[str, dict[str, Mapping[Decimal, int]]] = {}
-        overage: list[RatedLine] = []
-        usage = data.usage
-        activity_of = data.activity_of
-        prices = data.operation_prices
-        has_bundles = bool(data.bundles)
-        for code in sorted(usage):
-            quantity = usage[code]
-            activity_type = activity_of.get(code) or code
-            if activity_type in per_use_types:
-                per_use_events.setdefault(activity_type, {})[code] = (
-                    data.per_use_events.get(code, {})
-                )
-                continue
-            rest = quantity
-            if code in included:
-                covered = min(quantity, included[code])
-                if covered:
-                    lines.append(
-                        RatedLine(
-                            BUNDLED_USAGE,
-                            f"{code}: included in bundle",
-                            covered,
-                            ZERO,
-                            quantize_money(ZERO, currency),
-                            code,
-                            "",
-                            ",".join(included_by[code]),
-                        )
-                    )
-                rest = quantity - covered
-            if not rest:
-                continue
-            if has_bundles:
-                out_of_bundle[code] = rest
-            if activity_type in priced_types:
-                activity_units[activity_type] += rest
-            elif code in prices:
-                price = prices[code]
-                overage.append(
-                    RatedLine(
-                        OVERAGE,
-                        f"{code}: beyond bundle" if code in included else code,
-                        rest,
-                        price,
-                        quantize_money(rest * price, currency),
-                        code,
-                    )
-                )
-            else:
-                unpriced[code] = rest
-        lines.extend(overage)
-
-        for terms in data.activities:
-            activity_type = terms.pricing.activity_type
-            if terms.per_use:
-                lines.extend(
-                    _per_use_lines(
-                        terms,
-                        per_use_events.get(activity_type, {}),
-                        data.agents,
-                        currency,
-                    )
-                )
-                continue
-            lines.extend(
-                _activity_lines(terms, activity_units[activity_type], data.agents)
-            )
-
-        markup = Decimal(1) + data.markup_percent / Decimal(100)
-        for charge in data.provider_charges:
-            unit_price = charge.amount * markup
-            lines.append(
-                RatedLine(
-                    kind=PROVIDER_CHARGE,
-                    description=(
-                        f"{charge.provider}: {charge.description}".rstrip(": ")
-                    ),
-                    quantity=Decimal(1),
-                    unit_price=unit_price,
-                    amount=quantize_money(unit_price, currency),
-                    reference=charge.reference,
-                )
-            )
-        subtotal = sum((line.amount for line in lines), ZERO)
-        total = subtotal
-        for adjustment in data.adjustments:
-            lines.append(
-                RatedLine(
-                    kind=ADJUSTMENT,
-                    description=adjustment.description,
-                    quantity=None,
-                    unit_price=None,
-                    amount=quantize_money(adjustment.amount, currency),
-                    reference=adjustment.reference,
-                )
-            )
-            total += lines[-1].amount
+        for rule in RULES:
+            rule(data, ledger)
+        total = sum((line.amount for line in ledger.lines), ZERO)
+        subtotal = total - sum(
+            (line.amount for line in ledger.lines if line.kind == ADJUSTMENT), ZERO
+        )
     return Rating(
-        currency=currency,
-        lines=tuple(lines),
+        currency=data.currency,
+        lines=tuple(ledger.lines),
         subtotal=subtotal,
         total=total,
-        out_of_bundle=out_of_bundle,
-        unpriced=unpriced,
+        out_of_bundle=ledger.out_of_bundle,
+        unpriced=ledger.unpriced,
     )

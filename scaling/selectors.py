@@ -182,6 +182,49 @@ def entitlement_for(*, customer: Customer) -> Entitlement | None:
     )
 
 
+@dataclass(frozen=True)
+class PlanInForce:
+    """A plan (feature bundle) an account had during part of an interval."""
+
+    event_id: int  # the scaling event that put it in force
+    bundle_name: str
+    monthly_price: Decimal
+    start: datetime  # clipped to the interval
+    end: datetime  # exclusive, clipped to the interval
+
+
+def plans_in_force(
+    *, organization: Organization, start: datetime, end: datetime, customer_ids=None
+) -> dict[int, list[PlanInForce]]:
+    """Per account, the plans in force during ``[start, end)``, oldest first.
+
+    Read from the scaling history: each event puts its bundle in force at its
+    monthly price from ``occurred_at`` until the account's next event (a plan is
+    never ended otherwise), so the plan at ``start`` is the one of the last event
+    before it. ``customer_ids`` is anything a ``customer_id__in`` filter accepts.
+    Accounts change plans a handful of times, so the history is read whole.
+    """
+    events = ScalingEvent.objects.filter(organization=organization, occurred_at__lt=end)
+    if customer_ids is not None:
+        events = events.filter(customer_id__in=customer_ids)
+    rows = events.order_by("customer_id", "occurred_at", "id").values_list(
+        "id", "customer_id", "to_bundle__name", "monthly_price", "occurred_at"
+    )
+    history: dict[int, list[tuple]] = {}
+    for row in rows:
+        history.setdefault(row[1], []).append(row)
+    plans: dict[int, list[PlanInForce]] = {}
+    for customer_id, changes in history.items():
+        for index, (event_id, _, name, price, occurred_at) in enumerate(changes):
+            until = changes[index + 1][4] if index + 1 < len(changes) else end
+            begin, finish = max(occurred_at, start), min(until, end)
+            if begin < finish:
+                plans.setdefault(customer_id, []).append(
+                    PlanInForce(event_id, name, price, begin, finish)
+                )
+    return plans
+
+
 def recommendation_list(
     *, organization: Organization, customer: Customer | None = None
 ) -> QuerySet[Recommendation]:

@@ -152,7 +152,10 @@ class LineGroup:
 
 
 _GROUPS = (
-    ("Subscription and bundles", (rating.SUBSCRIPTION, rating.BUNDLE)),
+    (
+        "Subscription, plans and bundles",
+        (rating.SUBSCRIPTION, rating.ENTITLEMENT, rating.BUNDLE),
+    ),
     ("Usage", (rating.BUNDLED_USAGE, rating.OVERAGE, rating.USAGE, rating.TIER)),
     ("Fees", (rating.BASE_FEE, rating.MINIMUM_CHARGE)),
     ("Provider charges", (rating.PROVIDER_CHARGE,)),

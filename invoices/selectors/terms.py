@@ -1,9 +1,11 @@
 """Rating inputs: an organization's terms for a period (subscriptions, billing
-models, bundles, provider charges) and what ``rating.rate`` needs per customer.
+models, scaling plans, bundles, provider charges) and what ``rating.rate`` needs
+per customer.
 
-A monthly invoice carries the subscription fee, the bundles that start in the
-month (price and included quantities), usage priced per operation or by the
-billing model's monthly activities, provider charges and late-usage adjustments;
+A monthly invoice carries the subscription fee, the scaling plans in force
+(prorated by the second), the bundles that start in the month (price and included
+quantities), usage priced per operation or by the billing model's monthly
+activities, provider charges and late-usage adjustments;
 a daily invoice carries the billing model's daily and per-use activities and the
 usage of the operations mapped to them.
 """
@@ -26,6 +28,7 @@ from metering.models import Operation, Organization
 from pricing import engine as pricing_engine
 from pricing import selectors as pricing_selectors
 from pricing.models import ActivityBasedConfig, BillingModel
+from scaling import selectors as scaling_selectors
 
 PER_USE = ActivityBasedConfig.BillingFrequency.PER_USE
 
@@ -51,6 +54,7 @@ class OrganizationTerms:
     models: dict[int, ModelTerms]
     bundles: dict[int, list[rating.BundleTerms]] = field(default_factory=dict)
     provider_charges: dict[int, list[ProviderCharge]] = field(default_factory=dict)
+    entitlements: dict[int, list[rating.EntitlementTerms]] = field(default_factory=dict)
     # Billing model id (None: no model) -> its share of the rating inputs.
     model_inputs: dict = field(default_factory=dict, repr=False)
 
@@ -70,7 +74,7 @@ class OrganizationTerms:
     def customer_ids(self) -> set[int]:
         """Customers with something to bill besides usage."""
         ids = set(self.subscriptions) | set(self.provider_charges)
-        return ids | set(self.bundles)
+        return ids | set(self.bundles) | set(self.entitlements)
 
 
 def _subscriptions_in_force(
@@ -152,6 +156,33 @@ def _bundles_starting_in(
     return by_customer
 
 
+def _plans_in_force(
+    *, organization: Organization, period: Period, customer_ids=None
+) -> dict[int, list[rating.EntitlementTerms]]:
+    """Scaling plans in force during the period, by customer."""
+    start, end = period.bounds
+    plans = scaling_selectors.plans_in_force(
+        organization=organization,
+        start=start,
+        end=end,
+        customer_ids=None if customer_ids is None else customers_in(customer_ids),
+    )
+    return {
+        customer_id: [
+            rating.EntitlementTerms(
+                reference=f"scaling_event:{plan.event_id}",
+                name=plan.bundle_name,
+                monthly_price=plan.monthly_price,
+                start=plan.start,
+                end=plan.end,
+                period=end - start,
+            )
+            for plan in customer_plans
+        ]
+        for customer_id, customer_plans in plans.items()
+    }
+
+
 def provider_charges_open(
     *, organization: Organization, period: Period, customer_ids=None
 ) -> QuerySet[ProviderCharge]:
@@ -199,6 +230,9 @@ def organization_terms(
     )
     if period.frequency == MONTHLY:
         terms.bundles = _bundles_starting_in(
+            organization=organization, period=period, customer_ids=customer_ids
+        )
+        terms.entitlements = _plans_in_force(
             organization=organization, period=period, customer_ids=customer_ids
         )
         charges: dict[int, list[ProviderCharge]] = defaultdict(list)
@@ -295,6 +329,7 @@ def rating_input(
         usage=in_stream,
         activity_of=terms.activity_of,
         bundles=tuple(terms.bundles.get(customer_id, ())),
+        entitlements=tuple(terms.entitlements.get(customer_id, ())),
         operation_prices=prices,
         activities=inputs.activities,
         agents=subscription.agents if subscription else 0,

@@ -56,7 +56,12 @@ def test_detail_shows_grouped_lines(staff_client, invoice):
     )
     content = response.content.decode()
     assert response.status_code == 200
-    for label in ("Subscription and bundles", "Usage", "Fees", "Provider charges"):
+    for label in (
+        "Subscription, plans and bundles",
+        "Usage",
+        "Fees",
+        "Provider charges",
+    ):
         assert label in content
     assert "tokens: tier 2" in content
 
