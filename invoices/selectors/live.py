@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from invoices import periods, rating
 from invoices.periods import DAILY, MONTHLY, Period
+from invoices.selectors.late_usage import late_adjustments
 from invoices.selectors.terms import organization_terms, rating_input
 from invoices.selectors.usage import (
     per_use_events_by_customer,
@@ -30,7 +31,10 @@ class CurrentUsageCost:
 
 def current_usage_cost(*, customer: Customer, now: datetime) -> CurrentUsageCost:
     """The running total of the open month (from the usage counters) and of the
-    open day's daily and per-use charges (from its events), rated like invoices."""
+    open day's daily and per-use charges (from its events), rated like invoices:
+    the month's figure carries everything its invoice will (plans, bundles,
+    provider charges carried over from earlier months, corrections for late usage
+    of issued invoices), so at the month's last instant it equals the invoice."""
     organization = customer.organization
     month = periods.period_containing(now, MONTHLY)
     day = periods.period_containing(now, DAILY)
@@ -42,6 +46,11 @@ def current_usage_cost(*, customer: Customer, now: datetime) -> CurrentUsageCost
             terms=month_terms,
             customer_id=customer.pk,
             usage=usage_from_counters(customer=customer, month=month),
+            adjustments=tuple(
+                late_adjustments(
+                    organization=organization, period=month, customer_ids=[customer.pk]
+                ).get(customer.pk, ())
+            ),
         )
     )
     day_terms = organization_terms(
