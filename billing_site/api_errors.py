@@ -1,8 +1,9 @@
 """One error shape for the whole API: ``{"errors": {field: [messages]}}``.
 
 DRF validation errors, Django ``ValidationError`` raised by services and domain errors
-(subclasses of ``DomainError``) all become 400s in that shape; other API exceptions keep
-their status and carry their detail under ``errors.detail``.
+(subclasses of ``DomainError``) all become 400s in that shape, ``Conflict`` a 409;
+other API exceptions keep their status and carry their detail under
+``errors.detail``.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -11,7 +12,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from billing_site.errors import DomainError
+from billing_site.errors import Conflict, DomainError
 
 
 def _as_lists(detail) -> dict:
@@ -42,7 +43,12 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, DomainError):
         return Response(
-            {"errors": {exc.field: [exc.message]}}, status=status.HTTP_400_BAD_REQUEST
+            {"errors": {exc.field: [exc.message]}},
+            status=(
+                status.HTTP_409_CONFLICT
+                if isinstance(exc, Conflict)
+                else status.HTTP_400_BAD_REQUEST
+            ),
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

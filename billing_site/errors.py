@@ -1,4 +1,5 @@
-"""Domain errors raised by services; the API maps them to 400 responses."""
+"""Domain errors raised by services; the API maps them to 400 responses (409 for
+a conflict with the current state)."""
 
 
 class DomainError(Exception):
@@ -12,3 +13,7 @@ class DomainError(Exception):
 
 class InvalidTransition(DomainError):
     """An object's current state does not allow the requested change."""
+
+
+class Conflict(DomainError):
+    """The request lost a race or clashes with a record another request wrote."""

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from billing_site.errors import DomainError
+from billing_site.errors import Conflict, DomainError
 from billing_site.money import quantize_money
 from invoices import periods
 from invoices.models import ProviderCharge, Subscription
@@ -38,12 +38,15 @@ def subscription_create(
             f"Billing model {billing_model.name!r} is not active.",
             field="billing_model_id",
         )
+    # The customer's row serialises concurrent changes of its subscriptions; the
+    # database's exclusion constraint (no two overlapping) backs it up.
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
     open_ones = Subscription.objects.select_for_update().filter(
         customer=customer, ends_at__isnull=True
     )
     for current in open_ones:
         if current.starts_at >= starts_at:
-            raise DomainError(
+            raise Conflict(
                 "The customer already has a subscription starting "
                 f"{current.starts_at.isoformat()}; start after it.",
                 field="starts_at",
@@ -58,7 +61,16 @@ def subscription_create(
         starts_at=starts_at,
     )
     subscription.full_clean()
-    subscription.save()
+    try:
+        with transaction.atomic():
+            subscription.save()
+    except IntegrityError as error:
+        if "subscription_periods_never_overlap" not in str(error):
+            raise
+        raise Conflict(
+            "Another subscription of the customer covers this time.",
+            field="starts_at",
+        ) from None
     return subscription
 
 
