@@ -29,7 +29,9 @@ MODEL_COST_ORDER = {
 PROFILE_SEASONS = 5
 WEEKLY_SEASONS = 3
 # Weeks averaged by the weekly profile of the decomposition models, at most: the
-# eight full weeks the sub-daily history keeps.
+# eight full weeks the sub-daily history keeps. A cap, not a tuned value: the
+# backtest chooses between this long memory and the short one of the weekly naive
+# and weekly mean candidates on each series.
 DECOMPOSITION_WEEKS = 8
 # Candidates that follow the week (and the daily cycle of each day within it).
 WEEKLY_MODELS = (

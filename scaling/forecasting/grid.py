@@ -16,6 +16,11 @@ import numpy as np
 
 DAY = 86_400
 HOUR = 3_600
+# The sub-daily windows below are caps on cost, not values tuned to a data set:
+# every candidate is evaluated at every backtest origin, so the work of a forecast
+# grows with the history kept and the origins spread over it, and a series with
+# less history uses what it has. What is tuned on the series itself (the model,
+# the bands' conditioning) is chosen on its own backtest within these caps.
 # Weeks of sub-daily history kept: eight full weeks for choosing and calibrating,
 # plus up to four more for the weekly profiles of the earliest backtest origins.
 SUB_DAILY_WEEKS = 12
