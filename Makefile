@@ -40,9 +40,9 @@ test: install-dev
 	scripts/ensure-system-packages
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+	scripts/with-services $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 	scripts/with-services $(BIN)/python -m pytest --clock=hard \
-		-m "not browser and not worker" -n 2 -q $(PYTEST_ARGS)
+		-m "not browser and not worker" -n 2 --dist loadgroup -q $(PYTEST_ARGS)
 
 ## make bench: benchmarks, printed as a table and saved to bench/results/latest.json
 bench: export DEBUG = true

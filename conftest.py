@@ -53,6 +53,11 @@ def pytest_configure(config):
         "clockless: a pure engine's test that reads no clock at all; --clock=hard "
         "leaves it out",
     )
+    config.addinivalue_line(
+        "markers",
+        "long: runs for minutes; scheduled first, and --clock=hard runs it at the "
+        f"first hard instant ({HARD_CLOCKS[0]}) only",
+    )
 
 
 def clock_instant(text: str) -> dt.datetime:
@@ -76,11 +81,20 @@ def pytest_generate_tests(metafunc):
         return
     if _runs_once(metafunc.definition):
         return
-    metafunc.parametrize("_pinned_clock", HARD_CLOCKS, indirect=True)
+    long = metafunc.definition.get_closest_marker("long")
+    metafunc.parametrize(
+        "_pinned_clock", HARD_CLOCKS[:1] if long else HARD_CLOCKS, indirect=True
+    )
 
 
 def pytest_collection_modifyitems(config, items):
-    """``--clock=hard`` leaves out the tests that run the same at any instant."""
+    """Long tests go first, so that parallel runs do not end waiting for one of
+    them; tests that start a Celery worker share one process (one broker queue);
+    ``--clock=hard`` leaves out the tests that run the same at any instant."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    for item in items:
+        if item.get_closest_marker("worker"):
+            item.add_marker(pytest.mark.xdist_group("celery_broker"))
     if config.getoption("--clock") != "hard":
         return
     once = [item for item in items if _runs_once(item)]

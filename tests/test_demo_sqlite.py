@@ -5,11 +5,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.utils import timezone
 
 from tests.conftest import ROOT
 
 
+@pytest.mark.long
 def test_demo_seeds_and_every_screen_answers_on_sqlite(tmp_path):
     env = {
         **os.environ,
