@@ -12,9 +12,11 @@ input, each adding its lines, in the order the lines appear:
 2. ``entitlement``: each plan (feature bundle) in force during the period, at its
    monthly price times the share of the period it was in force (to the
    microsecond); a plan change mid-period gives one line per plan, with its dates.
-3. ``bundle``: the price of each personalised bundle billed in the period.
-4. ``bundled_usage``: per operation, the usage covered by the bundles' included
-   quantities (all bundles of the period pooled), at a zero price.
+3. ``bundle``: the price of each personalised bundle whose validity starts in the
+   period.
+4. ``bundled_usage``: per operation, the usage the bundles in force cover (only
+   usage inside each bundle's validity window, its allowance used in order of
+   occurrence across periods: ``invoices.allowances``), at a zero price.
 5. The rest of each operation's usage goes, in this order of precedence, to the
    customer's billing model when it prices the operation's activity type (the
    activity type defaults to the operation code), else to the operation's price
@@ -112,9 +114,11 @@ class EntitlementTerms:
 class BundleTerms:
     reference: str  # e.g. "bundle:12", copied onto the lines it produces
     name: str
-    price: Decimal  # billed once, in this period
-    # Operation code -> units included; None means unlimited.
+    price: Decimal  # billed once, in the period its validity starts
+    # Operation code -> units of the period's usage the bundle covers (see
+    # ``invoices.allowances``); None means all of it.
     included: Mapping[str, Decimal | None] = field(default_factory=dict)
+    billed: bool = True  # False when an earlier period billed the price
 
 
 @dataclass(frozen=True)
@@ -339,9 +343,11 @@ def _entitlement_rule(data: RatingInput, ledger: _Ledger) -> None:
 
 
 def _bundle_rule(data: RatingInput, ledger: _Ledger) -> None:
-    """The price of each bundle billed in the period; its inclusions are pooled
-    for the usage rule."""
+    """The price of each bundle whose validity starts in the period; what each
+    bundle in force covers is pooled for the usage rule."""
     for bundle in data.bundles:
+        if not bundle.billed:
+            continue
         ledger.lines.append(
             RatedLine(
                 kind=BUNDLE,
@@ -352,6 +358,7 @@ def _bundle_rule(data: RatingInput, ledger: _Ledger) -> None:
                 reference=bundle.reference,
             )
         )
+    for bundle in data.bundles:
         for code, quantity in bundle.included.items():
             quantity = UNLIMITED if quantity is None else quantity
             ledger.included[code] = ledger.included.get(code, ZERO) + quantity

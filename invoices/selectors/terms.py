@@ -3,11 +3,11 @@ models, scaling plans, bundles, provider charges) and what ``rating.rate`` needs
 per customer.
 
 A monthly invoice carries the subscription fee, the scaling plans in force
-(prorated by the second), the bundles that start in the month (price and included
-quantities), usage priced per operation or by the billing model's monthly
-activities, provider charges and late-usage adjustments;
-a daily invoice carries the billing model's daily and per-use activities and the
-usage of the operations mapped to them.
+(prorated by the second), the price of the bundles that start in the month, the
+usage each bundle in force covers (see ``invoices.allowances``), usage priced per
+operation or by the billing model's monthly activities, provider charges and
+late-usage adjustments; a daily invoice carries the billing model's daily and
+per-use activities and the usage of the operations mapped to them.
 """
 
 from collections import defaultdict
@@ -18,12 +18,13 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from bundles import selectors as bundle_selectors
 from bundles.models import BundleTemplate, PersonalizedBundle, PersonalizedBundleLine
-from invoices import rating
+from invoices import allowances, rating
 from invoices.models import Invoice, InvoicingSettings, ProviderCharge, Subscription
 from invoices.periods import DAILY, MONTHLY, Period
 from invoices.selectors._common import ZERO
 from invoices.selectors.invoices import invoicing_settings_for
 from invoices.selectors.usage import customers_in
+from metering import selectors as metering_selectors
 from metering.models import Operation, Organization
 from pricing import engine as pricing_engine
 from pricing import selectors as pricing_selectors
@@ -55,6 +56,8 @@ class OrganizationTerms:
     bundles: dict[int, list[rating.BundleTerms]] = field(default_factory=dict)
     provider_charges: dict[int, list[ProviderCharge]] = field(default_factory=dict)
     entitlements: dict[int, list[rating.EntitlementTerms]] = field(default_factory=dict)
+    # Customers with a bundle whose price the period bills.
+    bundles_billed: set[int] = field(default_factory=set)
     # Billing model id (None: no model) -> its share of the rating inputs.
     model_inputs: dict = field(default_factory=dict, repr=False)
 
@@ -74,7 +77,7 @@ class OrganizationTerms:
     def customer_ids(self) -> set[int]:
         """Customers with something to bill besides usage."""
         ids = set(self.subscriptions) | set(self.provider_charges)
-        return ids | set(self.bundles) | set(self.entitlements)
+        return ids | self.bundles_billed | set(self.entitlements)
 
 
 def _subscriptions_in_force(
@@ -111,24 +114,25 @@ def _model_terms(model_ids: set[int]) -> dict[int, ModelTerms]:
     }
 
 
-def _bundles_starting_in(
+def _bundles_in_force(
     *, organization: Organization, period: Period, customer_ids=None
-) -> dict[int, list[rating.BundleTerms]]:
-    """Accepted bundles whose validity starts in the period, by customer.
-
-    A bundle is billed, and its inclusions count, in the month its validity starts.
+) -> tuple[dict[int, list[rating.BundleTerms]], set[int]]:
+    """Accepted bundles whose validity window overlaps the period, by customer,
+    each with the units of the period's usage it covers (``invoices.allowances``:
+    only usage inside its window, its allowance used in order of occurrence), and
+    the customers with a bundle whose price the period bills (those starting in it).
     """
     start, end = period.bounds
     bundles = PersonalizedBundle.objects.filter(
         organization=organization,
         accepted_at__isnull=False,
-        valid_from__gte=start,
         valid_from__lt=end,
+        valid_until__gt=start,
     ).exclude(status=PersonalizedBundle.Status.DECLINED)
     if customer_ids is not None:
         bundles = bundles.filter(customer_id__in=customers_in(customer_ids))
     bundles = (
-        bundles.only("customer_id", "price")
+        bundles.only("customer_id", "price", "valid_from", "valid_until")
         .prefetch_related(
             Prefetch(
                 "lines",
@@ -140,20 +144,59 @@ def _bundles_starting_in(
         )
         .order_by("valid_from", "id")
     )
-    by_customer: dict[int, list[rating.BundleTerms]] = defaultdict(list)
+    by_customer: dict[int, list[PersonalizedBundle]] = defaultdict(list)
     for bundle in bundles:
-        by_customer[bundle.customer_id].append(
-            rating.BundleTerms(
-                reference=f"bundle:{bundle.pk}",
-                name=bundle_selectors.bundle_name(bundle),
-                price=bundle.price,
+        by_customer[bundle.customer_id].append(bundle)
+    windows = {
+        customer_id: [
+            allowances.BundleWindow(
+                key=bundle.pk,
+                valid_from=bundle.valid_from,
+                valid_until=bundle.valid_until,
                 included={
                     line.operation: line.included_quantity
                     for line in bundle.lines.all()
                 },
             )
+            for bundle in customer_bundles
+        ]
+        for customer_id, customer_bundles in by_customer.items()
+    }
+    parts = {
+        customer_id: allowances.segments(customer_windows, start=start, end=end)
+        for customer_id, customer_windows in windows.items()
+    }
+    flat = [
+        (customer_id, left, right)
+        for customer_id, customer_parts in parts.items()
+        for left, right in customer_parts
+    ]
+    read = iter(
+        metering_selectors.usage_in_windows(organization=organization, windows=flat)
+    )
+    terms: dict[int, list[rating.BundleTerms]] = {}
+    billed: set[int] = set()
+    for customer_id, customer_bundles in by_customer.items():
+        covered = allowances.covered_in_period(
+            windows[customer_id],
+            start=start,
+            parts=parts[customer_id],
+            usage=[next(read) for _ in parts[customer_id]],
         )
-    return by_customer
+        terms[customer_id] = []
+        for bundle in customer_bundles:
+            starts_here = start <= bundle.valid_from
+            billed |= {customer_id} if starts_here else set()
+            terms[customer_id].append(
+                rating.BundleTerms(
+                    reference=f"bundle:{bundle.pk}",
+                    name=bundle_selectors.bundle_name(bundle),
+                    price=bundle.price,
+                    included=covered[bundle.pk],
+                    billed=starts_here,
+                )
+            )
+    return terms, billed
 
 
 def _plans_in_force(
@@ -229,7 +272,7 @@ def organization_terms(
         ),
     )
     if period.frequency == MONTHLY:
-        terms.bundles = _bundles_starting_in(
+        terms.bundles, terms.bundles_billed = _bundles_in_force(
             organization=organization, period=period, customer_ids=customer_ids
         )
         terms.entitlements = _plans_in_force(
