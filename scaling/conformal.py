@@ -32,6 +32,12 @@ Method (``calibrate``):
   way round. This second conditioning applies when the cycle is a week that the
   backtest windows see only part of: a week of changes measures the regime (a
   holiday week, an outage), one day of them mostly noise.
+- Which of these conditionings a series' bands use is chosen on its own backtest
+  (``choose_conditioning``): the step alone, or also the hour of the day, the
+  hour of the week (and, where it applies, the change of the cycle before the
+  origin), each scored by the online weighted interval score of its bands on the
+  origins after those that calibrated them. Noise that is the same at every hour
+  keeps the coarser conditioning; noise that follows the week gets the week's.
 - The reported coverage is measured on windows like the forecast window: each
   scored error counts by its position in the cycle, each position the forecast
   window crosses as much as any other (``target`` positions).
@@ -62,6 +68,14 @@ class Calibration:
     widths: dict  # level -> half-widths per backtest step (np.ndarray)
     coverage: dict  # level -> online empirical coverage (0-1) or None
     alpha: dict  # level -> the adapted miscoverage target used for ``widths``
+    # Online weighted interval score of the bands (series units; lower is better),
+    # None when no origin was scored.
+    interval_score: float | None = None
+    # level x origin x step: 1 where the online band held the error, 0 where it
+    # missed, NaN where the origin was not scored or the step not observed.
+    hits: np.ndarray | None = None
+    # origin x step: the weighted interval score of each scored error, else NaN.
+    penalties: np.ndarray | None = None
 
 
 def step_quantiles(scores: np.ndarray, level: float) -> np.ndarray:
@@ -195,7 +209,9 @@ def calibrate(
     complete_at = origins + observed
     nominal = 1.0 - np.asarray(levels, dtype=float)
     inside = [[] for _ in levels]
-    hits_at = np.full((len(levels), count, steps) if phases is not None else 0, np.nan)
+    hits_at = np.full((len(levels), count, steps), np.nan)
+    penalties = np.full((count, steps), np.nan)
+    unit = np.ones((count, steps)) if scales is None else np.asarray(scales, float)
     misses = np.full((len(levels), count), np.nan)
     for i in range(count):
         visible = np.where(seen_at < origins[i], scores, np.nan)
@@ -206,8 +222,10 @@ def calibrate(
         bands = step_quantiles_many(visible[:i], 1.0 - alpha)
         mine = ~np.isnan(scores[i])
         hits = scores[i][mine][None, :] <= bands[:, mine]
-        if phases is not None:
-            hits_at[:, i, mine] = hits
+        hits_at[:, i, mine] = hits
+        penalties[i, mine] = unit[i, mine] * weighted_interval_score(
+            scores[i][mine], bands[:, mine], nominal
+        )
         shares = hits.mean(axis=1)
         for index in range(len(levels)):
             inside[index].append(float(shares[index]))
@@ -228,4 +246,136 @@ def calibrate(
             if np.any(~np.isnan(at_target)):
                 coverage[level] = phase_balanced_mean(at_target, phases, cycle)
     alphas = {level: float(alpha[index]) for index, level in enumerate(levels)}
-    return Calibration(widths=widths, coverage=coverage, alpha=alphas)
+    interval_score = None
+    if np.any(~np.isnan(penalties)):
+        interval_score = (
+            phase_balanced_mean(penalties, phases, int(np.max(phases)) + 1)
+            if phases is not None
+            else float(np.nanmean(penalties))
+        )
+    return Calibration(
+        widths=widths,
+        coverage=coverage,
+        alpha=alphas,
+        interval_score=interval_score,
+        hits=hits_at,
+        penalties=penalties,
+    )
+
+
+def weighted_interval_score(
+    errors: np.ndarray, widths: np.ndarray, alphas: np.ndarray
+) -> np.ndarray:
+    """The weighted interval score (Bracher et al., 2021) of symmetric bands, per
+    error: ``sum_k alpha_k / 2 * (2 w_k + 2 / alpha_k * max(|e| - w_k, 0))`` over
+    the levels ``k`` (miscoverage ``alpha_k``, half-widths ``w_k``, rows of
+    ``widths``). A proper score: in expectation lowest for bands at the true
+    quantiles, so it rewards both coverage and narrowness."""
+    alphas = np.asarray(alphas, dtype=float)[:, None]
+    excess = np.maximum(np.abs(errors)[None, :] - widths, 0.0)
+    return np.sum(alphas * widths + excess, axis=0)
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """What the bands' widths follow besides the step from the origin: the scale
+    of each backtest error (errors are divided by it before the step quantiles)
+    and of each forecast step (the widths are multiplied by it)."""
+
+    name: str  # in words, for the explanation
+    backtest: np.ndarray  # origins x steps, positive
+    forecast: np.ndarray  # forecast steps, positive
+
+
+def conditionings(
+    y: np.ndarray,
+    origins: np.ndarray,
+    steps: int,
+    horizon: int,
+    cycles: tuple[tuple[int, str], ...],
+    regime: int = 0,
+    regime_name: str = "cycle",
+) -> list[Conditioning]:
+    """The conditionings a series' bands may use, coarsest first: the step alone,
+    then for each ``(period, position name)`` of ``cycles`` the step and the usual
+    change at that position (``phase_scales``, measured before the first origin).
+    With a ``regime`` period, every option also follows the size of the changes
+    in that cycle before the origin (``recent_scales``). A position's usual
+    change needs a whole cycle of changes before the first origin (each position
+    then pools the changes of ``2 * SCALE_RADIUS + 1`` neighbouring positions);
+    with less history the coarser conditionings remain."""
+    origins = np.asarray(origins, dtype=np.int64)
+    n = len(y)
+    positions = origins[:, None] + np.arange(steps)[None, :]
+    ahead = np.arange(n, n + horizon)
+    recent_back, recent_ahead = np.ones((len(origins), 1)), 1.0
+    suffix = ""
+    if regime:
+        recent = recent_scales(y, np.append(origins, n), regime)
+        recent_back, recent_ahead = recent[:-1, None], recent[-1]
+        suffix = f" and the last {regime_name}'s change"
+    options = [
+        Conditioning(
+            "step" + suffix,
+            np.ones(positions.shape) * recent_back,
+            np.ones(horizon) * recent_ahead,
+        )
+    ]
+    first = int(origins[0])
+    for period, position in cycles:
+        if period <= 1 or first < 2 * period:
+            continue
+        local = phase_scales(y, first, period)
+        options.append(
+            Conditioning(
+                f"step, {position}{suffix}",
+                local[positions % period] * recent_back,
+                local[ahead % period] * recent_ahead,
+            )
+        )
+    return options
+
+
+def choose_conditioning(
+    residuals: np.ndarray,
+    origins: np.ndarray,
+    options: list[Conditioning],
+    levels: tuple[float, ...],
+    phases: np.ndarray | None = None,
+) -> tuple[Conditioning, dict]:
+    """The conditioning whose bands score best on the backtest.
+
+    Each origin's bands are calibrated on the origins before it only
+    (``calibrate``, online) and scored by the weighted interval score on its own
+    errors, each position of ``phases`` weighing evenly when given. The finest
+    option (the last) is kept unless another scores lower by more than one
+    standard error of the paired per-origin differences: a backtest of a few
+    dozen origins tells options apart only that well, and the finest follows what
+    the series' history shows before any origin. Returns the choice and each
+    option's score (name -> score or None).
+    """
+    scores, per_origin = {}, {}
+    for option in options if len(options) > 1 else ():
+        calibration = calibrate(
+            residuals, origins, levels, phases=phases, scales=option.backtest
+        )
+        scores[option.name] = calibration.interval_score
+        penalties = calibration.penalties
+        seen = ~np.isnan(penalties)
+        per_origin[option.name] = np.divide(
+            np.nansum(penalties, axis=1),
+            seen.sum(axis=1),
+            out=np.full(len(penalties), np.nan),
+            where=seen.any(axis=1),
+        )
+    finest = options[-1]
+    scored = [option for option in options if scores.get(option.name) is not None]
+    if finest not in scored:
+        return finest, scores
+    best = min(scored, key=lambda option: scores[option.name])
+    differences = per_origin[best.name] - per_origin[finest.name]
+    differences = differences[~np.isnan(differences)]
+    if best is finest or len(differences) < 2:
+        return finest, scores
+    error = float(np.std(differences, ddof=1)) / np.sqrt(len(differences))
+    return (best if float(np.mean(differences)) + error < 0 else finest), scores

@@ -55,10 +55,12 @@ How a series is forecast (``forecast_series``):
 5. Bands are conformal (``scaling.conformal``): per horizon step, from the chosen
    model's backtest errors, with adaptive conformal inference against drift. For
    sub-daily data only the origins of the last two weeks calibrate, and the errors
-   are taken relative to the usual change at their hour of the day or week and,
-   when the windows see only part of a week, to the size of the changes in the
-   week before their origin, so the band's width follows the week and the recent
-   calm or turmoil. The reported coverage is
+   may be taken relative to the usual change at their hour of the day or week
+   and, when the windows see only part of a week, to the size of the changes in
+   the week before their origin, so the band's width follows the week and the
+   recent calm or turmoil. Which of these the bands follow is chosen per series
+   by the online interval score on its own backtest (``series.band_conditioning``)
+   and named in the explanation. The reported coverage is
    online (each origin scored against earlier origins only) and counts the hours
    of the week the forecast window crosses, each evenly.
 6. Holidays (``holiday_country``): a public holiday is expected to behave like a

@@ -67,6 +67,7 @@ def explanation(
     frequency: Frequency,
     origins: int,
     weighing: str,
+    bands: str = "",
 ) -> str:
     """What the chosen model follows and how it was chosen, in words."""
     names = [cycle_name(period, frequency) for period in cycles]
@@ -80,10 +81,13 @@ def explanation(
         follows += f" ({sizes} {unit})"
     else:
         follows = "no seasonal cycle"
-    return (
+    text = (
         f"{model} follows the {follows}; chosen on {origins} backtest origins, "
         f"{weighing}."
     )
+    if bands:
+        text += f" Bands by {bands}, chosen by interval score on the backtest."
+    return text
 
 
 def _adjustments(
@@ -122,6 +126,38 @@ def selection_cycle(periods: tuple[int, ...], frequency: Frequency):
     if frequency.kind == "daily":
         return periods[0], "day of the week"
     return periods[0], "position in the year"
+
+
+def band_conditioning(
+    y: np.ndarray,
+    origins: np.ndarray,
+    steps: int,
+    horizon: int,
+    periods: tuple[int, ...],
+    frequency: Frequency,
+    residuals: np.ndarray,
+) -> tuple[conformal.Conditioning, dict]:
+    """What the bands of a series follow, chosen on its own backtest
+    (``conformal.choose_conditioning``): the step from the origin alone, or also
+    the hour of the day or the hour of the week (sub-daily data; when the windows
+    see only part of the week, each of them also follows the change of the week
+    before the origin). Other series' bands follow the step."""
+    cycles: tuple[tuple[int, str], ...] = ()
+    regime = 0
+    if frequency.kind == "sub_daily" and periods:
+        cycles = ((periods[0], "hour of the day"),)
+        week = weekly_period(periods, frequency)
+        if week:
+            cycles += ((week, "hour of the week"),)
+            regime = week if steps < week else 0
+    options = conformal.conditionings(
+        y, origins, steps, horizon, cycles, regime, "week"
+    )
+    longest = max((period for period, _ in cycles), default=1)
+    phases = None
+    if steps < longest:
+        phases = (origins[:, None] + np.arange(steps)[None, :]) % longest
+    return conformal.choose_conditioning(residuals, origins, options, LEVELS, phases)
 
 
 def _prophet_rows(origins: np.ndarray, steps: int) -> np.ndarray:
@@ -255,6 +291,7 @@ def forecast_series(
         # Bands from the most recent origins only (see ``Frequency``).
         calibration_rows = every[origins >= n - steps - frequency.calibration_span]
     cycles = model_cycles(chosen, periods, int(origins[0]), frequency)
+    best_cheap = chosen
 
     if _wants_prophet(frequency, n, options):
         rows = _prophet_rows(origins[inside.all(axis=1)], steps)
@@ -280,31 +317,20 @@ def forecast_series(
                 campaigns=False,
             )
 
-    # Sub-daily bands are conditioned on the position in the cycle (the hour of
-    # the day or week) and, when windows see only part of a week, on how much the
-    # week before the origin changed from the one before it (``scaling.conformal``).
+    # The bands' conditioning is chosen on the best cheap model's whole backtest
+    # (Prophet's few origins could not tell the options apart).
+    conditioning, conditioning_scores = band_conditioning(
+        y, origins, steps, horizon, periods, frequency, errors[best_cheap]
+    )
     rows_positions = positions[calibration_rows]
     ahead = np.arange(n, n + horizon)
-    backtest_scale, final_scale = np.ones(rows_positions.shape), np.ones(horizon)
-    if frequency.kind == "sub_daily" and cycle > 1:
-        local = conformal.phase_scales(y, int(origins[0]), cycle)
-        backtest_scale, final_scale = (
-            local[rows_positions % cycle],
-            local[ahead % cycle],
-        )
-        if balanced and cycle == weekly_period(periods, frequency):
-            recent = conformal.recent_scales(
-                y, np.append(origins[calibration_rows], n), cycle
-            )
-            backtest_scale = backtest_scale * recent[:-1, None]
-            final_scale = final_scale * recent[-1]
     calibration = conformal.calibrate(
         errors[chosen][calibration_rows],
         origins[calibration_rows],
         LEVELS,
         phases=rows_positions % cycle if balanced else None,
         target=np.unique(ahead % cycle) if balanced else None,
-        scales=backtest_scale,
+        scales=conditioning.backtest[calibration_rows],
     )
     summary = {
         name: Scores(
@@ -323,7 +349,7 @@ def forecast_series(
     bands = {}
     for level in LEVELS:
         half = conformal.extend_widths(calibration.widths[level], horizon)
-        half = half * final_scale
+        half = half * conditioning.forecast
         lower = yhat - half
         bands[level] = (
             np.maximum(lower, 0.0) if adjust.non_negative else lower,
@@ -337,6 +363,7 @@ def forecast_series(
             frequency,
             len(origins),
             f"each {position} weighed evenly" if balanced else "recent ones first",
+            conditioning.name if conditioning_scores else "",
         ),
         model=chosen,
         frequency=frequency,
@@ -350,4 +377,6 @@ def forecast_series(
         candidates=summary,
         backtest_origins=len(calibration_rows),
         cycles=cycles,
+        band_conditioning=conditioning.name,
+        band_scores=conditioning_scores,
     )

@@ -50,6 +50,10 @@ class ForecastResult:
     backtest_origins: int = 0
     # Seasonal periods (steps) the chosen model follows, shortest first.
     cycles: tuple[int, ...] = ()
+    # What the bands' widths follow ("step", "step, hour of the week", ...) and
+    # each option's online weighted interval score on the backtest (name -> score).
+    band_conditioning: str = "step"
+    band_scores: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

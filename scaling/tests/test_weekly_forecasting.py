@@ -73,7 +73,18 @@ def test_weekend_forecast_from_saturday_follows_both_cycles(name):
         f"{result.model} follows the daily and weekly cycles (24 and 168 hours); "
         "chosen on "
     )
-    assert result.message.endswith("origins, each hour of the week weighed evenly.")
+    assert "origins, each hour of the week weighed evenly. Bands by " in (
+        result.message
+    )
+    assert result.message.endswith(
+        f"Bands by {result.band_conditioning}, chosen by interval score on the "
+        "backtest."
+    )
+    assert set(result.band_scores) == {
+        "step and the last week's change",
+        "step, hour of the day and the last week's change",
+        "step, hour of the week and the last week's change",
+    }
     ahead = truth[origin:]
     last_week = observed[origin - WEEK : origin - WEEK + 48]
     yesterday = np.tile(observed[origin - 24 : origin], 2)
