@@ -61,8 +61,9 @@ class InvoicingSettings(TimeStampedModel):
 class Subscription(TimeStampedModel):
     """A customer's assignment to a billing model, for a number of agents.
 
-    The subscription in force at a period's end rates the whole period (no
-    proration); a new subscription ends the customer's open one. A customer's
+    Subscriptions that split a month are billed their fixed fees prorated, and the
+    one in force at the month's end rates its usage (``invoices.rating``); a new
+    subscription ends the customer's open one. A customer's
     subscriptions never overlap in time, so at most one is open: on PostgreSQL an
     exclusion constraint (migration 0006) enforces it against concurrent requests.
     """

@@ -9,6 +9,11 @@ Rating is an ordered list of rules (``RULES``): plain functions over the rating
 input, each adding its lines, in the order the lines appear:
 
 1. ``subscription``: the billing model's subscription fee (subscription and hybrid).
+   When subscriptions split a month (a plan change, or a start or end inside it),
+   each one's subscription fee and agent fees (agents x base agent fee of each of
+   its model's activities) for the share of the month it was in force, one line
+   each with its dates; usage is then rated by the model in force at the month's
+   end, its minimum charge topping up usage plus the prorated agent fees.
 2. ``entitlement``: each plan (feature bundle) in force during the period, at its
    monthly price times the share of the period it was in force (to the
    microsecond); a plan change mid-period gives one line per plan, with its dates.
@@ -86,7 +91,15 @@ PROVIDER_CHARGE = LineKind.PROVIDER_CHARGE.value
 ADJUSTMENT = LineKind.ADJUSTMENT.value
 
 _MICROSECOND = timedelta(microseconds=1)
-# A plan's share of a period is shown with six decimals (the quantity column's).
+
+
+def _share(start: datetime, end: datetime, period: timedelta) -> Decimal:
+    """The exact share of ``period`` from ``start`` to ``end`` (to the
+    microsecond, the clock's resolution)."""
+    return Decimal((end - start) // _MICROSECOND) / Decimal(period // _MICROSECOND)
+
+
+# A share of a period is shown with six decimals (the quantity column's).
 SHARE_STEP = Decimal("0.000001")
 
 
@@ -103,11 +116,27 @@ class EntitlementTerms:
 
     @property
     def share(self) -> Decimal:
-        """The exact share of the period the plan was in force (to the
-        microsecond, the clock's resolution)."""
-        return Decimal((self.end - self.start) // _MICROSECOND) / Decimal(
-            self.period // _MICROSECOND
-        )
+        return _share(self.start, self.end, self.period)
+
+
+@dataclass(frozen=True)
+class FeeShare:
+    """One subscription's fixed fees for the part of the period it was in force,
+    when a plan change (or a start or end mid-period) splits the period."""
+
+    reference: str  # "subscription:4"
+    name: str  # the billing model's
+    subscription_fee: Decimal
+    # (activity type, base fee per agent) of the model's activities of the period.
+    base_fees: tuple[tuple[str, Decimal], ...]
+    agents: int
+    start: datetime
+    end: datetime  # exclusive
+    period: timedelta
+
+    @property
+    def share(self) -> Decimal:
+        return _share(self.start, self.end, self.period)
 
 
 @dataclass(frozen=True)
@@ -159,6 +188,9 @@ class RatingInput:
     agents: int = 0
     billing_model_name: str = ""
     subscription_fee: Decimal = ZERO
+    # Set when subscriptions split the period: their fixed fees, prorated, replace
+    # ``subscription_fee`` and the activities' agent fees.
+    fee_shares: tuple[FeeShare, ...] = ()
     provider_charges: tuple[ProviderChargeItem, ...] = ()
     markup_percent: Decimal = ZERO
     adjustments: tuple[Adjustment, ...] = ()
@@ -302,14 +334,21 @@ class _Ledger:
     )
     out_of_bundle: dict[str, Decimal] = field(default_factory=dict)
     unpriced: dict[str, Decimal] = field(default_factory=dict)
+    # Activity type -> prorated agent fees billed (when subscriptions split the
+    # period), counted towards the activity's minimum charge.
+    agent_fees: dict[str, Decimal] = field(default_factory=dict)
 
     def money(self, amount: Decimal) -> Decimal:
         return quantize_money(amount, self.currency)
 
 
 def _subscription_rule(data: RatingInput, ledger: _Ledger) -> None:
-    """The billing model's subscription fee, or its share of the period for each
-    subscription in force during part of it."""
+    """The billing model's subscription fee; when subscriptions split the period,
+    each one's subscription fee and agent fees for its share of the period."""
+    if data.fee_shares:
+        for share in data.fee_shares:
+            _prorated_fee_lines(share, ledger)
+        return
     if data.subscription_fee:
         ledger.lines.append(
             RatedLine(
@@ -319,6 +358,42 @@ def _subscription_rule(data: RatingInput, ledger: _Ledger) -> None:
                 unit_price=data.subscription_fee,
                 amount=ledger.money(data.subscription_fee),
             )
+        )
+
+
+def _prorated_fee_lines(share: FeeShare, ledger: _Ledger) -> None:
+    fraction = share.share
+    dates = f"{share.start:%Y-%m-%d %H:%M} to {share.end:%Y-%m-%d %H:%M} UTC"
+    if share.subscription_fee:
+        ledger.lines.append(
+            RatedLine(
+                kind=SUBSCRIPTION,
+                description=f"Subscription: {share.name}, {dates}",
+                quantity=fraction.quantize(SHARE_STEP),
+                unit_price=share.subscription_fee,
+                amount=ledger.money(share.subscription_fee * fraction),
+                reference=share.reference,
+            )
+        )
+    for activity_type, fee in share.base_fees:
+        if not (fee and share.agents):
+            continue
+        amount = ledger.money(fee * share.agents * fraction)
+        ledger.lines.append(
+            RatedLine(
+                kind=BASE_FEE,
+                description=(
+                    f"{activity_type}: base fee, {share.agents} agent(s), {dates}"
+                ),
+                quantity=Decimal(share.agents),
+                unit_price=fee * fraction,
+                amount=amount,
+                activity_type=activity_type,
+                reference=share.reference,
+            )
+        )
+        ledger.agent_fees[activity_type] = (
+            ledger.agent_fees.get(activity_type, ZERO) + amount
         )
 
 
@@ -429,7 +504,11 @@ def _usage_rule(data: RatingInput, ledger: _Ledger) -> None:
 
 def _activity_rule(data: RatingInput, ledger: _Ledger) -> None:
     """The pricing engine's lines per activity of the billing model: agent fee,
-    tiers or usage, minimum charge; per-use activities use by use."""
+    tiers or usage, minimum charge; per-use activities use by use. When
+    subscriptions split the period, the agent fees are the prorated ones already
+    billed, and the minimum charge tops up usage plus those fees."""
+    prorated = bool(data.fee_shares)
+    agents = 0 if prorated else data.agents
     for terms in data.activities:
         activity_type = terms.pricing.activity_type
         if terms.per_use:
@@ -437,16 +516,39 @@ def _activity_rule(data: RatingInput, ledger: _Ledger) -> None:
                 _per_use_lines(
                     terms,
                     ledger.per_use_events.get(activity_type, {}),
-                    data.agents,
+                    agents,
                     ledger.currency,
                 )
             )
-        else:
-            ledger.lines.extend(
-                _activity_lines(
-                    terms, ledger.activity_units[activity_type], data.agents
-                )
+            continue
+        lines = _activity_lines(terms, ledger.activity_units[activity_type], agents)
+        if prorated:
+            lines = _minimum_over_prorated_fees(terms, lines, ledger)
+        ledger.lines.extend(lines)
+
+
+def _minimum_over_prorated_fees(
+    terms: ActivityTerms, lines: list[RatedLine], ledger: _Ledger
+) -> list[RatedLine]:
+    kept = [line for line in lines if line.kind != MINIMUM_CHARGE]
+    minimum = ledger.money(terms.pricing.minimum_charge)
+    charged = sum((line.amount for line in kept), ZERO) + ledger.agent_fees.get(
+        terms.pricing.activity_type, ZERO
+    )
+    if charged < minimum:
+        kept.append(
+            RatedLine(
+                kind=MINIMUM_CHARGE,
+                description=(
+                    f"{terms.pricing.activity_type}: minimum charge adjustment"
+                ),
+                quantity=None,
+                unit_price=None,
+                amount=minimum - charged,
+                activity_type=terms.pricing.activity_type,
             )
+        )
+    return kept
 
 
 def _provider_charge_rule(data: RatingInput, ledger: _Ledger) -> None:

@@ -58,6 +58,8 @@ class OrganizationTerms:
     entitlements: dict[int, list[rating.EntitlementTerms]] = field(default_factory=dict)
     # Customers with a bundle whose price the period bills.
     bundles_billed: set[int] = field(default_factory=set)
+    # Customers whose subscriptions split a month: all of them, in order.
+    split_subscriptions: dict[int, list[Subscription]] = field(default_factory=dict)
     # Billing model id (None: no model) -> its share of the rating inputs.
     model_inputs: dict = field(default_factory=dict, repr=False)
 
@@ -82,7 +84,10 @@ class OrganizationTerms:
 
 def _subscriptions_in_force(
     *, organization: Organization, period: Period, customer_ids=None
-) -> dict[int, Subscription]:
+) -> tuple[dict[int, Subscription], dict[int, list[Subscription]]]:
+    """The subscription in force at the period's end (the latest) per customer,
+    and, for customers whose subscriptions split the period (a change, or a start
+    or end inside it), all of them in order."""
     start, end = period.bounds
     rows = Subscription.objects.filter(
         organization=organization, starts_at__lt=end
@@ -90,10 +95,21 @@ def _subscriptions_in_force(
     if customer_ids is not None:
         rows = rows.filter(customer_id__in=customers_in(customer_ids))
     in_force: dict[int, Subscription] = {}
-    rows = rows.only("customer_id", "billing_model_id", "agents")
+    all_of: dict[int, list[Subscription]] = defaultdict(list)
+    rows = rows.only(
+        "customer_id", "billing_model_id", "agents", "starts_at", "ends_at"
+    )
     for subscription in rows.order_by("customer_id", "starts_at", "id"):
         in_force[subscription.customer_id] = subscription  # the latest wins
-    return in_force
+        all_of[subscription.customer_id].append(subscription)
+    split = {
+        customer_id: subscriptions
+        for customer_id, subscriptions in all_of.items()
+        if len(subscriptions) > 1
+        or subscriptions[0].starts_at > start
+        or (subscriptions[0].ends_at is not None and subscriptions[0].ends_at < end)
+    }
+    return in_force, split
 
 
 def _model_terms(model_ids: set[int]) -> dict[int, ModelTerms]:
@@ -250,7 +266,7 @@ def organization_terms(
     *, organization: Organization, period: Period, customer_ids=None
 ) -> OrganizationTerms:
     """Load the period's rating terms of the organization in a handful of queries."""
-    subscriptions = _subscriptions_in_force(
+    subscriptions, split = _subscriptions_in_force(
         organization=organization, period=period, customer_ids=customer_ids
     )
     terms = OrganizationTerms(
@@ -268,9 +284,16 @@ def organization_terms(
         ),
         subscriptions=subscriptions,
         models=_model_terms(
-            {subscription.billing_model_id for subscription in subscriptions.values()}
+            {
+                subscription.billing_model_id
+                for of_customer in split.values()
+                for subscription in of_customer
+            }
+            | {subscription.billing_model_id for subscription in subscriptions.values()}
         ),
     )
+    if period.frequency == MONTHLY:
+        terms.split_subscriptions = split
     if period.frequency == MONTHLY:
         terms.bundles, terms.bundles_billed = _bundles_in_force(
             organization=organization, period=period, customer_ids=customer_ids
@@ -331,6 +354,33 @@ def _model_inputs(terms: OrganizationTerms, model_id: int | None) -> _ModelInput
     return found
 
 
+def _fee_shares(terms: OrganizationTerms, customer_id: int) -> tuple:
+    """Each subscription's fixed fees for its share of a month it splits."""
+    split = terms.split_subscriptions.get(customer_id)
+    if not split:
+        return ()
+    start, end = terms.period.bounds
+    shares = []
+    for subscription in split:
+        inputs = _model_inputs(terms, subscription.billing_model_id)
+        shares.append(
+            rating.FeeShare(
+                reference=f"subscription:{subscription.pk}",
+                name=inputs.name,
+                subscription_fee=inputs.subscription_fee,
+                base_fees=tuple(
+                    (activity.pricing.activity_type, activity.pricing.base_agent_fee)
+                    for activity in inputs.activities
+                ),
+                agents=subscription.agents,
+                start=max(subscription.starts_at, start),
+                end=min(subscription.ends_at or end, end),
+                period=end - start,
+            )
+        )
+    return tuple(shares)
+
+
 def rating_input(
     *,
     terms: OrganizationTerms,
@@ -378,6 +428,7 @@ def rating_input(
         agents=subscription.agents if subscription else 0,
         billing_model_name=inputs.name,
         subscription_fee=inputs.subscription_fee,
+        fee_shares=_fee_shares(terms, customer_id),
         provider_charges=tuple(
             rating.ProviderChargeItem(
                 reference=f"provider_charge:{charge.pk}",
