@@ -1,10 +1,14 @@
-"""Customer segmentation: K-Means with k chosen by silhouette, DBSCAN, naming.
+"""Customer segmentation: K-Means with k chosen by silhouette, DBSCAN, naming, and
+the placing of customers left out of the fit.
 
 Choosing k: K-Means is fitted for every k in ``k_range`` and the k with the highest
 mean silhouette coefficient wins (ties go to the smaller k). Silhouettes are computed
 on a fixed random sample of at most ``SILHOUETTE_SAMPLE`` customers so the choice
 costs O(sample^2), not O(n^2); the sample's distances are computed once for all k.
 Above ``MINIBATCH_THRESHOLD`` customers K-Means is replaced by MiniBatchKMeans.
+
+The silhouette favours coarse partitions; ``profiling.splits`` tests the chosen
+segments for two groups and splits or merges them.
 
 DBSCAN runs on a PCA reduction of the features with ``eps`` at the knee of the sorted
 k-distance curve (the point farthest from the chord joining its ends); its noise
@@ -160,6 +164,38 @@ def kmeans_auto(
         centroids=centroids,
         algorithm="minibatch-kmeans" if minibatch else "kmeans",
     )
+
+
+def place(
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    fitted: np.ndarray,
+    columns: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:
+    """Segments of every row of ``matrix`` from ``labels`` of its ``fitted`` rows:
+    those keep theirs, every other row joins the segment whose centroid (weighted,
+    of its fitted members, ``UNUSUAL`` ones left out) is nearest over ``columns``."""
+    placed = np.full(len(matrix), UNUSUAL, dtype=np.int64)
+    placed[fitted] = labels
+    names = np.unique(labels[labels != UNUSUAL])
+    if fitted.all() or not len(names):
+        return placed
+    known = matrix[fitted][:, columns]
+    own = np.asarray(weights)[fitted]
+    centroids = np.vstack(
+        [
+            np.average(
+                known[labels == name],
+                axis=0,
+                weights=np.maximum(own[labels == name], 1e-9),
+            )
+            for name in names
+        ]
+    )
+    nearest = pairwise_distances(matrix[~fitted][:, columns], centroids).argmin(1)
+    placed[~fitted] = names[nearest]
+    return placed
 
 
 def reduce(matrix: np.ndarray, components: int = 10, seed: int = 0) -> np.ndarray:

@@ -39,6 +39,8 @@ from profiling.features import DAY, EventArrays
 # Transition columns kept: the most frequent ones across the organization.
 MAX_TRANSITION_COLUMNS = 200
 BLOCKS = ("mix", "sequences", "timing", "activity")
+# Days a customer must be seen for their weekday shares and burstiness to be theirs.
+WEEK_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class Representation:
     # Per customer, 0..1: how much their row is known, their events over the
     # median customer's (capped at 1). Segments are fitted with these weights.
     weights: np.ndarray
+    # Per customer: seen for at least a week and with events, so every column is
+    # their own. Younger customers' weekday shares cover only the days they were
+    # seen and their burstiness is the average (``week_columns``).
+    settled: np.ndarray
+    # Per column: needs a week of the customer to mean anything (weekday shares,
+    # the dispersion of daily counts, the share of active days).
+    week_columns: np.ndarray
 
     def block_report(self) -> list[dict]:
         """Per block: columns, columns that tell customers apart, the block's
@@ -175,7 +184,7 @@ def _blocks(
     active_days = (per_day > 0).sum(axis=1) / span_days
     # How bursty the days are needs a week to tell; younger customers take the
     # average of those who had one, which moves them towards no group.
-    week = spans >= 7
+    week = spans >= WEEK_DAYS
     if week.any():
         dispersion = np.where(week, dispersion, dispersion[week].mean())
         active_days = np.where(week, active_days, active_days[week].mean())
@@ -254,9 +263,16 @@ def represent(
         owners.append(np.full(block.shape[1], index))
     counts = np.bincount(events.customer, minlength=events.customer_count)
     typical = max(float(np.median(counts)), 1.0)
+    # Weekday shares (after the 24 hour shares of the timing block) and the last
+    # two activity columns (dispersion, active days) take a week to know.
+    week_columns = [np.zeros(block.shape[1], dtype=bool) for block in full]
+    week_columns[BLOCKS.index("timing")][24:] = True
+    week_columns[BLOCKS.index("activity")][-2:] = True
     return Representation(
         matrix=np.hstack(scaled),
         reliability=np.concatenate(weights),
         block_of_column=np.concatenate(owners),
         weights=np.minimum(counts / typical, 1.0),
+        settled=(options["spans"] >= WEEK_DAYS) & (counts > 0),
+        week_columns=np.concatenate(week_columns),
     )

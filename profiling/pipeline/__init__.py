@@ -2,9 +2,10 @@
 tags, and the held-out evaluation. Pure: arrays and dataclasses in and out.
 
 Stages and their timings: ``features`` (vectors per customer), ``cluster`` (K-Means
-with k by silhouette, DBSCAN for outliers, PCA for the 2-D view), ``chains`` (global,
-segment and customer Markov chains), ``predict`` (next operations, greedy path and
-expected counts per customer), ``tags`` (thresholds of the tag rules).
+with k by silhouette then split tests, DBSCAN for outliers, PCA for the 2-D view),
+``chains`` (global, segment and customer Markov chains), ``predict`` (next
+operations, greedy path and expected counts per customer), ``tags`` (thresholds of
+the tag rules).
 
 Sub-modules: ``chains`` (sessions and the chain stack), ``segments`` (clustering and
 segment descriptions), ``predictions`` (per-customer forecasts), ``tags`` (tag

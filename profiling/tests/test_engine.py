@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from profiling import clustering, features, markov, pipeline, synthetic
+from profiling import clustering, features, markov, pipeline, splits, synthetic
 from profiling.features import DAY, EventArrays
 from profiling.representation import represent
 
@@ -217,3 +217,76 @@ def test_a_young_customers_rate_leans_on_the_segment_an_old_ones_on_itself():
     rates = _rates([*established, (89, [100])])
     assert rates[:4].tolist() == pytest.approx([20, 30, 40, 50], rel=0.02)
     assert 36 < rates[4] < 60
+
+
+def _blobs(centres: np.ndarray, size: int, seed: int):
+    """``size`` Gaussian points around each centre, spreads falling from 1 to 0.3
+    across the dimensions."""
+    rng = np.random.default_rng(seed)
+    dims = centres.shape[1]
+    truth = np.repeat(np.arange(len(centres)), size)
+    points = centres[truth] + rng.normal(size=(len(truth), dims)) * np.linspace(
+        1.0, 0.3, dims
+    )
+    return points, truth
+
+
+def test_split_tests_find_two_close_groups_the_silhouette_merges():
+    centres = np.zeros((3, 20))
+    centres[1, 0] = 5.0  # near the first group
+    centres[2, 1] = 20.0  # far from both
+    points, truth = _blobs(centres, 200, seed=3)
+    coarse = clustering.kmeans_auto(points, k_range=(2, 8))
+    assert coarse.k == 2
+
+    refined, tests = splits.refine(points, coarse, k_range=(2, 8))
+
+    assert refined.k == 3
+    assert adjusted_rand_score(truth, refined.labels) >= 0.9
+    first = tests[0]
+    assert (first.neighbours, first.size, first.two_groups) == (False, 400, True)
+    assert first.spread_left < first.gaussian_spread_left
+    # The three groups stay apart: each pair of neighbours holds two groups.
+    assert all(test.two_groups for test in tests if test.neighbours)
+
+
+def test_split_tests_leave_single_gaussian_groups_whole():
+    centres = np.zeros((2, 20))
+    centres[1, 1] = 20.0
+    points, truth = _blobs(centres, 200, seed=4)
+    coarse = clustering.kmeans_auto(points, k_range=(2, 8))
+
+    refined, tests = splits.refine(points, coarse, k_range=(2, 8))
+
+    assert refined.k == 2
+    assert np.array_equal(refined.labels, coarse.labels)
+    assert [(t.size, t.two_groups) for t in tests] == [
+        (200, False),
+        (200, False),
+    ]
+
+
+def test_split_tests_need_four_customers_per_dimension():
+    centres = np.zeros((3, 20))
+    centres[1, 0] = 5.0
+    centres[2, 1] = 20.0
+    points, _ = _blobs(centres, 30, seed=3)  # the merged pair: 60 < 4 x 20
+    coarse = clustering.kmeans_auto(points, k_range=(2, 8))
+
+    refined, tests = splits.refine(points, coarse, k_range=(2, 8))
+
+    assert refined.k == coarse.k
+    assert tests == []
+
+
+def test_place_puts_unfitted_rows_in_the_nearest_segment_by_the_given_columns():
+    matrix = np.array(
+        [[0.0, 0.0], [0.2, 0.0], [5.0, 0.0], [5.2, 0.0], [4.9, -9.0], [0.1, 9.0]]
+    )
+    fitted = np.array([True, True, True, True, False, False])
+    labels = np.array([0, 0, 1, clustering.UNUSUAL])
+    columns = np.array([True, False])  # the second column is not theirs
+
+    placed = clustering.place(matrix, labels, fitted, columns, np.ones(6))
+
+    assert placed.tolist() == [0, 0, 1, clustering.UNUSUAL, 1, 0]

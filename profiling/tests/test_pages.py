@@ -100,7 +100,19 @@ def test_run_page_reports_how_segments_were_chosen(staff_client, profiled):
         f"<tr><td>{best}</td><td>{scores['silhouettes_by_k'][best]:.3f}</td></tr>"
         in content
     )
-    assert "Kept: <strong>kmeans</strong>, the higher mean silhouette." in content
+    assert (
+        "Kept: <strong>kmeans</strong>, the higher mean silhouette (K-Means' at its "
+        "best k, before the split tests)." in content
+    )
+    assert scores["fitted_customers"] + scores["placed_customers"] == 40
+    assert (
+        f"Segments were found among the {scores['fitted_customers']}\n       customers"
+        in content
+    )
+    assert (
+        "No segment was tested: none was large enough, or k was at its maximum."
+        in content
+    )
     blocks = {block["block"]: block for block in scores["blocks"]}
     assert set(blocks) == {"mix", "sequences", "timing", "activity"}
     assert sum(block["weight_share"] for block in blocks.values()) == pytest.approx(
@@ -109,3 +121,49 @@ def test_run_page_reports_how_segments_were_chosen(staff_client, profiled):
     # The planted segments differ by operation family: the mix tells them apart.
     assert blocks["mix"]["reliability"] > 0.5
     assert "<td>mix</td><td>12</td>" in content
+
+
+def test_run_page_lists_the_split_tests_and_the_placed_customers(
+    staff_client, profiled
+):
+    profiled.scores = {
+        **profiled.scores,
+        "kmeans_k": 5,
+        "fitted_customers": 30,
+        "placed_customers": 10,
+        "splits": [
+            {
+                "neighbours": False,
+                "size": 400,
+                "spread_left": 0.385,
+                "gaussian_spread_left": 0.593,
+                "z": 11.7,
+                "two_groups": True,
+            },
+            {
+                "neighbours": True,
+                "size": 250,
+                "spread_left": 0.622,
+                "gaussian_spread_left": 0.625,
+                "z": 0.2,
+                "two_groups": False,
+            },
+        ],
+    }
+    profiled.save(update_fields=["scores"])
+
+    content = staff_client.get(
+        reverse("staff:profiling-run", args=[profiled.pk])
+    ).content.decode()
+
+    assert "K-Means segments after the tests: <strong>5</strong>." in content
+    assert (
+        "<tr><td>a segment</td><td>400</td><td>0.385</td><td>0.593</td><td>11.7</td>"
+        "<td>yes: split</td></tr>" in content
+    )
+    assert (
+        "<tr><td>two neighbours</td><td>250</td><td>0.622</td><td>0.625</td>"
+        "<td>0.2</td><td>no: merged</td></tr>" in content
+    )
+    assert "Segments were found among the 30\n       customers" in content
+    assert "The other 10\n       (seen for less, or without events)" in content

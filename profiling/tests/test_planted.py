@@ -4,7 +4,8 @@ scenarios generated with fixed seeds (``profiling.planted``)."""
 import numpy as np
 import pytest
 
-from profiling import planted
+from profiling import pipeline, planted
+from profiling.features import DAY
 
 pytestmark = pytest.mark.clockless
 
@@ -16,8 +17,13 @@ def scores() -> dict[str, planted.PlantedScores]:
     return {s.scenario: s for s in planted.score_all(customers=CUSTOMERS, seed=1)}
 
 
+def _scenario(name: str) -> planted.Scenario:
+    (scenario,) = [s for s in planted.scenarios() if s.name == name]
+    return scenario
+
+
 def test_scenario_a_separates_customers_by_their_transitions_alone():
-    (scenario,) = [s for s in planted.scenarios() if s.name == "sequences"]
+    scenario = _scenario("sequences")
     usage = planted.generate(scenario, customers=CUSTOMERS, seed=1)
     counts = np.zeros((4, usage.events.vocab_size))
     np.add.at(counts, usage.labels[usage.events.customer], 1)
@@ -39,6 +45,24 @@ def test_segments_recover_the_planted_groups(scores, name):
 def test_segments_of_the_mixed_scenario_with_noise_and_young_customers(scores):
     result = scores["mixed"]
     assert result.adjusted_rand >= 0.8
+
+
+def test_customers_seen_for_a_day_join_the_segment_of_their_group():
+    usage = planted.generate(_scenario("mixed"), customers=CUSTOMERS, seed=1)
+    result = pipeline.profile(
+        usage.events,
+        window_start=usage.window_start,
+        window_end=usage.window_end,
+        rules=[],
+    )
+    events = np.bincount(usage.events.customer, minlength=CUSTOMERS)
+    one_day = (usage.window_end - usage.first_seen <= DAY) & (events > 0)
+    for group in range(len(_scenario("mixed").behaviours)):
+        settled = (usage.labels == group) & ~one_day & (events > 0)
+        (segment,) = set(result.labels[settled].tolist())
+        young = result.labels[(usage.labels == group) & one_day]
+        assert len(young) and (young == segment).all()
+    assert result.scores["fitted_customers"] == int((~one_day & (events > 0)).sum())
 
 
 @pytest.mark.parametrize("name", ["sequences", "mixes", "timing", "mixed"])
