@@ -180,7 +180,8 @@ def _planted(ctx: Context) -> list[Result]:
                 note=(
                     f"{score.title}; k={score.k} of {score.planted_groups} planted "
                     f"({score.algorithm}); {score.customers:,} customers, "
-                    f"{score.events:,} events; goal ARI >= 0.9: "
+                    f"{score.events:,} events, {score.unseen} grouped customers "
+                    "without events left out of ARI; goal ARI >= 0.9: "
                     f"{'met' if goals['ARI >= 0.9'] else 'NOT met'}"
                 ),
             ),
