@@ -1,7 +1,9 @@
 """One error shape for the whole API: ``{"errors": {field: [messages]}}``.
 
-DRF validation errors, Django ``ValidationError`` raised by services and domain errors
-(subclasses of ``DomainError``) all become 400s in that shape, ``Conflict`` a 409;
+DRF validation errors (nested ones flattened to dotted field paths, e.g.
+``operations.0.operation``), Django ``ValidationError`` raised by services and
+domain errors (subclasses of ``DomainError``) all become 400s in that shape,
+``Conflict`` a 409;
 other API exceptions keep their status and carry their detail under
 ``errors.detail``.
 """
@@ -15,15 +17,36 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from billing_site.errors import Conflict, DomainError
 
 
-def _as_lists(detail) -> dict:
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """Nested serializer errors as one level of dotted field paths:
+    ``{"operations": [{}, {"operation": ["..."]}]}`` becomes
+    ``{"operations.1.operation": ["..."]}``, and a nested serializer's own
+    ``non_field_errors`` are its field's (``{"operations": ["..."]}``)."""
+    flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
-        return {
-            key: value if isinstance(value, (list, dict)) else [value]
-            for key, value in detail.items()
-        }
-    if isinstance(detail, list):
-        return {"non_field_errors": detail}
-    return {"non_field_errors": [detail]}
+        for key, value in detail.items():
+            if key == "non_field_errors" and prefix:
+                path = prefix
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            for field, messages in flatten_errors(value, path).items():
+                flat.setdefault(field, []).extend(messages)
+    elif isinstance(detail, list) and any(isinstance(i, (dict, list)) for i in detail):
+        for index, value in enumerate(detail):
+            if isinstance(value, (dict, list)):
+                nested = flatten_errors(
+                    value, f"{prefix}.{index}" if prefix else str(index)
+                )
+            else:
+                nested = {prefix or "non_field_errors": [str(value)]}
+            for field, messages in nested.items():
+                flat.setdefault(field, []).extend(messages)
+    elif isinstance(detail, list):
+        if detail:
+            flat[prefix or "non_field_errors"] = [str(message) for message in detail]
+    else:
+        flat[prefix or "non_field_errors"] = [str(detail)]
+    return flat
 
 
 def django_validation_error_dict(error: DjangoValidationError) -> dict:
@@ -56,7 +79,7 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"errors": _as_lists(exc.detail)}
+        response.data = {"errors": flatten_errors(exc.detail)}
     else:
         response.data = {"errors": {"detail": [response.data.get("detail", "")]}}
     return response

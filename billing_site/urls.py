@@ -40,6 +40,8 @@ api_urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
+handler404 = "billing_site.api_input.not_found"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="root"),
     path("admin/", admin.site.urls),

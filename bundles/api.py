@@ -128,6 +128,9 @@ class TemplateOperationSerializer(serializers.Serializer):
     )
 
 
+MAX_VALIDITY_SECONDS = 10 * 366 * 24 * 3600
+
+
 class BundleTemplateSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=200)
@@ -149,9 +152,9 @@ class BundleTemplateSerializer(serializers.Serializer):
         allow_null=True,
     )
     validity = serializers.ChoiceField(choices=Validity.values, default="month")
-    # Length of a custom validity, seconds.
+    # Length of a custom validity, seconds: a minute to ten years.
     validity_seconds = serializers.IntegerField(
-        min_value=60, required=False, allow_null=True
+        min_value=60, max_value=MAX_VALIDITY_SECONDS, required=False, allow_null=True
     )
     target_tags = serializers.ListField(
         child=TargetField(), required=False, default=list

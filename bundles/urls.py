@@ -21,14 +21,16 @@ api_urlpatterns = [  # under /api/v1/
         api.CustomerBundleListApi.as_view(),
         name="customer-bundles",
     ),
-    re_path(r"^bundles/(?P<pk>\d+)/?$", api.BundleDetailApi.as_view(), name="bundle"),
     re_path(
-        r"^bundles/(?P<pk>\d+)/accept/?$",
+        r"^bundles/(?P<pk>[0-9]+)/?$", api.BundleDetailApi.as_view(), name="bundle"
+    ),
+    re_path(
+        r"^bundles/(?P<pk>[0-9]+)/accept/?$",
         api.BundleAcceptApi.as_view(),
         name="bundle-accept",
     ),
     re_path(
-        r"^bundles/(?P<pk>\d+)/decline/?$",
+        r"^bundles/(?P<pk>[0-9]+)/decline/?$",
         api.BundleDeclineApi.as_view(),
         name="bundle-decline",
     ),

@@ -39,7 +39,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         parts = header.split()
-        if parts[0].lower() != KEYWORD.lower():
+        if not parts or parts[0].lower() != KEYWORD.lower():
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(

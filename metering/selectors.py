@@ -12,6 +12,7 @@ from django.db.models import Count, DateField, F, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncMinute, TruncMonth
 from django.http import Http404
 
+from billing_site.ids import ascii_id
 from metering.models import (
     ApiKey,
     Customer,
@@ -109,8 +110,8 @@ def customer_get(*, organization: Organization, key: str | int) -> Customer:
     customers = customer_list(organization=organization)
     key = str(key)
     customer = customers.filter(external_id=key).first()
-    if customer is None and key.isdigit() and len(key) <= 18:
-        customer = customers.filter(pk=int(key)).first()
+    if customer is None and (number := ascii_id(key)) is not None:
+        customer = customers.filter(pk=number).first()
     if customer is None:
         raise Http404(f"No customer {key!r}")
     return customer

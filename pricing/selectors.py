@@ -12,6 +12,7 @@ from fractions import Fraction
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
+from billing_site.ids import ascii_id
 from billing_site.money import quantize_money
 from metering.models import Organization
 from metering.selectors import operation_list, usage_counter_part_list
@@ -55,9 +56,9 @@ def billing_model_get(*, organization: Organization, pk: int | str) -> BillingMo
     key = str(pk)
     model = (
         _with_pricing(BillingModel.objects.filter(organization=organization))
-        .filter(pk=int(key))
+        .filter(pk=ascii_id(key))
         .first()
-        if key.isdigit()
+        if ascii_id(key) is not None
         else None
     )
     if model is None:

@@ -8,6 +8,7 @@ import numpy as np
 from django.db.models import Max, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
+from billing_site.ids import ascii_id
 from metering.models import Customer, Organization
 from metering.selectors import usage_event_list
 from scaling.models import (
@@ -239,10 +240,11 @@ def recommendation_list(
 def recommendation_get(*, organization: Organization, pk) -> Recommendation:
     from django.http import Http404
 
-    if not str(pk).isdigit():
+    number = ascii_id(pk)
+    if number is None:
         raise Http404("No such recommendation")
     recommendation = (
-        recommendation_list(organization=organization).filter(pk=pk).first()
+        recommendation_list(organization=organization).filter(pk=number).first()
     )
     if recommendation is None:
         raise Http404("No such recommendation")

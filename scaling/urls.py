@@ -17,12 +17,12 @@ api_urlpatterns = [  # under /api/v1/
         name="recommendation-list",
     ),
     re_path(
-        r"^recommendations/(?P<pk>[^/]+)/approve/?$",
+        r"^recommendations/(?P<pk>[0-9]+)/approve/?$",
         api.RecommendationDecisionApi.as_view(decision="approve"),
         name="recommendation-approve",
     ),
     re_path(
-        r"^recommendations/(?P<pk>[^/]+)/reject/?$",
+        r"^recommendations/(?P<pk>[0-9]+)/reject/?$",
         api.RecommendationDecisionApi.as_view(decision="reject"),
         name="recommendation-reject",
     ),

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from billing_site.ids import ascii_id
 from bundles.models import BundleTemplate, PersonalizedBundle
 from metering.models import Customer, Organization
 
@@ -25,9 +26,10 @@ def bundle_list(*, organization: Organization) -> QuerySet[PersonalizedBundle]:
 
 
 def bundle_get(*, organization: Organization, pk) -> PersonalizedBundle:
-    if not str(pk).isdigit():
+    number = ascii_id(pk)
+    if number is None:
         raise Http404(f"No bundle {pk!r}")
-    bundle = bundle_list(organization=organization).filter(pk=int(pk)).first()
+    bundle = bundle_list(organization=organization).filter(pk=number).first()
     if bundle is None:
         raise Http404(f"No bundle {pk!r}")
     return bundle

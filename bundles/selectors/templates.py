@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.http import Http404
 
+from billing_site.ids import ascii_id
 from bundles import engine
 from bundles.models import BundleTemplate
 from bundles.selectors.validity import template_window
@@ -20,9 +21,10 @@ def template_list(*, organization: Organization) -> QuerySet[BundleTemplate]:
 
 
 def template_get(*, organization: Organization, pk) -> BundleTemplate:
-    if not str(pk).isdigit():
+    number = ascii_id(pk)
+    if number is None:
         raise Http404(f"No bundle template {pk!r}")
-    template = template_list(organization=organization).filter(pk=int(pk)).first()
+    template = template_list(organization=organization).filter(pk=number).first()
     if template is None:
         raise Http404(f"No bundle template {pk!r}")
     return template

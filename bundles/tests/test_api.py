@@ -179,18 +179,14 @@ def test_template_without_targets_is_accepted(api_client):
         ),
         (
             {"operations": []},
-            {"operations": {"non_field_errors": ["This list may not be empty."]}},
+            {"operations": ["This list may not be empty."]},
         ),
         (
             {"operations": [{"operation": "a", "included_quantity": 0}]},
             {
-                "operations": {
-                    "0": {
-                        "included_quantity": [
-                            "Must be positive, or null for unlimited."
-                        ]
-                    }
-                }
+                "operations.0.included_quantity": [
+                    "Must be positive, or null for unlimited."
+                ]
             },
         ),
         (
@@ -203,7 +199,7 @@ def test_template_without_targets_is_accepted(api_client):
         ),
         (
             {"target_tags": [{"name": "x", "weight": -1}]},
-            {"target_tags": {"0": ["weight must be a positive number."]}},
+            {"target_tags.0": ["weight must be a positive number."]},
         ),
         (
             {

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from billing_site.ids import ascii_id
 from invoices import rating
 from invoices.models import Invoice, InvoiceLine, InvoicingSettings
 from invoices.periods import Period
@@ -48,9 +49,10 @@ def invoice_list(
 def invoice_get(*, organization: Organization, pk: int | str) -> Invoice:
     """One invoice of the organization with its lines; 404 for any other."""
     key = str(pk)
+    number = ascii_id(key)
     invoice = (
-        invoice_list(organization=organization).filter(pk=int(key)).first()
-        if key.isdigit()
+        invoice_list(organization=organization).filter(pk=number).first()
+        if number is not None
         else None
     )
     if invoice is None:

@@ -2,9 +2,7 @@
 JSON parser, the plain decimal field and the money-format note for the schema.
 """
 
-from decimal import Decimal
-
-from rest_framework import exceptions, parsers
+from billing_site.api_input import HardenedJSONParser
 
 MONEY_FORMAT = (
     "Amounts are decimal strings rounded half-up to the currency's minor unit "
@@ -14,14 +12,7 @@ MONEY_FORMAT = (
 )
 
 
-class DecimalJSONParser(parsers.JSONParser):
+class DecimalJSONParser(HardenedJSONParser):
     """JSON whose non-integer numbers become ``Decimal`` (0.0015 stays exact)."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
-        import json
-
-        encoding = (parser_context or {}).get("encoding", "utf-8")
-        try:
-            return json.loads(stream.read().decode(encoding), parse_float=Decimal)
-        except ValueError as error:
-            raise exceptions.ParseError(f"JSON parse error - {error}") from error
+    decimal_floats = True
