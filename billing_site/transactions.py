@@ -1,6 +1,10 @@
 """Facts about the current database transaction that Django does not expose."""
 
-from django.db import connection
+from contextlib import contextmanager
+
+from django.db import IntegrityError, connection, transaction
+
+from billing_site.errors import Conflict
 
 
 def in_outermost_atomic() -> bool:
@@ -11,3 +15,18 @@ def in_outermost_atomic() -> bool:
     uncommitted work, and nothing commits when this block exits.
     """
     return len(connection.atomic_blocks) == 1 and connection.commit_on_exit
+
+
+@contextmanager
+def conflict_on_unique(constraint: str, message: str, *, field: str):
+    """Writes inside run in a savepoint; when they break the unique constraint
+    named ``constraint`` (a concurrent request wrote the same key after this one
+    checked), the savepoint is rolled back and a ``Conflict`` (409) raised."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        diag = getattr(error.__cause__, "diag", None)
+        if getattr(diag, "constraint_name", None) != constraint:
+            raise
+        raise Conflict(message, field=field) from error

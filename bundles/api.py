@@ -16,7 +16,12 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing_site.api_fields import PlainDecimalField
+from billing_site.api_fields import (
+    PlainDecimalField,
+    StrictDecimalField,
+    StrictIntegerField,
+    StrictPlainDecimalField,
+)
 from billing_site.decimals import plain_decimal
 from bundles import selectors, services
 from bundles.models import BundleTemplate, Validity
@@ -36,7 +41,7 @@ def _actor(request) -> str:
 
 class OperationPriceInputSerializer(serializers.Serializer):
     operation = serializers.CharField(max_length=100)
-    unit_price = serializers.DecimalField(
+    unit_price = StrictDecimalField(
         max_digits=18, decimal_places=8, min_value=Decimal(0)
     )
     # The customer's external id (or primary key) for a per-customer override.
@@ -118,7 +123,7 @@ class TargetField(serializers.Field):
 class TemplateOperationSerializer(serializers.Serializer):
     operation = serializers.CharField(max_length=100)
     # null means unlimited.
-    included_quantity = PlainDecimalField(
+    included_quantity = StrictPlainDecimalField(
         max_digits=20,
         decimal_places=6,
         allow_null=True,
@@ -136,7 +141,7 @@ class BundleTemplateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     operations = TemplateOperationSerializer(many=True, allow_empty=False)
-    discount_percent = PlainDecimalField(
+    discount_percent = StrictPlainDecimalField(
         max_digits=5,
         decimal_places=2,
         min_value=Decimal(0),
@@ -144,7 +149,7 @@ class BundleTemplateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
     )
-    fixed_price = serializers.DecimalField(
+    fixed_price = StrictDecimalField(
         max_digits=18,
         decimal_places=2,
         min_value=Decimal(0),
@@ -153,7 +158,7 @@ class BundleTemplateSerializer(serializers.Serializer):
     )
     validity = serializers.ChoiceField(choices=Validity.values, default="month")
     # Length of a custom validity, seconds: a minute to ten years.
-    validity_seconds = serializers.IntegerField(
+    validity_seconds = StrictIntegerField(
         min_value=60, max_value=MAX_VALIDITY_SECONDS, required=False, allow_null=True
     )
     target_tags = serializers.ListField(

@@ -13,6 +13,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing_site.api_fields import (
+    BoundedDateTimeField,
+    StrictDecimalField,
+    StrictIntegerField,
+)
 from billing_site.decimals import plain_decimal
 from billing_site.errors import DomainError
 from invoices import exports, periods, selectors, services
@@ -150,9 +155,16 @@ class ProviderChargeInputSerializer(serializers.Serializer):
     customer_id = serializers.CharField(max_length=128)
     provider = serializers.CharField(max_length=100)
     period = serializers.CharField(max_length=10, help_text="YYYY-MM")
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    amount = StrictDecimalField(
+        max_digits=18,
+        decimal_places=2,
+        help_text="Negative for a credit, which needs credit_reason.",
+    )
     description = serializers.CharField(
         max_length=300, required=False, allow_blank=True, default=""
+    )
+    credit_reason = serializers.CharField(
+        max_length=280, required=False, allow_blank=True, default=""
     )
     external_ref = serializers.CharField(
         max_length=128, required=False, allow_blank=True, default=""
@@ -231,9 +243,9 @@ def _customer(request, external_id: str):
 
 class SubscriptionInputSerializer(serializers.Serializer):
     customer_id = serializers.CharField(max_length=128)
-    billing_model_id = serializers.IntegerField(min_value=1)
-    agents = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
-    starts_at = serializers.DateTimeField()
+    billing_model_id = StrictIntegerField(min_value=1)
+    agents = StrictIntegerField(min_value=0, max_value=1_000_000, default=0)
+    starts_at = BoundedDateTimeField()
 
 
 class SubscriptionOutputSerializer(serializers.ModelSerializer):

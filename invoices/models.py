@@ -9,12 +9,14 @@ than its state transitions, its lines refuse writes, and on PostgreSQL triggers
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from billing_site.errors import InvalidTransition
 from billing_site.timestamps import TimeStampedModel
+from billing_site.webhooks import webhook_secret_check
 from invoices import periods, rating
 from metering.models import Customer, Organization, currency_validator
 from pricing.models import BillingModel
@@ -56,6 +58,9 @@ class InvoicingSettings(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Invoicing settings of {self.organization}"
+
+    def clean(self) -> None:
+        webhook_secret_check(url=self.webhook_url, secret=self.webhook_secret)
 
 
 class Subscription(TimeStampedModel):
@@ -346,6 +351,23 @@ class ProviderCharge(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.period_start:%Y-%m}: {self.amount}"
+
+    def clean(self) -> None:
+        # Billing attaches a charge to its invoice while the invoice is a draft; a
+        # finalized invoice is an issued document that no charge may join.
+        if self.invoice_id is None:
+            return
+        attached = (
+            ProviderCharge.objects.filter(pk=self.pk)
+            .values_list("invoice_id", flat=True)
+            .first()
+            if self.pk
+            else None
+        )
+        if attached != self.invoice_id and self.invoice.status != Invoice.Status.DRAFT:
+            raise ValidationError(
+                {"invoice": [f"Invoice {self.invoice} is finalized: no more charges."]}
+            )
 
 
 class CreditNote(TimeStampedModel):

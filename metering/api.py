@@ -306,6 +306,10 @@ class UsageEventBatchApi(APIView):
     counts and one result per event, in order: accepted, duplicate, conflict or
     rejected (with ``errors``). Valid events are stored even when others are not."""
 
+    # 10,000 events of up to about 800 bytes each (ids, context and small
+    # properties); a realistic full batch is 3 to 4 MB.
+    max_body_bytes = 8 * 1024 * 1024
+
     throttle_classes = [IngestRateThrottle]
 
     def post(self, request):

@@ -18,6 +18,8 @@ from decimal import Decimal, InvalidOperation
 
 import orjson
 
+from billing_site.decimals import PLAIN_DECIMAL_RE
+
 MAX_QUANTITY = Decimal("1000000000000")
 QUANTITY_STEP = Decimal("0.000001")
 DEFAULT_QUANTITY_TEXT = "1.000000"
@@ -134,6 +136,10 @@ def _quantity(value, errors: dict) -> str:
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
+            errors["quantity"] = ["Must be a number."]
+            return DEFAULT_QUANTITY_TEXT
+        # Decimal() also reads "1_000", "٣" and "1e3": only plain decimals pass.
+        if number.is_finite() and not PLAIN_DECIMAL_RE.fullmatch(value.strip()):
             errors["quantity"] = ["Must be a number."]
             return DEFAULT_QUANTITY_TEXT
     else:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from billing_site.transactions import conflict_on_unique
 from metering.models import Organization
 from pricing import engine
 from pricing.models import ActivityBasedConfig, BillingModel, PriceTier
@@ -199,7 +200,12 @@ def billing_model_create(
     *, organization: Organization, spec: BillingModelSpec
 ) -> BillingModel:
     model, rows = _build(organization, spec, None)
-    model.save()
+    with conflict_on_unique(
+        "billing_model_unique_name",
+        f"A billing model named {model.name!r} already exists.",
+        field="name",
+    ):
+        model.save()
     _write_activities(model, rows)
     return model
 
@@ -211,7 +217,12 @@ def billing_model_update(
     """Replace the model's fields, activity pricing and tiers with ``spec``."""
     locked = BillingModel.objects.select_for_update().get(pk=billing_model.pk)
     model, rows = _build(locked.organization, spec, locked)
-    model.save()
+    with conflict_on_unique(
+        "billing_model_unique_name",
+        f"A billing model named {model.name!r} already exists.",
+        field="name",
+    ):
+        model.save()
     _write_activities(model, rows)
     return model
 

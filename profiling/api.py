@@ -4,6 +4,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing_site.api_fields import StrictIntegerField
 from metering.selectors import customer_get
 from profiling import selectors
 from profiling.models import Segment
@@ -67,7 +68,7 @@ class PredictNextInputSerializer(serializers.Serializer):
     sequence = serializers.ListField(
         child=serializers.CharField(max_length=100), max_length=1000
     )
-    k = serializers.IntegerField(min_value=1, max_value=50, default=3)
+    k = StrictIntegerField(min_value=1, max_value=50, default=3)
     # An end user inside the customer's account; their own chain comes first.
     user_id = serializers.CharField(
         max_length=128, required=False, allow_blank=True, default=""

@@ -12,6 +12,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing_site.api_fields import BoundedDateTimeField, StrictFloatField
 from billing_site.errors import DomainError
 from metering.selectors import customer_get
 from scaling import selectors
@@ -24,8 +25,8 @@ MAX_BATCH = 10_000
 class MetricItemSerializer(serializers.Serializer):
     account_id = serializers.CharField(max_length=128)
     resource = serializers.CharField(max_length=64, validators=[code_validator])
-    timestamp = serializers.DateTimeField()
-    value = serializers.FloatField(min_value=0)
+    timestamp = BoundedDateTimeField()
+    value = StrictFloatField(min_value=0)
 
     def validate_value(self, value: float) -> float:
         if not math.isfinite(value):
@@ -66,6 +67,9 @@ class MetricBatchApi(APIView):
     (account, resource, timestamp); a point replaces a derived one (bandwidth from
     metering) of the same key. An invalid item rejects the batch with a 400 naming
     it."""
+
+    # Room for MAX_BATCH points of about 200 bytes each.
+    max_body_bytes = 4 * 1024 * 1024
 
     def post(self, request):
         data = MetricBatchInputSerializer(data=request.data)

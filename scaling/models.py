@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from billing_site.timestamps import TimeStampedModel
+from billing_site.webhooks import webhook_secret_check
 from metering.models import Customer, Organization
 from scaling import calendars
 
@@ -288,6 +289,7 @@ class ScalingPolicy(TimeStampedModel):
         return f"Scaling policy of {self.customer}"
 
     def clean(self) -> None:
+        webhook_secret_check(url=self.webhook_url, secret=self.webhook_secret)
         if self.holiday_country and (
             self.holiday_country not in calendars.supported_countries()
         ):

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from billing_site.errors import DomainError
+from billing_site.transactions import conflict_on_unique
 from bundles.models import BundleTemplate, BundleTemplateOperation
 from metering.models import Organization
 
@@ -46,7 +47,12 @@ def bundle_template_save(
             f"A bundle template named {template.name!r} already exists.", field="name"
         )
     template.full_clean(validate_constraints=False)
-    template.save()
+    with conflict_on_unique(
+        "bundle_template_unique_name",
+        f"A bundle template named {template.name!r} already exists.",
+        field="name",
+    ):
+        template.save()
     if operations is not None:
         lines = list(operations)
         codes = [line.operation for line in lines]

@@ -84,10 +84,31 @@ def provider_charge_create(
     amount: Decimal,
     description: str = "",
     external_ref: str = "",
+    credit_reason: str = "",
 ) -> ProviderCharge:
-    """Record a provider's network charge for a month (billed on its invoice)."""
+    """Record a provider's network charge for a month (billed on its invoice).
+
+    A negative amount is a credit and needs ``credit_reason`` (kept as the
+    description); a positive one takes none. Either way at most
+    ``MAX_PROVIDER_CHARGE`` in size."""
     if customer.organization_id != organization.pk:
         raise DomainError("Unknown customer.", field="customer_id")
+    if abs(amount) > MAX_PROVIDER_CHARGE:
+        raise DomainError(
+            f"Must be between -{MAX_PROVIDER_CHARGE} and {MAX_PROVIDER_CHARGE}.",
+            field="amount",
+        )
+    credit_reason = credit_reason.strip()
+    if amount < 0 and not credit_reason:
+        raise DomainError(
+            "A negative amount is a credit: give its credit_reason.", field="amount"
+        )
+    if amount >= 0 and credit_reason:
+        raise DomainError(
+            "Only a credit (a negative amount) has a reason.", field="credit_reason"
+        )
+    if credit_reason:
+        description = f"Credit: {credit_reason}"
     if period_start.day != 1:
         raise DomainError("Give the first day of the month.", field="period")
     if (
@@ -122,6 +143,8 @@ class ImportResult:
 
 
 CSV_COLUMNS = ("customer_id", "provider", "period", "amount")
+# The largest charge or credit one row may carry, in the organization's currency.
+MAX_PROVIDER_CHARGE = Decimal("1000000.00")
 
 
 def provider_charges_import(*, organization: Organization, text: str) -> ImportResult:
@@ -158,6 +181,18 @@ def provider_charges_import(*, organization: Organization, text: str) -> ImportR
                 ) from None
             if not amount.is_finite():
                 raise DomainError("Not a number.", field="amount")
+            if abs(amount) > MAX_PROVIDER_CHARGE:
+                raise DomainError(
+                    f"Must be between -{MAX_PROVIDER_CHARGE} and "
+                    f"{MAX_PROVIDER_CHARGE}.",
+                    field="amount",
+                )
+            description = (row.get("description") or "").strip()
+            if amount < 0 and not description:
+                raise DomainError(
+                    "A negative amount is a credit: give its reason as description.",
+                    field="amount",
+                )
             provider = (row["provider"] or "").strip()
             if not provider:
                 raise DomainError("Required.", field="provider")
@@ -167,7 +202,8 @@ def provider_charges_import(*, organization: Organization, text: str) -> ImportR
                     "provider": provider,
                     "period_start": period.start,
                     "amount": amount,
-                    "description": (row.get("description") or "").strip(),
+                    "description": "" if amount < 0 else description,
+                    "credit_reason": description if amount < 0 else "",
                     "external_ref": (row.get("external_ref") or "").strip(),
                 }
             )

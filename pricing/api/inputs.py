@@ -7,29 +7,30 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 
+from billing_site.api_fields import StrictDecimalField, StrictIntegerField
 from billing_site.errors import DomainError
 from pricing import services, shapes
 from pricing.models import ActivityBasedConfig, BillingModel
 
 
 class TierInputSerializer(serializers.Serializer):
-    up_to = serializers.DecimalField(
+    up_to = StrictDecimalField(
         max_digits=24, decimal_places=6, allow_null=True,
         help_text="Inclusive upper bound in units; null for the open-ended last tier.",
     )  # fmt: skip
-    unit_price = serializers.DecimalField(max_digits=18, decimal_places=8)
-    flat_fee = serializers.DecimalField(
+    unit_price = StrictDecimalField(max_digits=18, decimal_places=8)
+    flat_fee = StrictDecimalField(
         max_digits=18, decimal_places=2, required=False, default=Decimal("0")
     )
 
 
 class ActivityInputSerializer(serializers.Serializer):
-    price_per_unit = serializers.DecimalField(max_digits=18, decimal_places=8)
+    price_per_unit = StrictDecimalField(max_digits=18, decimal_places=8)
     activity_type = serializers.CharField(max_length=64)
     unit_type = serializers.ChoiceField(
         ActivityBasedConfig.UnitType.choices, required=False, default="action"
     )
-    base_agent_fee = serializers.DecimalField(
+    base_agent_fee = StrictDecimalField(
         max_digits=18, decimal_places=2, required=False, default=Decimal("0")
     )
     volume_pricing_enabled = serializers.BooleanField(required=False, default=None)
@@ -37,7 +38,7 @@ class ActivityInputSerializer(serializers.Serializer):
         ActivityBasedConfig.TierMode.choices, required=False, default="graduated"
     )
     tiers = TierInputSerializer(many=True, required=False, default=list)
-    minimum_charge = serializers.DecimalField(
+    minimum_charge = StrictDecimalField(
         max_digits=18, decimal_places=2, required=False, default=Decimal("0")
     )
     billing_frequency = serializers.ChoiceField(
@@ -55,10 +56,10 @@ class BillingModelInputSerializer(serializers.Serializer):
         BillingModel.ModelType.choices, required=False, default="activity"
     )
     is_active = serializers.BooleanField(required=False, default=True)
-    subscription_fee = serializers.DecimalField(
+    subscription_fee = StrictDecimalField(
         max_digits=18, decimal_places=2, required=False, default=Decimal("0")
     )
-    organization_id = serializers.IntegerField(
+    organization_id = StrictIntegerField(
         required=False,
         help_text="Optional: the organization the API key implies.",
     )
@@ -157,7 +158,7 @@ class UnitsField(serializers.Field):
     def _quantity(value) -> Decimal:
         if isinstance(value, (bool, dict, list)) or value is None:
             raise exceptions.ValidationError(["A valid number is required."])
-        parser = serializers.DecimalField(
+        parser = StrictDecimalField(
             max_digits=30, decimal_places=6, min_value=Decimal(0)
         )
         return parser.run_validation(value)
@@ -207,7 +208,7 @@ class CostCalculateInputSerializer(serializers.Serializer):
         help_text="Units used (may be decimal); for a hybrid model, an object of "
         'units by activity type, e.g. {"tokens": 15000, "api_calls": 100}.'
     )
-    agents = serializers.IntegerField(
+    agents = StrictIntegerField(
         min_value=0,
         max_value=1_000_000,
         required=False,
