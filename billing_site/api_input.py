@@ -51,8 +51,10 @@ def json_problem(value) -> tuple[str, str] | None:
         if not isinstance(item, (dict, list)):
             continue
         if depth > MAX_JSON_DEPTH:
+            # Named by its top-level field: the full path is 32 segments long.
+            top = path.split(".", 1)[0] if isinstance(value, dict) else ""
             return (
-                path or "non_field_errors",
+                top or "non_field_errors",
                 f"JSON may nest at most {MAX_JSON_DEPTH} levels.",
             )
         if isinstance(item, dict):

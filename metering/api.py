@@ -15,11 +15,11 @@ from django.utils import timezone
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from billing_site.api_input import StrictCursorPagination
 from billing_site.collection import without_cycle_collection
 from metering import selectors, services
 from metering.ingestion import month_start
@@ -243,7 +243,7 @@ class UsageEventOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class UsageEventCursorPagination(CursorPagination):
+class UsageEventCursorPagination(StrictCursorPagination):
     ordering = ("-occurred_at", "-id")
     page_size = 100
     page_size_query_param = "limit"

@@ -9,22 +9,34 @@ No answer may be a 5xx, and a 4xx must leave every table's row count unchanged.
 
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import QuerySet
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
+from bundles.models import BundleTemplate
 from bundles.tests.factories import (
     BundleTemplateFactory,
     BundleTemplateOperationFactory,
     PersonalizedBundleFactory,
 )
-from invoices.tests.factories import ProviderChargeFactory, SubscriptionFactory
+from invoices.models import ProviderCharge
+from invoices.tests.factories import (
+    InvoicingSettingsFactory,
+    ProviderChargeFactory,
+    SubscriptionFactory,
+)
+from metering.models import Customer
 from metering.services import api_key_create
 from metering.tests.factories import CustomerFactory, OrganizationFactory
+from pricing.models import BillingModel
 from pricing.tests.factories import ActivityBasedConfigFactory
+from scaling.models import ScalingPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -331,3 +343,470 @@ def _shape_problem(response) -> str | None:
     ):
         return f"{response.status_code} not in the error shape: {response.json()}"
     return None
+
+
+# One case per hostile input: the exact status and error body ----------------------
+
+NUL = "Must not contain NUL characters."
+NOT_FOUND = {"errors": {"detail": ["Not found."]}}
+
+
+@pytest.fixture
+def hostile_org():
+    return OrganizationFactory(slug="hostile-cases")
+
+
+@pytest.fixture
+def api(hostile_org, api_client_for):
+    return api_client_for(hostile_org)
+
+
+@pytest.mark.parametrize("header", ["\u00a0", "   ", " \x85\x1c "])
+def test_authorization_of_whitespace_alone_is_unauthenticated(client, header):
+    response = client.get("/api/v1/customers/", HTTP_AUTHORIZATION=header)
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "errors": {"detail": ["Authentication credentials were not provided."]}
+    }
+
+
+def test_authorization_keyword_then_odd_whitespace_is_401(client):
+    response = client.get("/api/v1/customers/", HTTP_AUTHORIZATION="Api-Key\u00a0")
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "errors": {
+            "detail": ["Malformed Authorization header: expected 'Api-Key <key>'."]
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/billing-models/\u00b2/",
+        "/api/v1/billing-models/\u0663/",
+        "/api/v1/invoices/99999999999999999999/",
+        "/api/v1/bundle-templates/9223372036854775808/",
+        "/api/v1/customers/\u0663/",
+        "/api/v1/customers/\u00b2/usage/",
+        "/api/v1/bundles/\u0663/",
+        "/api/v1/recommendations/\u00b2/approve/",
+        "/api/v1/customers/a%00b/",
+    ],
+)
+def test_path_ids_beyond_ascii_digits_or_bigint_are_404(api, path):
+    method = api.post if path.endswith("approve/") else api.get
+
+    response = method(path)
+
+    assert response.status_code == 404
+    assert response.json() == NOT_FOUND
+
+
+def test_an_arabic_indic_id_never_finds_the_ascii_one(api, hostile_org):
+    customer = CustomerFactory(organization=hostile_org, external_id="c-3")
+    arabic = "".join(chr(0x0660 + int(digit)) for digit in str(customer.pk))
+
+    assert api.get(f"/api/v1/customers/{customer.pk}/").status_code == 200
+    assert api.get(f"/api/v1/customers/{arabic}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "value", ["1e20", "99999999999999999999", "\u00b2", "\u0663", "-1", "1_0"]
+)
+@pytest.mark.parametrize("name", ["limit", "offset"])
+def test_pagination_numbers_are_ascii_whole_numbers(api, name, value):
+    response = api.get("/api/v1/customers/", {name: value})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {name: ["Must be a whole number of at most 18 digits."]}
+    }
+
+
+def test_event_list_limit_beyond_bigint_is_400(api):
+    response = api.get("/api/v1/events/", {"limit": "99999999999999999999"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {"limit": ["Must be a whole number of at most 18 digits."]}
+    }
+
+
+def test_subscription_ids_in_the_body_are_ascii_integers(api, hostile_org):
+    CustomerFactory(organization=hostile_org, external_id="c-1")
+    body = {
+        "customer_id": "c-1",
+        "billing_model_id": "\u0663",
+        "starts_at": "2026-07-01T00:00:00+00:00",
+    }
+
+    response = api.post("/api/v1/subscriptions/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {"billing_model_id": ["A valid integer is required."]}
+    }
+
+
+def test_nul_in_a_query_parameter_is_400_naming_it(api):
+    response = api.get("/api/v1/events/?operation=a%00b")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"operation": [NUL]}}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"external_id": "c-1", "name": "a\x00"}, "name"),
+        ({"external_id": "c-1", "name": "A", "metadata": {"a": {"b": "x\x00"}}},
+         "metadata.a.b"),
+        ({"external_id": "c-1", "name": "A", "metadata": {"a": ["ok", "\x00"]}},
+         "metadata.a.1"),
+        ({"external_id": "c-1", "name": "A", "metadata": {"k\x00": 1}}, "metadata"),
+    ],
+)  # fmt: skip
+def test_nul_anywhere_in_a_body_is_400_naming_the_field(api, body, field):
+    response = api.post("/api/v1/customers/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {field: [NUL]}}
+    assert not Customer.objects.filter(external_id="c-1").exists()
+
+
+def test_nul_in_bundle_template_target_tags_is_400(api):
+    body = {
+        "name": "T",
+        "discount_percent": "10",
+        "operations": [{"operation": "image.resize"}],
+        "target_tags": ["heavy", {"name": "x\x00", "weight": 2}],
+    }
+
+    response = api.post("/api/v1/bundle-templates/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"target_tags.1.name": [NUL]}}
+
+
+def test_nul_in_event_properties_rejects_the_event(api, hostile_org):
+    CustomerFactory(organization=hostile_org, external_id="c-1")
+    event = {
+        "event_id": "e-1",
+        "customer_id": "c-1",
+        "operation": "image.resize",
+        "occurred_at": "2026-06-17T09:00:00+00:00",
+        "properties": {"k": "a\x00"},
+    }
+
+    response = api.post("/api/v1/events/", event, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"properties": [NUL]}}
+
+
+def _nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def test_json_nested_32_levels_is_accepted(api):
+    body = {"external_id": "c-1", "name": "A", "metadata": _nested(31)}
+
+    assert api.post("/api/v1/customers/", body, format="json").status_code == 201
+
+
+def test_json_nested_deeper_than_32_levels_is_400(api):
+    body = {"external_id": "c-1", "name": "A", "metadata": _nested(32)}
+
+    response = api.post("/api/v1/customers/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {"metadata": ["JSON may nest at most 32 levels."]}
+    }
+
+
+def test_json_nested_thousands_of_levels_is_400_not_a_recursion_error(api):
+    body = '{"a":' * 100_000 + "1" + "}" * 100_000
+
+    response = api.generic(
+        "POST", "/api/v1/billing-models/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    (message,) = response.json()["errors"]["non_field_errors"]
+    assert message.startswith("Request body is not valid JSON: depth limit exceeded")
+
+
+def test_body_over_an_endpoints_limit_is_413_in_the_error_shape(api):
+    body = json.dumps({"external_id": "c-1", "name": "x" * 2_000_000})
+
+    response = api.generic(
+        "POST", "/api/v1/customers/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "errors": {
+            "non_field_errors": [
+                f"Request body is {len(body)} bytes; this endpoint accepts at most "
+                "1048576 bytes."
+            ]
+        }
+    }
+
+
+def test_event_batch_over_8_mib_is_413(api):
+    body = json.dumps({"events": [{"context": "x" * 1000}] * 9_000})
+
+    response = api.generic(
+        "POST", "/api/v1/events/batch/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 413
+    assert "at most 8388608 bytes" in response.json()["errors"]["non_field_errors"][0]
+
+
+def test_event_batch_of_10000_realistic_events_is_accepted(api, hostile_org):
+    CustomerFactory(organization=hostile_org, external_id="customer-000001")
+    events = [
+        {
+            "event_id": f"evt-2026-06-17-{index:08d}-0d5c1f7e9a",
+            "customer_id": "customer-000001",
+            "operation": "image.resize",
+            "quantity": "1.5",
+            "occurred_at": "2026-06-17T09:00:00+00:00",
+            "user_id": f"user-{index % 250:05d}@example.com",
+            "process_id": f"proc-7f3a9c2e-{index % 40:04d}",
+            "context": "web/checkout/step-2?campaign=summer-sale",
+            "properties": {"region": "eu-west-1", "size": "1024x768", "retry": 0},
+        }
+        for index in range(10_000)
+    ]
+    body = json.dumps({"events": events})
+    assert len(body) > 2_621_440  # Django's default limit refused it
+
+    response = api.generic(
+        "POST", "/api/v1/events/batch/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 10_000
+
+
+@pytest.mark.parametrize("value", ["1_000", "\u0663", "\u00b2", True, "NaN",
+                                   "Infinity", "1e3", " "])  # fmt: skip
+def test_amounts_are_json_numbers_or_plain_decimal_strings(api, hostile_org, value):
+    CustomerFactory(organization=hostile_org, external_id="c-1")
+    body = {"customer_id": "c-1", "provider": "AWS", "period": "2026-05",
+            "amount": value}  # fmt: skip
+
+    response = api.post("/api/v1/provider-charges/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"amount": ["A valid number is required."]}}
+
+
+@pytest.mark.parametrize("value", ["1_000", "\u0663", True, "NaN", "1e3"])
+def test_cost_units_are_plain_numbers(api, hostile_org, value):
+    model = ActivityBasedConfigFactory(billing_model__organization=hostile_org)
+
+    response = api.post(
+        f"/api/v1/billing-models/{model.billing_model.pk}/calculate-cost/",
+        {"units": value},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"units": ["A valid number is required."]}}
+
+
+@pytest.mark.parametrize("value", ["1_000", "\u0663\u0664", "1e3"])
+def test_event_quantity_is_a_plain_number(api, hostile_org, value):
+    CustomerFactory(organization=hostile_org, external_id="c-1")
+    event = {"event_id": "e-1", "customer_id": "c-1", "operation": "image.resize",
+             "occurred_at": "2026-06-17T09:00:00+00:00", "quantity": value}  # fmt: skip
+
+    response = api.post("/api/v1/events/", event, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"quantity": ["Must be a number."]}}
+
+
+@pytest.mark.parametrize(
+    "value", ["1999-12-31T23:59:59+00:00", "2101-01-01T00:00:00+00:00"]
+)
+def test_subscription_start_is_within_the_years_2000_to_2100(api, hostile_org, value):
+    CustomerFactory(organization=hostile_org, external_id="c-1")
+    model = ActivityBasedConfigFactory(billing_model__organization=hostile_org)
+    body = {"customer_id": "c-1", "billing_model_id": model.billing_model.pk,
+            "starts_at": value}  # fmt: skip
+
+    response = api.post("/api/v1/subscriptions/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {"starts_at": ["Must be between the years 2000 and 2100."]}
+    }
+
+
+def test_metric_timestamp_is_within_the_years_2000_to_2100(api, hostile_org):
+    CustomerFactory(organization=hostile_org, external_id="c-1")
+    metric = {"account_id": "c-1", "resource": "cpu",
+              "timestamp": "0001-01-01T00:00:00+00:00", "value": True}  # fmt: skip
+
+    response = api.post("/api/v1/metrics/batch/", {"metrics": [metric]}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "metrics[0].timestamp": ["Must be between the years 2000 and 2100."],
+            "metrics[0].value": ["A valid number is required."],
+        }
+    }
+
+
+@pytest.mark.parametrize("seconds", ["99999999999999999999", 316_224_001])
+def test_bundle_template_validity_seconds_beyond_ten_years_is_400(api, seconds):
+    body = {"name": "T", "discount_percent": "10", "validity": "custom",
+            "validity_seconds": seconds,
+            "operations": [{"operation": "image.resize"}]}  # fmt: skip
+
+    response = api.post("/api/v1/bundle-templates/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "validity_seconds": [
+                "Ensure this value is less than or equal to 316224000."
+            ]
+        }
+    }
+
+
+def _hide_existing_rows(monkeypatch, model):
+    """The request that checked for a same-named row before another request's
+    insert committed: the check finds nothing, the insert then collides."""
+    exists = QuerySet.exists
+    monkeypatch.setattr(
+        QuerySet, "exists", lambda qs: False if qs.model is model else exists(qs)
+    )
+
+
+def test_same_name_bundle_template_written_concurrently_is_409(
+    api, hostile_org, monkeypatch
+):
+    BundleTemplateFactory(organization=hostile_org, name="Heavy")
+    _hide_existing_rows(monkeypatch, BundleTemplate)
+    body = {"name": "Heavy", "discount_percent": "10",
+            "operations": [{"operation": "image.resize"}]}  # fmt: skip
+
+    response = api.post("/api/v1/bundle-templates/", body, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "errors": {"name": ["A bundle template named 'Heavy' already exists."]}
+    }
+    assert BundleTemplate.objects.filter(organization=hostile_org).count() == 1
+
+
+def test_same_name_billing_model_written_concurrently_is_409(
+    api, hostile_org, monkeypatch
+):
+    ActivityBasedConfigFactory(
+        billing_model__organization=hostile_org, billing_model__name="Pro"
+    )
+    _hide_existing_rows(monkeypatch, BillingModel)
+    body = {
+        "name": "Pro",
+        "activity": {"activity_type": "tokens", "price_per_unit": "0.01"},
+    }
+
+    response = api.post("/api/v1/billing-models/", body, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "errors": {"name": ["A billing model named 'Pro' already exists."]}
+    }
+    assert BillingModel.objects.filter(organization=hostile_org).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason", "errors"),
+    [
+        ("-5.00", "", {"amount": [
+            "A negative amount is a credit: give its credit_reason."]}),
+        ("5.00", "refund", {"credit_reason": [
+            "Only a credit (a negative amount) has a reason."]}),
+        ("1000000.01", "", {"amount": [
+            "Must be between -1000000.00 and 1000000.00."]}),
+        ("-1000000.01", "refund", {"amount": [
+            "Must be between -1000000.00 and 1000000.00."]}),
+    ],
+)  # fmt: skip
+def test_provider_charge_credits_and_bounds(api, hostile_org, amount, reason, errors):
+    CustomerFactory(organization=hostile_org, external_id="c-1")
+    body = {"customer_id": "c-1", "provider": "AWS", "period": "2026-05",
+            "amount": amount, "credit_reason": reason}  # fmt: skip
+
+    response = api.post("/api/v1/provider-charges/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": errors}
+    assert not ProviderCharge.objects.filter(organization=hostile_org).exists()
+
+
+def test_provider_charge_credit_with_a_reason_is_recorded(api, hostile_org):
+    CustomerFactory(organization=hostile_org, external_id="c-1")
+    body = {"customer_id": "c-1", "provider": "AWS", "period": "2026-05",
+            "amount": "-5.00", "credit_reason": "outage refund"}  # fmt: skip
+
+    response = api.post("/api/v1/provider-charges/", body, format="json")
+
+    assert response.status_code == 201
+    charge = ProviderCharge.objects.get(organization=hostile_org)
+    assert charge.amount == Decimal("-5.00")
+    assert charge.description == "Credit: outage refund"
+
+
+@pytest.mark.parametrize(
+    ("secret", "valid"), [("", False), ("s" * 31, False), ("s" * 32, True),
+                          ("é" * 16, True)],
+)  # fmt: skip
+def test_webhook_url_needs_a_secret_of_32_bytes(hostile_org, secret, valid):
+    customer = CustomerFactory(organization=hostile_org)
+    policy = ScalingPolicy(
+        organization=hostile_org, customer=customer,
+        webhook_url="https://example.com/hook", webhook_secret=secret,
+    )  # fmt: skip
+    settings = InvoicingSettingsFactory.build(
+        organization=hostile_org,
+        webhook_url="https://example.com/hook", webhook_secret=secret,
+    )  # fmt: skip
+    message = {"webhook_secret": ["A webhook URL needs a secret of at least 32 bytes."]}
+
+    for row in (policy, settings):
+        if valid:
+            row.clean()
+        else:
+            with pytest.raises(ValidationError) as error:
+                row.clean()
+            assert error.value.message_dict == message
+
+
+def test_bundle_template_validity_seconds_beyond_64_bits_is_400(api):
+    body = {"name": "T", "discount_percent": "10", "validity": "custom",
+            "validity_seconds": 10**20,
+            "operations": [{"operation": "image.resize"}]}  # fmt: skip
+
+    response = api.post("/api/v1/bundle-templates/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {"validity_seconds": ["A valid integer is required."]}
+    }

@@ -119,3 +119,45 @@ def test_diff_against_previous_period(staff_client, organization, invoice):
     assert rows["Subscription: Token plan"].change == Decimal("10.00")
     assert rows["tokens: tier 1"].previous_amount == Decimal("0")
     assert rows["tokens: tier 1"].change == Decimal("7.50")
+
+
+def test_provider_charge_cannot_join_a_finalized_invoice(staff_client, invoice):
+    services.invoice_finalize(invoice=invoice, now=AFTER_OCTOBER)
+    url = reverse("admin:invoices_providercharge_add")
+
+    response = staff_client.post(
+        url,
+        {
+            "organization": invoice.organization_id,
+            "customer": invoice.customer_id,
+            "provider": "AWS",
+            "period_start": "2026-10-01",
+            "amount": "3.00",
+            "invoice": invoice.pk,
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "invoice": ["Invoice INV-000001 is finalized: no more charges."]
+    }
+    assert not invoice.provider_charges.filter(provider="AWS", amount=3).exists()
+
+
+def test_provider_charge_can_join_a_draft_invoice(staff_client, invoice):
+    url = reverse("admin:invoices_providercharge_add")
+
+    response = staff_client.post(
+        url,
+        {
+            "organization": invoice.organization_id,
+            "customer": invoice.customer_id,
+            "provider": "AWS",
+            "period_start": "2026-10-01",
+            "amount": "3.00",
+            "invoice": invoice.pk,
+        },
+    )
+
+    assert response.status_code == 302
+    assert invoice.provider_charges.filter(provider="AWS", amount=3).exists()
