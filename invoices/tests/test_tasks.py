@@ -15,6 +15,8 @@ from metering.tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
+SECRET = "whsec-0123456789abcdef0123456789abcdef"
+
 
 class Receiver:
     """A local HTTP endpoint answering with the queued status codes."""
@@ -74,13 +76,13 @@ def test_finalize_sends_a_signed_webhook(
 ):
     endpoint = receiver()
     services.invoicing_settings_update(
-        organization=organization, webhook_url=endpoint.url, webhook_secret="s3cret"
+        organization=organization, webhook_url=endpoint.url, webhook_secret=SECRET
     )
     with django_capture_on_commit_callbacks(execute=True):
         services.invoice_finalize(invoice=draft, now=AFTER_OCTOBER)
 
     ((headers, body),) = endpoint.requests
-    expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert headers["X-Billing-Signature"] == f"sha256={expected}"
     assert headers["X-Billing-Event"] == "invoice.finalized"
     payload = json.loads(body)
@@ -93,7 +95,7 @@ def test_finalize_sends_a_signed_webhook(
 def test_webhook_5xx_is_retried_and_4xx_fails(organization, draft, receiver):
     endpoint = receiver(codes=[503, 404])
     services.invoicing_settings_update(
-        organization=organization, webhook_url=endpoint.url, webhook_secret="k"
+        organization=organization, webhook_url=endpoint.url, webhook_secret=SECRET
     )
     services.invoice_finalize(invoice=draft, now=AFTER_OCTOBER)
     delivery = WebhookDelivery.objects.get()
