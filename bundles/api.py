@@ -24,7 +24,12 @@ from billing_site.api_fields import (
 )
 from billing_site.decimals import plain_decimal
 from bundles import selectors, services
-from bundles.models import BundleTemplate, Validity
+from bundles.models import (
+    BundleTemplate,
+    OperationPrice,
+    PersonalizedBundle,
+    Validity,
+)
 from metering.selectors import customer_get
 
 
@@ -58,6 +63,8 @@ class OperationPriceOutputSerializer(serializers.Serializer):
 
 
 class OperationPriceListCreateApi(APIView):
+    permission_model = OperationPrice
+
     @extend_schema(responses=OperationPriceOutputSerializer(many=True))
     def get(self, request):
         prices = selectors.operation_price_list(organization=request.organization)
@@ -212,6 +219,8 @@ def template_data(template: BundleTemplate) -> dict:
 class BundleTemplateViewSet(viewsets.ViewSet):
     """Bundle templates of the organization (CRUD)."""
 
+    permission_model = BundleTemplate
+
     def _save(self, request, template, partial: bool):
         current = template_data(template) if template is not None else None
         serializer = BundleTemplateSerializer(
@@ -314,6 +323,8 @@ class BundleOutputSerializer(serializers.Serializer):
 
 
 class CustomerBundleListApi(APIView):
+    permission_model = PersonalizedBundle
+
     @extend_schema(responses=BundleOutputSerializer(many=True))
     def get(self, request, key):
         customer = customer_get(organization=request.organization, key=key)
@@ -324,6 +335,8 @@ class CustomerBundleListApi(APIView):
 
 
 class BundleDetailApi(APIView):
+    permission_model = PersonalizedBundle
+
     @extend_schema(responses=BundleOutputSerializer)
     def get(self, request, pk):
         bundle = selectors.bundle_get(organization=request.organization, pk=pk)
@@ -331,6 +344,9 @@ class BundleDetailApi(APIView):
 
 
 class _BundleTransitionApi(APIView):
+    permission_model = PersonalizedBundle
+    action_permissions = {"POST": "bundles.change_personalizedbundle"}
+
     service = None
 
     @extend_schema(request=None, responses=BundleOutputSerializer)

@@ -120,7 +120,10 @@ class InvoiceAdmin(admin.ModelAdmin):
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Finalize selected invoices")
+    def has_finalize_permission(self, request) -> bool:
+        return request.user.has_perm("invoices.finalize_invoice")
+
+    @admin.action(description="Finalize selected invoices", permissions=["finalize"])
     def finalize_selected(self, request, queryset):
         outcome = services.invoices_finalize(
             invoices=list(queryset.order_by("period_start", "id")), now=timezone.now()

@@ -76,6 +76,13 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
     ``YYYY-MM-DD``).
     """
 
+    permission_model = Invoice
+    action_permissions = {
+        "finalize": "invoices.finalize_invoice",
+        "void": "invoices.void_invoice",
+        "mark_paid": "invoices.change_invoice",
+    }
+
     serializer_class = InvoiceOutputSerializer
     filter_backends: list = []
 
@@ -201,6 +208,8 @@ class ProviderChargeViewSet(
 ):
     """Provider network charges, passed through on the customer's monthly invoice."""
 
+    permission_model = ProviderCharge
+
     serializer_class = ProviderChargeOutputSerializer
     filter_backends: list = []
 
@@ -263,6 +272,8 @@ class SubscriptionViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
 ):
     """Assignments of customers to billing models."""
+
+    permission_model = Subscription
 
     serializer_class = SubscriptionOutputSerializer
     filter_backends: list = []
@@ -328,6 +339,8 @@ class CurrentUsageCostApi(APIView):
     """``GET /api/v1/customers/{id}/current-usage-cost/``: the running total of the
     open month (and of the open day's daily and per-use charges), rated exactly as
     the invoices will be. ``{id}`` is the primary key or the external id."""
+
+    permission_model = Invoice
 
     def get(self, request, key: str):
         customer = customer_get(organization=request.organization, key=key)

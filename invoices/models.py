@@ -165,6 +165,10 @@ class Invoice(TimeStampedModel):
 
     class Meta:
         ordering = ["-period_start", "customer_name", "id"]
+        permissions = [
+            ("finalize_invoice", "Can finalize invoices"),
+            ("void_invoice", "Can void invoices"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "frequency", "period_start"],

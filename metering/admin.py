@@ -9,6 +9,7 @@ from metering.models import (
     Customer,
     Operation,
     Organization,
+    OrganizationMembership,
     PortalUser,
     UsageCounter,
     UsageCounterIncrement,
@@ -16,11 +17,22 @@ from metering.models import (
 )
 
 
+class MembershipInline(admin.TabularInline):
+    """Staff users who may act for the organization (superusers act for all)."""
+
+    model = OrganizationMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+    verbose_name = "staff member"
+    verbose_name_plural = "staff members (API and staff pages)"
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "currency", "timezone", "auto_create_customers"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
 
 
 class PortalUserInline(admin.TabularInline):

@@ -67,6 +67,9 @@ class CustomerFilter(django_filters.FilterSet):
 class CustomerViewSet(viewsets.ModelViewSet):
     """Customers of the organization. ``{id}`` is the primary key or the external id."""
 
+    permission_model = Customer
+    action_permissions = {"usage": "metering.view_usageevent"}
+
     serializer_class = CustomerOutputSerializer
     filterset_class = CustomerFilter
     lookup_value_regex = "[^/]+"
@@ -256,6 +259,8 @@ class UsageEventListCreateApi(APIView):
     cursor-paginated. ``POST``: one event; 201 accepted, 200 duplicate, 409
     conflict, 400 rejected with the fields named."""
 
+    permission_model = UsageEvent
+
     throttle_classes = [IngestRateThrottle]
 
     def get(self, request):
@@ -306,6 +311,7 @@ class UsageEventBatchApi(APIView):
     counts and one result per event, in order: accepted, duplicate, conflict or
     rejected (with ``errors``). Valid events are stored even when others are not."""
 
+    permission_model = UsageEvent
     # 10,000 events of up to about 800 bytes each (ids, context and small
     # properties); a realistic full batch is 3 to 4 MB.
     max_body_bytes = 8 * 1024 * 1024

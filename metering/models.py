@@ -117,6 +117,31 @@ class PortalUser(TimeStampedModel):
         return f"{self.user} → {self.customer}"
 
 
+class OrganizationMembership(TimeStampedModel):
+    """A staff user's access to an organization: staff see, through the API and the
+    staff pages, only the organizations they are members of (superusers see all);
+    what they may do there is their Django model permissions."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="organization_memberships",
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="membership_unique_user_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization}"
+
+
 class Operation(TimeStampedModel):
     """An operation of the organization's product that produces usage events.
 

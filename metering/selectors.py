@@ -71,18 +71,27 @@ def api_key_get_active(*, raw_key: str) -> ApiKey | None:
     return api_key
 
 
+def staff_organizations(user) -> QuerySet[Organization]:
+    """The organizations a staff user may act for: all for a superuser, those they
+    are a member of for other active staff, none for anyone else."""
+    if not (user and user.is_authenticated and user.is_active and user.is_staff):
+        return Organization.objects.none()
+    if user.is_superuser:
+        return Organization.objects.all()
+    return Organization.objects.filter(memberships__user=user)
+
+
 def organization_for_request(request) -> Organization | None:
     """The organization an API request acts for.
 
-    An API key implies its organization. A staff user with a session names one with
-    ``?organization=<slug>`` or the ``X-Organization`` header; a superuser without
-    either gets the only organization when there is exactly one.
+    An API key implies its organization. A staff user with a session names one of
+    their organizations (``staff_organizations``) with ``?organization=<slug>`` or
+    the ``X-Organization`` header; without either they get their only one, if they
+    have exactly one.
     """
     if isinstance(getattr(request, "auth", None), ApiKey):
         return request.auth.organization
-    user = getattr(request, "user", None)
-    if not (user and user.is_authenticated and user.is_staff):
-        return None
+    visible = staff_organizations(getattr(request, "user", None))
     slug = (
         request.query_params.get("organization")
         if hasattr(request, "query_params")
@@ -90,8 +99,8 @@ def organization_for_request(request) -> Organization | None:
     )
     slug = slug or request.headers.get("X-Organization")
     if slug:
-        return Organization.objects.filter(slug=slug).first()
-    organizations = list(Organization.objects.all()[:2])
+        return visible.filter(slug=slug).first()
+    organizations = list(visible.order_by("pk")[:2])
     return organizations[0] if len(organizations) == 1 else None
 
 

@@ -1,6 +1,5 @@
 """Pages owned by metering: the portal home and the staff "Live usage" page."""
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -11,8 +10,10 @@ from metering.models import Organization
 from metering.selectors import (
     live_usage,
     portal_customer_for_request,
+    staff_organizations,
     usage_total_list,
 )
+from metering.staff import staff_page
 
 
 @login_required
@@ -32,7 +33,7 @@ def portal_home(request):
 
 def _live_organization(request) -> Organization | None:
     slug = request.GET.get("organization")
-    organizations = Organization.objects.order_by("name")
+    organizations = staff_organizations(request.user).order_by("name")
     if slug:
         return organizations.filter(slug=slug).first()
     return organizations.first()
@@ -46,7 +47,7 @@ def _live_minutes(request) -> int:
 LIVE_MINUTES = 10
 
 
-@staff_member_required
+@staff_page("metering.view_usageevent")
 def live_usage_page(request):
     """Staff page "Live usage": refreshes itself from ``live_usage_data``."""
     organization = _live_organization(request)
@@ -56,13 +57,13 @@ def live_usage_page(request):
         {
             "title": "Live usage",
             "organization": organization,
-            "organizations": Organization.objects.order_by("name"),
+            "organizations": staff_organizations(request.user).order_by("name"),
             "minutes": _live_minutes(request),
         },
     )
 
 
-@staff_member_required
+@staff_page("metering.view_usageevent")
 def live_usage_data(request):
     """JSON for the live page: events per operation and minute, top customers."""
     organization = _live_organization(request)

@@ -66,11 +66,13 @@ def billing_model_get(*, organization: Organization, pk: int | str) -> BillingMo
     return model
 
 
-def billing_model_all() -> QuerySet[BillingModel]:
-    """Every organization's billing models, for staff pages."""
-    return _with_pricing(BillingModel.objects.all()).order_by(
-        "organization__name", "name"
-    )
+def billing_model_all(*, organizations=None) -> QuerySet[BillingModel]:
+    """The billing models of ``organizations`` (a queryset; every organization's
+    when None), for staff pages."""
+    models = BillingModel.objects.all()
+    if organizations is not None:
+        models = models.filter(organization__in=organizations)
+    return _with_pricing(models).order_by("organization__name", "name")
 
 
 def activity_pricing(
@@ -109,9 +111,14 @@ def billing_model_pricing(billing_model: BillingModel) -> engine.ModelPricing:
     )
 
 
-def organization_with_billing_models(*, slug: str | None) -> Organization | None:
-    """The organization named by ``slug``, else the first with billing models."""
+def organization_with_billing_models(
+    *, slug: str | None, among=None
+) -> Organization | None:
+    """The organization named by ``slug``, else the first with billing models,
+    among ``among`` (a queryset of organizations; all when None)."""
     organizations = Organization.objects.filter(billing_models__isnull=False)
+    if among is not None:
+        organizations = organizations.filter(pk__in=among.values("pk"))
     if slug:
         organizations = organizations.filter(slug=slug)
     return organizations.order_by("name").first()

@@ -3,12 +3,13 @@
 from datetime import UTC
 from decimal import Decimal
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 from django.utils import timezone
 
 from billing_site.money import minor_units
 from metering.models import Organization
+from metering.selectors import staff_organizations
+from metering.staff import staff_page
 from pricing import charts, engine, selectors
 from pricing.forms import BpoComparisonForm, TierUtilisationForm
 from pricing.models import BillingModel
@@ -54,9 +55,11 @@ def calculator_config(billing_model: BillingModel) -> dict:
     }
 
 
-@staff_member_required
+@staff_page("pricing.view_billingmodel")
 def cost_calculator(request):
-    models = list(selectors.billing_model_all())
+    models = list(
+        selectors.billing_model_all(organizations=staff_organizations(request.user))
+    )
     selected = None
     wanted = request.GET.get("model", "")
     if wanted.isdigit():
@@ -77,11 +80,11 @@ def cost_calculator(request):
 
 def _organization(request) -> Organization | None:
     return selectors.organization_with_billing_models(
-        slug=request.GET.get("organization")
+        slug=request.GET.get("organization"), among=staff_organizations(request.user)
     )
 
 
-@staff_member_required
+@staff_page("pricing.view_billingmodel")
 def tier_utilisation_report(request):
     organization = _organization(request)
     configs = (
@@ -125,7 +128,7 @@ def tier_utilisation_report(request):
     )
 
 
-@staff_member_required
+@staff_page("pricing.view_billingmodel")
 def bpo_comparison_report(request):
     organization = _organization(request)
     form = BpoComparisonForm(request.GET or None)

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 from billing_site.api_fields import StrictIntegerField
 from metering.selectors import customer_get
 from profiling import selectors
-from profiling.models import Segment
+from profiling.models import CustomerProfile, Segment
 
 
 class NextOperationSerializer(serializers.Serializer):
@@ -40,6 +40,8 @@ class CustomerProfileApi(APIView):
     ``end_users`` lists the end users (events with a ``user_id``) inside the
     customer's account, most active first.
     """
+
+    permission_model = CustomerProfile
 
     def get(self, request, key):
         customer = customer_get(organization=request.organization, key=key)
@@ -79,6 +81,9 @@ class PredictNextApi(APIView):
     """``POST /api/v1/customers/{id}/predict-next/`` with ``{"sequence", "k"}`` and
     optionally ``"user_id"``."""
 
+    permission_model = CustomerProfile
+    action_permissions = {"POST": "profiling.view_customerprofile"}
+
     def post(self, request, key):
         customer = customer_get(organization=request.organization, key=key)
         payload = PredictNextInputSerializer(data=request.data)
@@ -107,6 +112,8 @@ class SegmentOutputSerializer(serializers.ModelSerializer):
 
 class SegmentListApi(APIView):
     """``GET /api/v1/segments/``: segments of the latest successful run."""
+
+    permission_model = Segment
 
     def get(self, request):
         segments = selectors.segment_list(organization=request.organization)

@@ -1,9 +1,10 @@
 """Staff pages: runs with scores, a segment with its projection, a customer profile."""
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import get_object_or_404, render
 
 from metering.models import Customer
+from metering.selectors import staff_organizations
+from metering.staff import staff_page
 from profiling import charts, selectors
 from profiling.models import ProfilingRun, Segment
 
@@ -12,17 +13,26 @@ def _embed(figure) -> str:
     return figure.to_html(full_html=False, include_plotlyjs=False)
 
 
-@staff_member_required
+@staff_page("profiling.view_profilingrun")
 def run_list(request):
-    runs = ProfilingRun.objects.select_related("organization").defer("chains")[:100]
+    runs = (
+        ProfilingRun.objects.filter(organization__in=staff_organizations(request.user))
+        .select_related("organization")
+        .defer("chains")[:100]
+    )
     return render(
         request, "profiling/run_list.html", {"runs": runs, "title": "Profiling runs"}
     )
 
 
-@staff_member_required
+@staff_page("profiling.view_profilingrun")
 def run_detail(request, run_id: int):
-    run = get_object_or_404(ProfilingRun.objects.defer("chains"), pk=run_id)
+    run = get_object_or_404(
+        ProfilingRun.objects.filter(
+            organization__in=staff_organizations(request.user)
+        ).defer("chains"),
+        pk=run_id,
+    )
     segments = Segment.objects.filter(run=run).order_by("label")
     points = [
         charts.ProjectedCustomer(
@@ -43,9 +53,14 @@ def run_detail(request, run_id: int):
     )
 
 
-@staff_member_required
+@staff_page("profiling.view_profilingrun")
 def segment_detail(request, segment_id: int):
-    segment = get_object_or_404(Segment.objects.select_related("run"), pk=segment_id)
+    segment = get_object_or_404(
+        Segment.objects.filter(
+            run__organization__in=staff_organizations(request.user)
+        ).select_related("run"),
+        pk=segment_id,
+    )
     profiles = selectors.run_profiles(run=segment.run)
     points = [
         charts.ProjectedCustomer(
@@ -71,9 +86,12 @@ def segment_detail(request, segment_id: int):
     )
 
 
-@staff_member_required
+@staff_page("profiling.view_profilingrun")
 def customer_profile(request, customer_id: int):
-    customer = get_object_or_404(Customer, pk=customer_id)
+    customer = get_object_or_404(
+        Customer.objects.filter(organization__in=staff_organizations(request.user)),
+        pk=customer_id,
+    )
     profile = selectors.profile_for_customer(customer=customer)
     tags = selectors.tags_for_customer(customer=customer)
     users = selectors.end_users_for_customer(customer=customer)

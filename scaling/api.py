@@ -16,7 +16,12 @@ from billing_site.api_fields import BoundedDateTimeField, StrictFloatField
 from billing_site.errors import DomainError
 from metering.selectors import customer_get
 from scaling import selectors
-from scaling.models import Recommendation, code_validator
+from scaling.models import (
+    Forecast,
+    Recommendation,
+    ResourceMetric,
+    code_validator,
+)
 from scaling.services import metrics, recommendations
 
 MAX_BATCH = 10_000
@@ -68,6 +73,7 @@ class MetricBatchApi(APIView):
     metering) of the same key. An invalid item rejects the batch with a 400 naming
     it."""
 
+    permission_model = ResourceMetric
     # Room for MAX_BATCH points of about 200 bytes each.
     max_body_bytes = 4 * 1024 * 1024
 
@@ -96,6 +102,8 @@ class MetricBatchApi(APIView):
 
 class AccountForecastApi(APIView):
     """``GET /api/v1/accounts/{id}/forecasts/?resource=R``: the latest forecast."""
+
+    permission_model = Forecast
 
     def get(self, request, key: str):
         customer = customer_get(organization=request.organization, key=key)
@@ -150,6 +158,8 @@ class RecommendationOutputSerializer(serializers.ModelSerializer):
 class RecommendationListApi(APIView):
     """``GET /api/v1/recommendations/?status=pending&account=<id>``."""
 
+    permission_model = Recommendation
+
     def get(self, request):
         rows = selectors.recommendation_list(organization=request.organization)
         wanted = request.query_params.get("status")
@@ -174,6 +184,9 @@ class RecommendationListApi(APIView):
 
 class RecommendationDecisionApi(APIView):
     """``POST /api/v1/recommendations/{id}/approve/`` and ``/reject/``."""
+
+    permission_model = Recommendation
+    action_permissions = {"POST": "scaling.decide_recommendation"}
 
     decision = "approve"
 

@@ -379,6 +379,9 @@ class Recommendation(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("decide_recommendation", "Can approve or reject recommendations"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["customer"],

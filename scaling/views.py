@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -11,8 +10,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing_site.errors import DomainError
-from metering.models import Customer, Organization
-from metering.selectors import portal_customer_for_request
+from metering.models import Customer
+from metering.selectors import portal_customer_for_request, staff_organizations
+from metering.staff import staff_page
 from scaling import charts, selectors
 from scaling.services import recommendations
 
@@ -84,9 +84,9 @@ def dashboard_context(*, customer: Customer) -> dict:
     }
 
 
-@staff_member_required
+@staff_page("scaling.view_forecast")
 def staff_dashboard(request):
-    organizations = Organization.objects.order_by("name")
+    organizations = staff_organizations(request.user).order_by("name")
     slug = request.GET.get("organization")
     organization = (
         organizations.filter(slug=slug).first() if slug else organizations.first()

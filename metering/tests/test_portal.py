@@ -75,9 +75,7 @@ def test_every_portal_page_shows_the_same_navigation_once(client, path):
 def test_portal_this_month_starts_at_the_first_utc_instant_of_the_month(client):
     # Thirty seconds into March, after a 28-day February, for a customer whose
     # organization is in New York (still 28 February there): March in UTC.
-    portal_user = PortalUserFactory(
-        customer__organization__timezone="America/New_York"
-    )
+    portal_user = PortalUserFactory(customer__organization__timezone="America/New_York")
     for moment, quantity in (
         (datetime(2027, 2, 28, 23, 59, 59, tzinfo=UTC), "4"),
         (datetime(2027, 3, 1, 0, 0, 0, tzinfo=UTC), "1.5"),

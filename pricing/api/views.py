@@ -60,6 +60,9 @@ class BillingModelFilter(django_filters.FilterSet):
 class BillingModelViewSet(viewsets.ModelViewSet):
     """Billing models of the organization, and their cost calculator."""
 
+    permission_model = BillingModel
+    action_permissions = {"calculate_cost": "pricing.view_billingmodel"}
+
     serializer_class = BillingModelOutputSerializer
     filterset_class = BillingModelFilter
     parser_classes = [DecimalJSONParser, parsers.FormParser, parsers.MultiPartParser]
