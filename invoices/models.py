@@ -4,7 +4,8 @@ An invoice is a snapshot: its lines copy the quantities, prices and descriptions
 produced them, so later price or catalogue edits never change an issued document.
 Once an invoice leaves ``draft`` it is immutable: ``save()`` refuses changes other
 than its state transitions, its lines refuse writes, and on PostgreSQL triggers
-(migrations 0002 to 0004) refuse the same through bulk queries.
+(migrations 0002 to 0008) refuse the same through bulk queries. What a rating writes
+onto an invoice and its lines is declared in ``invoices.documents``.
 """
 
 from decimal import Decimal
@@ -17,7 +18,7 @@ from django.db.models import Q
 from billing_site.errors import InvalidTransition
 from billing_site.timestamps import TimeStampedModel
 from billing_site.webhooks import webhook_secret_check
-from invoices import periods, rating
+from invoices import documents, periods, rating
 from metering.models import Customer, Organization, currency_validator
 from pricing.models import BillingModel
 
@@ -197,7 +198,7 @@ class Invoice(TimeStampedModel):
         return self.number or f"Draft {self.customer_external_id} {self.period_label}"
 
     # Once issued, only these columns change, and only through the lifecycle services.
-    LIFECYCLE_FIELDS = frozenset({"status", "paid_at", "voided_at", "updated_at"})
+    LIFECYCLE_FIELDS = documents.LIFECYCLE_FIELDS
 
     def save(self, *args, **kwargs):
         if not self._state.adding and self.pk:

@@ -198,7 +198,8 @@ class RatingInput:
 
 class RatedLine(NamedTuple):
     """One rated line: a tuple, as a month writes hundreds of thousands of them;
-    its fields, in order, are the columns ``invoices.services`` copies them to."""
+    its fields are the invoice line's columns of the same names
+    (``invoices.documents.LINE_COLUMNS``)."""
 
     kind: str
     description: str

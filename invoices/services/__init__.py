@@ -15,6 +15,7 @@ Split by sub-domain; callers import from here:
 - ``webhooks``: signed deliveries of invoice events.
 """
 
+from invoices.documents import LINE_COLUMNS, SNAPSHOT_COLUMNS
 from invoices.services.charges import (
     CSV_COLUMNS,
     ImportResult,
@@ -22,11 +23,7 @@ from invoices.services.charges import (
     provider_charges_import,
     subscription_create,
 )
-from invoices.services.draft_storage import (
-    INVOICE_COLUMNS,
-    LINE_COLUMNS,
-    SNAPSHOT_COLUMNS,
-)
+from invoices.services.draft_storage import INVOICE_COLUMNS
 from invoices.services.generation import (
     CHUNK_SIZE,
     GenerationResult,

@@ -9,26 +9,23 @@ next is rated.
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from operator import itemgetter
 
 from django.db import connection
 
 from invoices import rating
+from invoices.documents import LINE_COLUMNS, SNAPSHOT_COLUMNS, InvoiceSnapshot
 from invoices.models import Invoice, InvoiceLine, ProviderCharge
 from invoices.periods import Period
 from metering.models import Organization
 
-LINE_COLUMNS = (
-    "invoice_id", "position", "kind", "description", "quantity", "unit_price",
-    "amount", "operation", "activity_type", "reference", "adjusts_invoice_id",
-)  # fmt: skip
+# A new draft's columns: its identity and state, then its snapshot.
 INVOICE_COLUMNS = (
     "id", "created_at", "updated_at", "organization_id", "customer_id", "frequency",
-    "period_start", "period_end", "status", "number", "currency", "subtotal",
-    "total", "customer_name", "customer_external_id", "billing_model_name",
-    "lines_digest", "rated_at",
+    "period_start", "period_end", "status", "number", *SNAPSHOT_COLUMNS,
 )  # fmt: skip
-# What a (re)rating stores on the invoice, in INVOICE_COLUMNS order from "currency".
-SNAPSHOT_COLUMNS = INVOICE_COLUMNS[INVOICE_COLUMNS.index("currency") : -1]
+# A line's free text is cut to fit its column rather than refused.
+_DESCRIPTION_LENGTH = InvoiceLine._meta.get_field("description").max_length
 
 
 def _adjusted_invoice(line: rating.RatedLine) -> int | None:
@@ -41,58 +38,73 @@ def _line_rows(invoice_id: int, result: rating.Rating) -> list[tuple]:
     """Rows (LINE_COLUMNS) of a rating's lines."""
     return [
         (
-            invoice_id, position, line.kind, line.description[:300], line.quantity,
-            line.unit_price, line.amount, line.operation, line.activity_type,
-            line.reference, _adjusted_invoice(line),
+            invoice_id,
+            position,
+            *line._replace(description=line.description[:_DESCRIPTION_LENGTH]),
+            _adjusted_invoice(line),
         )
         for position, line in enumerate(result.lines, start=1)
-    ]  # fmt: skip
+    ]
 
 
 # COPY's text format: tab-separated, \N for NULL, these characters escaped.
 _COPY_NULL = "\\N"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
+# RatedLine's text fields and its other fields (amounts, quantities: written by
+# str(), empty as NULL), by position. COPY names its columns in any order: a line's
+# text is its numbers, then its texts.
+_TEXT_FIELDS = tuple(
+    name for name, kind in rating.RatedLine.__annotations__.items() if kind is str
+)
+_VALUE_FIELDS = tuple(
+    name for name in rating.RatedLine._fields if name not in _TEXT_FIELDS
+)
+_COPY_LINE_COLUMNS = (
+    "invoice_id", "position", *_VALUE_FIELDS, *_TEXT_FIELDS, "adjusts_invoice_id",
+)  # fmt: skip
+_texts_of = itemgetter(*(rating.RatedLine._fields.index(n) for n in _TEXT_FIELDS))
+_values_of = itemgetter(*(rating.RatedLine._fields.index(n) for n in _VALUE_FIELDS))
+_TEXT_CUTS = tuple(
+    _DESCRIPTION_LENGTH if name == "description" else None for name in _TEXT_FIELDS
+)
+
 
 class _LineTexts:
-    """COPY text (LINE_COLUMNS) of ratings' lines, each line without its leading
-    invoice id, so that a draft's text, and its digest, exist before its id.
+    """COPY text (_COPY_LINE_COLUMNS) of ratings' lines, each line without its
+    leading invoice id, so that a draft's text, and its digest, exist before its id.
 
     Formatted here rather than row by row by the driver: a month has ~30 lines per
-    invoice, and the texts (operation codes, tier and bundle names) repeat, so
-    each distinct one is escaped once.
+    invoice, and the texts (kinds, operation codes, tier and bundle names) repeat,
+    so each distinct combination of a line's texts is escaped once.
     """
 
     def __init__(self) -> None:
-        # Escaped description; escaped "operation\tactivity type\treference".
-        self.descriptions: dict[str, str] = {}
-        self.sources: dict[tuple[str, str, str], str] = {}
+        # A line's texts -> their escaped, tab-separated text.
+        self.texts: dict[tuple[str, ...], str] = {}
 
     def __call__(self, result: rating.Rating) -> list[str]:
-        descriptions, sources = self.descriptions, self.sources
-        texts = []
+        escaped = self.texts
+        lines = []
         for position, line in enumerate(result.lines, start=1):
-            kind, description, quantity, price, amount, operation, activity, ref = line
-            text = descriptions.get(description)
+            texts = _texts_of(line)
+            text = escaped.get(texts)
             if text is None:
-                text = descriptions[description] = description[:300].translate(
-                    _COPY_ESCAPES
+                text = escaped[texts] = "\t".join(
+                    value[:cut].translate(_COPY_ESCAPES)
+                    for value, cut in zip(texts, _TEXT_CUTS, strict=True)
                 )
-            key = (operation, activity, ref)
-            source = sources.get(key)
-            if source is None:
-                source = sources[key] = "\t".join(
-                    value.translate(_COPY_ESCAPES) for value in key
-                )
-            adjusts = _adjusted_invoice(line) if kind == rating.ADJUSTMENT else None
-            # "!s": str() is several times faster than format() on a Decimal.
-            texts.append(
-                f"\t{position!s}\t{kind}\t{text}\t"
-                f"{_COPY_NULL if quantity is None else quantity!s}\t"
-                f"{_COPY_NULL if price is None else price!s}\t{amount!s}\t{source}\t"
+            values = "\t".join(
+                [_COPY_NULL if v is None else str(v) for v in _values_of(line)]
+            )
+            adjusts = (
+                _adjusted_invoice(line) if line.kind == rating.ADJUSTMENT else None
+            )
+            lines.append(
+                f"\t{position!s}\t{values}\t{text}\t"
                 f"{_COPY_NULL if adjusts is None else adjusts!s}\n"
             )
-        return texts
+        return lines
 
 
 def _lines_digest(texts: list[str]) -> str:
@@ -137,7 +149,8 @@ def _insert_lines(
         # The statement-level guard's transition table holds every row: in memory.
         cursor.execute("SET LOCAL work_mem = '64MB'")
         with cursor.cursor.copy(
-            f"COPY {InvoiceLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
+            f"COPY {InvoiceLine._meta.db_table} ({', '.join(_COPY_LINE_COLUMNS)}) "
+            "FROM STDIN"
         ) as copy:
             for offset in range(0, len(payload), 1 << 20):
                 copy.write(payload[offset : offset + (1 << 20)])
@@ -147,12 +160,12 @@ def _insert_invoices(
     *,
     organization: Organization,
     period: Period,
-    snapshots: list[tuple[int, tuple]],
+    snapshots: list[tuple[int, InvoiceSnapshot]],
     now: datetime,
 ) -> list[int]:
     """Create draft invoices from (customer id, snapshot) pairs; returns their ids
     in order. On PostgreSQL the ids are drawn from the table's sequence first and
-    the rows written by one COPY; elsewhere ``bulk_create``."""
+    the rows (INVOICE_COLUMNS) written by one COPY; elsewhere ``bulk_create``."""
     if not snapshots:
         return []
     if connection.vendor != "postgresql":
@@ -163,8 +176,7 @@ def _insert_invoices(
                 frequency=period.frequency,
                 period_start=period.start,
                 period_end=period.end,
-                **dict(zip(SNAPSHOT_COLUMNS, snapshot, strict=True)),
-                rated_at=now,
+                **snapshot.as_columns(),
             )
             for customer_id, snapshot in snapshots
         ]
@@ -178,59 +190,50 @@ def _insert_invoices(
             [table, len(snapshots)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-    fixed = (
-        now, now, organization.pk, period.frequency, period.start, period.end,
-        Invoice.Status.DRAFT.value, "",
-    )  # fmt: skip
+    state = (period.frequency, period.start, period.end, Invoice.Status.DRAFT.value, "")
     _copy(
         table,
         INVOICE_COLUMNS,
         [
-            (pk, *fixed[:3], customer_id, *fixed[3:], *snapshot, now)
+            (pk, now, now, organization.pk, customer_id, *state, *snapshot.values())
             for pk, (customer_id, snapshot) in zip(ids, snapshots, strict=True)
         ],
     )
     return ids
 
 
-def _update_drafts(drafts: list[tuple[int, tuple]], *, now: datetime) -> None:
+def _update_drafts(drafts: list[tuple[int, InvoiceSnapshot]], *, now: datetime) -> None:
     """Store re-rated snapshots of drafts from (invoice id, snapshot) pairs: one
     UPDATE ... FROM unnest(arrays) on PostgreSQL, ``bulk_update`` elsewhere."""
     if not drafts:
         return
     if connection.vendor != "postgresql":
         invoices = [
-            Invoice(
-                pk=pk,
-                **dict(zip(SNAPSHOT_COLUMNS, snapshot, strict=True)),
-                rated_at=now,
-                updated_at=now,
-            )
+            Invoice(pk=pk, **snapshot.as_columns(), updated_at=now)
             for pk, snapshot in drafts
         ]
-        Invoice.objects.bulk_update(
-            invoices, [*SNAPSHOT_COLUMNS, "rated_at", "updated_at"]
-        )
+        Invoice.objects.bulk_update(invoices, [*SNAPSHOT_COLUMNS, "updated_at"])
         return
-    types = {"subtotal": "numeric", "total": "numeric"}
-    columns = ("id", *SNAPSHOT_COLUMNS)
+    # One array per snapshot column, of the column's own type.
     arrays = ", ".join(
-        f"%s::{types.get(name, 'varchar')}[]" for name in SNAPSHOT_COLUMNS
+        f"%s::{Invoice._meta.get_field(name).db_type(connection)}[]"
+        for name in SNAPSHOT_COLUMNS
     )
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Invoice._meta.db_table} AS i SET "
             + ", ".join(f"{name} = v.{name}" for name in SNAPSHOT_COLUMNS)
-            + ", rated_at = %s, updated_at = %s "
-            f"FROM unnest(%s::bigint[], {arrays}) AS v({', '.join(columns)}) "
+            + ", updated_at = %s "
+            f"FROM unnest(%s::bigint[], {arrays}) "
+            f"AS v(id, {', '.join(SNAPSHOT_COLUMNS)}) "
             "WHERE i.id = v.id AND i.status = 'draft'",
             [
                 now,
-                now,
+                [pk for pk, _ in drafts],
                 *(
                     list(values)
                     for values in zip(
-                        *((pk, *snapshot) for pk, snapshot in drafts), strict=True
+                        *(snapshot.values() for _, snapshot in drafts), strict=True
                     )
                 ),
             ],

@@ -14,6 +14,7 @@ from billing_site.collection import without_cycle_collection
 from billing_site.errors import DomainError
 from bundles import services as bundle_services
 from invoices import rating, selectors
+from invoices.documents import InvoiceSnapshot
 from invoices.models import Invoice
 from invoices.periods import DAILY, MONTHLY, Period
 from invoices.services.draft_storage import (
@@ -252,10 +253,16 @@ def _write_chunk(
             )
             texts = line_texts(rated)
             digest = _lines_digest(texts)
-            snapshot = (
-                organization.currency, rated.subtotal, rated.total, name[:200],
-                external_id, model.name if model else "", digest,
-            )  # fmt: skip
+            snapshot = InvoiceSnapshot(
+                currency=organization.currency,
+                subtotal=rated.subtotal,
+                total=rated.total,
+                customer_name=name[:200],
+                customer_external_id=external_id,
+                billing_model_name=model.name if model else "",
+                lines_digest=digest,
+                rated_at=now,
+            )
             if pk is None:
                 new.append((customer_id, snapshot, texts))
                 continue

@@ -1,0 +1,93 @@
+"""What an invoice document holds, declared once.
+
+- ``InvoiceSnapshot``: what a rating stores on its invoice, one field per invoice
+  column of the same name. The bulk writer's column list, the update of re-rated
+  drafts and the ORM fallbacks all come from its fields, so a new snapshot column is
+  a field here and on the model.
+- ``rating.RatedLine``: what a rating stores on each invoice line, likewise
+  (``LINE_COLUMNS``).
+- ``LIFECYCLE_FIELDS``: the only columns an issued invoice may still change. The
+  model's ``save()`` and the PostgreSQL guard (``invoice_guard_sql``, installed by
+  migration 0008) refuse a change of any other column, whichever it is, so the
+  guard needs no edit when a column is added.
+
+Plain values only: no ORM, no settings.
+"""
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from operator import attrgetter
+
+from invoices.rating import RatedLine
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSnapshot:
+    """What (re)rating a customer's period writes onto its draft invoice."""
+
+    currency: str
+    subtotal: Decimal  # lines before adjustments, rounded per line
+    total: Decimal
+    customer_name: str  # cut to the column's 200 characters
+    customer_external_id: str
+    billing_model_name: str  # empty without a subscription
+    lines_digest: str  # see ``Invoice.lines_digest``
+    rated_at: datetime
+
+    def values(self) -> tuple:
+        """The field values, in ``SNAPSHOT_COLUMNS`` order."""
+        return _snapshot_values(self)
+
+    def as_columns(self) -> dict:
+        """The field values by column name (for the ORM's ``Invoice(**...)``)."""
+        return dict(zip(SNAPSHOT_COLUMNS, _snapshot_values(self), strict=True))
+
+
+SNAPSHOT_COLUMNS = tuple(field.name for field in fields(InvoiceSnapshot))
+_snapshot_values = attrgetter(*SNAPSHOT_COLUMNS)
+
+# The columns of an invoice line: its invoice, its place on the document, what the
+# rating produced (``RatedLine``'s fields, in order) and, for a late-usage
+# adjustment, the invoice it corrects (read from the line's reference).
+LINE_COLUMNS: tuple[str, ...] = (
+    "invoice_id",
+    "position",
+    *RatedLine._fields,
+    "adjusts_invoice_id",
+)
+
+# Once issued, only these columns change, and only through the lifecycle services;
+# ``status`` never back to draft.
+LIFECYCLE_FIELDS = frozenset({"status", "paid_at", "voided_at", "updated_at"})
+
+
+def invoice_guard_sql() -> str:
+    """The PostgreSQL function behind the ``invoices_invoice_guard`` trigger: an
+    issued invoice is never deleted and none of its columns but
+    ``LIFECYCLE_FIELDS`` changes (its row is compared as JSON without them).
+
+    Drafts return at once, so re-rating a period's drafts costs the guard nothing.
+    """
+    mutable = ",".join(sorted(LIFECYCLE_FIELDS))
+    return f"""
+CREATE OR REPLACE FUNCTION invoices_invoice_guard() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.status <> 'draft' THEN
+            RAISE EXCEPTION 'invoice % is %, it cannot be deleted', OLD.id, OLD.status;
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF OLD.status = 'draft' THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.status = 'draft'
+       OR to_jsonb(NEW) - '{{{mutable}}}'::text[]
+          IS DISTINCT FROM to_jsonb(OLD) - '{{{mutable}}}'::text[] THEN
+        RAISE EXCEPTION 'invoice % is %, it cannot be edited', OLD.id, OLD.status;
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+"""

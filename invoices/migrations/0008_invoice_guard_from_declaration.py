@@ -1,0 +1,39 @@
+# Written by hand: the invoice guard of 0002 and 0004 listed the columns it froze,
+# so each new invoice column needed its own edit of the trigger. It now freezes
+# every column but the lifecycle ones declared in ``invoices.documents``.
+
+import importlib
+
+from django.db import migrations
+
+from invoices.documents import invoice_guard_sql
+
+
+def _run(sql_of):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        # Through a cursor without parameters: the SQL contains RAISE's "%".
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(sql_of())
+
+    return run
+
+
+def _listed_guard_sql() -> str:
+    """0004's guard, which lists the frozen columns."""
+    previous = importlib.import_module("invoices.migrations.0004_invoice_lines_digest")
+    return previous.GUARD.format(
+        extra_new=",\n            NEW.lines_digest",
+        extra_old=",\n            OLD.lines_digest",
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("invoices", "0007_custom_permissions"),
+    ]
+
+    operations = [
+        migrations.RunPython(_run(invoice_guard_sql), _run(_listed_guard_sql))
+    ]
