@@ -25,7 +25,13 @@ api_urlpatterns = [
     ),
     *router.urls,
 ]
-staff_urlpatterns: list = []  # under /staff/, namespace "staff"
+staff_urlpatterns = [  # under /staff/, namespace "staff"
+    path(
+        "pricing/reports/tier-utilisation/",
+        views.tier_utilisation_report,
+        name="pricing-tier-utilisation",
+    ),
+]
 # under /portal/, namespace "portal"
 portal_urlpatterns = [
     path("invoices/", views.portal_invoices, name="invoices"),

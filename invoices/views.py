@@ -1,12 +1,18 @@
-"""Portal pages of invoicing: the customer's invoices, PDFs and running total."""
+"""Pages of invoicing: the customer's invoices, PDFs and running total in the
+portal; the tier utilisation of billing models' subscribers for staff."""
+
+from datetime import UTC
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from invoices import exports, selectors
-from metering.selectors import portal_customer_for_request
+from invoices import charts, exports, selectors
+from invoices.forms import TierUtilisationForm
+from metering.selectors import portal_customer_for_request, staff_organizations
+from metering.staff import staff_page
+from pricing import selectors as pricing_selectors
 
 
 @login_required
@@ -43,3 +49,49 @@ def portal_invoice_pdf(request, pk: int):
         f'attachment; filename="{exports.invoice_pdf_filename(invoice)}"'
     )
     return response
+
+
+@staff_page("pricing.view_billingmodel")
+def tier_utilisation_report(request):
+    organization = pricing_selectors.organization_with_billing_models(
+        slug=request.GET.get("organization"), among=staff_organizations(request.user)
+    )
+    configs = (
+        pricing_selectors.tiered_activity_list(organization=organization)
+        if organization
+        else []
+    )
+    form = TierUtilisationForm(request.GET)
+    form.is_valid()
+    wanted = form.cleaned_data.get("config")
+    config = next((c for c in configs if c.pk == wanted), None)
+    if config is None and configs:
+        config = configs[0]
+    period = form.cleaned_data.get("period") or pricing_selectors.last_period_start(
+        today=timezone.now().astimezone(UTC).date()
+    )
+    period = period.replace(day=1)
+    rows = chart = None
+    if config is not None:
+        rows = selectors.subscriber_tier_utilisation(config=config, period_start=period)
+        if not any(row.customers for row in rows):
+            rows = None
+        else:
+            chart = charts.tier_utilisation_figure(
+                rows,
+                title=f"{config}: subscribers per tier, {period:%B %Y}",
+            ).to_html(full_html=False, include_plotlyjs=False)
+    return render(
+        request,
+        "invoices/tier_utilisation.html",
+        {
+            "title": "Tier utilisation",
+            "organization": organization,
+            "configs": configs,
+            "config": config,
+            "period": period,
+            "form": form,
+            "rows": rows,
+            "chart": chart,
+        },
+    )

@@ -2,27 +2,7 @@
 
 import plotly.graph_objects as go
 
-from pricing.selectors import BpoComparison, TierUtilisation
-
-
-def tier_utilisation_figure(rows: list[TierUtilisation], *, title: str) -> go.Figure:
-    """Customers whose period usage ended in each tier (bars, one per tier)."""
-    figure = go.Figure(
-        go.Bar(
-            x=[row.label for row in rows],
-            y=[row.customers for row in rows],
-            text=[row.customers for row in rows],
-            textposition="auto",
-            name="customers",
-        )
-    )
-    figure.update_layout(
-        title=title,
-        xaxis_title="tier (units)",
-        yaxis_title="customers",
-        margin={"t": 60, "r": 20, "b": 50, "l": 60},
-    )
-    return figure
+from pricing.selectors import BpoComparison
 
 
 def bpo_comparison_figure(rows: list[BpoComparison], *, currency: str) -> go.Figure:

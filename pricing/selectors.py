@@ -183,15 +183,19 @@ def activity_usage_by_customer(
 
 
 def tier_utilisation(
-    *, config: ActivityBasedConfig, period_start: date
+    *, config: ActivityBasedConfig, period_start: date, customers: QuerySet
 ) -> list[TierUtilisation]:
-    """How many customers' usage of the config's activity ended in each tier in the
-    month of ``period_start``, and their units.
+    """How many of ``customers`` had their usage of the config's activity end in
+    each tier in the month of ``period_start``, and their units.
+
+    ``customers`` is a queryset of customer ids (one column): pricing does not know
+    who is billed by a model, so invoicing passes the model's subscribers
+    (``invoices.selectors.subscriber_tier_utilisation``).
 
     One SQL statement: the per-customer totals of ``activity_usage_by_customer``
-    as a subquery, counted per tier with filtered aggregates (the effective tiers,
-    including the open-ended ``price_per_unit`` band). Customers without usage of
-    the activity in the month are not counted.
+    of ``customers`` as a subquery, counted per tier with filtered aggregates (the
+    effective tiers, including the open-ended ``price_per_unit`` band). Customers
+    without usage of the activity in the month are not counted.
     """
     organization = config.billing_model.organization
     pricing = activity_pricing(config, currency=organization.currency)
@@ -206,11 +210,15 @@ def tier_utilisation(
         aggregates[f"c{index}"] = Count("customer", filter=band)
         aggregates[f"u{index}"] = Sum("units", filter=band)
         lower = tier.up_to if tier.up_to is not None else lower
-    totals = activity_usage_by_customer(
-        organization=organization,
-        activity_type=config.activity_type,
-        period_start=period_start,
-    ).aggregate(**aggregates)
+    totals = (
+        activity_usage_by_customer(
+            organization=organization,
+            activity_type=config.activity_type,
+            period_start=period_start,
+        )
+        .filter(customer__in=customers)
+        .aggregate(**aggregates)
+    )
     return [
         TierUtilisation(
             label=labels[index],

@@ -13,11 +13,6 @@ api_urlpatterns = router.urls  # under /api/v1/
 staff_urlpatterns = [  # under /staff/, namespace "staff"
     path("pricing/calculator/", views.cost_calculator, name="pricing-calculator"),
     path(
-        "pricing/reports/tier-utilisation/",
-        views.tier_utilisation_report,
-        name="pricing-tier-utilisation",
-    ),
-    path(
         "pricing/reports/bpo-comparison/",
         views.bpo_comparison_report,
         name="pricing-bpo-comparison",

@@ -1,17 +1,16 @@
-"""Staff pages: the cost calculator and the pricing reports."""
+"""Staff pages: the cost calculator and the BPO comparison (the tier utilisation
+report counts a model's subscribers, so invoicing serves it)."""
 
-from datetime import UTC
 from decimal import Decimal
 
 from django.shortcuts import render
-from django.utils import timezone
 
 from billing_site.money import minor_units
 from metering.models import Organization
 from metering.selectors import staff_organizations
 from metering.staff import staff_page
 from pricing import charts, engine, selectors
-from pricing.forms import BpoComparisonForm, TierUtilisationForm
+from pricing.forms import BpoComparisonForm
 from pricing.models import BillingModel
 
 
@@ -81,50 +80,6 @@ def cost_calculator(request):
 def _organization(request) -> Organization | None:
     return selectors.organization_with_billing_models(
         slug=request.GET.get("organization"), among=staff_organizations(request.user)
-    )
-
-
-@staff_page("pricing.view_billingmodel")
-def tier_utilisation_report(request):
-    organization = _organization(request)
-    configs = (
-        selectors.tiered_activity_list(organization=organization)
-        if organization
-        else []
-    )
-    form = TierUtilisationForm(request.GET)
-    form.is_valid()
-    wanted = form.cleaned_data.get("config")
-    config = next((c for c in configs if c.pk == wanted), None)
-    if config is None and configs:
-        config = configs[0]
-    period = form.cleaned_data.get("period") or selectors.last_period_start(
-        today=timezone.now().astimezone(UTC).date()
-    )
-    period = period.replace(day=1)
-    rows = chart = None
-    if config is not None:
-        rows = selectors.tier_utilisation(config=config, period_start=period)
-        if not any(row.customers for row in rows):
-            rows = None
-        else:
-            chart = charts.tier_utilisation_figure(
-                rows,
-                title=f"{config}: customers per tier, {period:%B %Y}",
-            ).to_html(full_html=False, include_plotlyjs=False)
-    return render(
-        request,
-        "pricing/tier_utilisation.html",
-        {
-            "title": "Tier utilisation",
-            "organization": organization,
-            "configs": configs,
-            "config": config,
-            "period": period,
-            "form": form,
-            "rows": rows,
-            "chart": chart,
-        },
     )
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from demo import seed_pricing
-from metering.models import UsageEvent
+from metering.models import Customer, UsageEvent
 from metering.tests.factories import CustomerFactory
 from pricing import engine, selectors
 from pricing.models import BillingModel
@@ -53,7 +53,9 @@ def test_seed_spreads_last_months_token_usage_over_the_tiers(organization):
     config = BillingModel.objects.get(
         organization=organization, name="Advanced Token Billing"
     ).activity_configs.get()
-    rows = selectors.tier_utilisation(config=config, period_start=period)
+    rows = selectors.tier_utilisation(
+        config=config, period_start=period, customers=Customer.objects.values("pk")
+    )
     assert [(row.label, row.customers, row.units) for row in rows] == [
         ("0-10k", 0, Decimal(0)),
         ("10k-50k", 1, Decimal(15425)),

@@ -12,7 +12,8 @@ Split by sub-domain; callers import from here:
 - ``usage``: usage by customer from counters or events, fan-out slices;
 - ``terms``: an organization's terms for a period and each customer's rating input;
 - ``late_usage``: late usage of issued invoices and the adjustments billing it;
-- ``live``: the live total of a customer's open month and day.
+- ``live``: the live total of a customer's open month and day;
+- ``subscribers``: a billing model's subscribers in a period, their tier utilisation.
 """
 
 from invoices.selectors._common import ZERO
@@ -35,6 +36,10 @@ from invoices.selectors.late_usage import (
     late_adjustments,
 )
 from invoices.selectors.live import CurrentUsageCost, current_usage_cost
+from invoices.selectors.subscribers import (
+    billing_model_subscriber_ids,
+    subscriber_tier_utilisation,
+)
 from invoices.selectors.terms import (
     PER_USE,
     ModelTerms,
@@ -56,6 +61,7 @@ from invoices.selectors.usage import (
 
 __all__ = [
     "BILLABLE_STATUSES",
+    "billing_model_subscriber_ids",
     "current_usage_cost",
     "CurrentUsageCost",
     "customer_has_invoices",
@@ -82,6 +88,7 @@ __all__ = [
     "period_usage",
     "provider_charges_open",
     "rating_input",
+    "subscriber_tier_utilisation",
     "usage_by_customer",
     "usage_by_customer_from_counters",
     "usage_from_counters",

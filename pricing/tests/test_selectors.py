@@ -6,6 +6,7 @@ from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
+from metering.models import Customer
 from metering.tests.factories import (
     CustomerFactory,
     OperationFactory,
@@ -114,10 +115,12 @@ def test_tier_utilisation_counts_customers_per_tier(
     organization, other_organization, seed_token_model, token_operations
 ):
     usages = [0, 500, 10000, 10001, 49999, 75000, 100000, 100001, 250000]
-    for units in usages:
+    customers = [CustomerFactory(organization=organization) for _ in usages]
+    bottom, top = customers[1], customers[-1]
+    for customer, units in zip(customers, usages, strict=True):
         half = units // 2
         _use(
-            CustomerFactory(organization=organization),
+            customer,
             ("ai.complete", half),
             ("tokens", units - half),
             ("chat.reply", 1_000_000),  # another activity does not count
@@ -129,8 +132,11 @@ def test_tier_utilisation_counts_customers_per_tier(
     )
     _use(CustomerFactory(organization=other_organization), ("tokens", 20))
     (config,) = selectors.tiered_activity_list(organization=organization)
+    everyone = Customer.objects.values("pk")
     with CaptureQueriesContext(connection) as queries:
-        rows = selectors.tier_utilisation(config=config, period_start=date(2026, 10, 1))
+        rows = selectors.tier_utilisation(
+            config=config, period_start=date(2026, 10, 1), customers=everyone
+        )
     assert len(queries) == 1
     assert [(row.label, row.customers, row.units) for row in rows] == [
         ("0-10k", 3, D(10500)),
@@ -138,14 +144,24 @@ def test_tier_utilisation_counts_customers_per_tier(
         ("50k-100k", 2, D(175000)),
         ("100k+", 2, D(350001)),
     ]
-    figure = charts.tier_utilisation_figure(rows, title="t")
-    assert list(figure.data[0].x) == ["0-10k", "10k-50k", "50k-100k", "100k+"]
-    assert list(figure.data[0].y) == [3, 2, 2, 2]
+    # Only the customers asked about.
+    rows = selectors.tier_utilisation(
+        config=config,
+        period_start=date(2026, 10, 1),
+        customers=everyone.filter(pk__in=[top.pk, bottom.pk]),
+    )
+    assert [(row.customers, row.units) for row in rows] == [
+        (1, D(500)), (0, D(0)), (0, D(0)), (1, D(250000)),
+    ]  # fmt: skip
 
 
 def test_tier_utilisation_without_usage_counts_nobody(seed_token_model):
     config = seed_token_model.activity_configs.get()
-    rows = selectors.tier_utilisation(config=config, period_start=date(2026, 10, 1))
+    rows = selectors.tier_utilisation(
+        config=config,
+        period_start=date(2026, 10, 1),
+        customers=Customer.objects.values("pk"),
+    )
     assert [(row.customers, row.units) for row in rows] == [(0, D(0))] * 4
 
 

@@ -1,16 +1,9 @@
-from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from metering.tests.factories import (
-    CustomerFactory,
-    UserFactory,
-    usage_events_bulk_create,
-)
-from pricing import selectors
+from metering.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,67 +41,6 @@ def test_calculator_page_carries_the_selected_model(
 def test_calculator_page_without_models(staff_client):
     response = staff_client.get(reverse("staff:pricing-calculator"))
     assert "No billing models yet." in response.content.decode()
-
-
-def _tokens(organization, units, when, now):
-    customer = CustomerFactory(organization=organization)
-    usage_events_bulk_create(
-        customer=customer,
-        events=[
-            {"operation": "tokens", "quantity": Decimal(units), "occurred_at": when}
-        ],
-        now=now,
-    )
-
-
-def test_tier_utilisation_page_for_a_chosen_month(
-    staff_client, organization, seed_token_model
-):
-    october = datetime(2026, 10, 5, tzinfo=UTC)
-    for units in (500, 20000, 20001):
-        _tokens(organization, units, october, now=datetime(2026, 11, 2, tzinfo=UTC))
-    response = staff_client.get(
-        reverse("staff:pricing-tier-utilisation"), {"period": "2026-10"}
-    )
-    assert response.status_code == 200
-    assert response.context["period"] == date(2026, 10, 1)
-    rows = response.context["rows"]
-    assert [(row.label, row.customers) for row in rows] == [
-        ("0-10k", 1), ("10k-50k", 2), ("50k-100k", 0), ("100k+", 0),
-    ]  # fmt: skip
-    body = response.content.decode()
-    assert "plotly/plotly.min.js" in body
-    assert "October 2026" in body
-
-
-def test_tier_utilisation_page_defaults_to_last_month(
-    staff_client, organization, seed_token_model
-):
-    now = timezone.now()
-    last_month = selectors.last_period_start(today=now.astimezone(UTC).date())
-    when = datetime.combine(last_month, time(12), tzinfo=UTC)
-    _tokens(organization, 60000, when, now=now)
-    _tokens(organization, 70000, now, now=now)  # this month
-    response = staff_client.get(reverse("staff:pricing-tier-utilisation"))
-    assert response.context["period"] == last_month
-    assert [row.customers for row in response.context["rows"]] == [0, 0, 1, 0]
-
-
-def test_tier_utilisation_page_without_usage_that_month(staff_client, seed_token_model):
-    response = staff_client.get(
-        reverse("staff:pricing-tier-utilisation"), {"period": "2026-10"}
-    )
-    assert response.context["rows"] is None
-    assert "No usage of tokens recorded in October 2026." in response.content.decode()
-
-
-def test_tier_utilisation_page_rejects_a_bad_month(staff_client, seed_token_model):
-    response = staff_client.get(
-        reverse("staff:pricing-tier-utilisation"), {"period": "October"}
-    )
-    assert response.status_code == 200
-    assert response.context["form"].errors == {"period": ["Enter a month as YYYY-MM."]}
-    assert "Enter a month as YYYY-MM." in response.content.decode()
 
 
 def test_bpo_comparison_page_defaults_to_900(staff_client, seed_token_model):
