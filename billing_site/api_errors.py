@@ -3,12 +3,14 @@
 DRF validation errors (nested ones flattened to dotted field paths, e.g.
 ``operations.0.operation``), Django ``ValidationError`` raised by services and
 domain errors (subclasses of ``DomainError``) all become 400s in that shape,
-``Conflict`` a 409;
+``Conflict`` a 409, and so is deleting a row that others still refer to
+(Django's ``ProtectedError`` / ``RestrictedError``);
 other API exceptions keep their status and carry their detail under
 ``errors.detail``.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -73,6 +75,11 @@ def exception_handler(exc, context):
                 else status.HTTP_400_BAD_REQUEST
             ),
         )
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        return Response(
+            {"errors": {"detail": [_still_referenced(exc)]}},
+            status=status.HTTP_409_CONFLICT,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
@@ -83,3 +90,22 @@ def exception_handler(exc, context):
     else:
         response.data = {"errors": {"detail": [response.data.get("detail", "")]}}
     return response
+
+
+def _still_referenced(exc: ProtectedError | RestrictedError) -> str:
+    """ "Cannot delete: 2 subscriptions still refer to it." from the objects the
+    deletion found, counted by kind."""
+    objects = (
+        exc.protected_objects
+        if isinstance(exc, ProtectedError)
+        else exc.restricted_objects
+    )
+    counts: dict = {}
+    for obj in objects:
+        counts[obj._meta] = counts.get(obj._meta, 0) + 1
+    parts = sorted(
+        f"{count} {meta.verbose_name if count == 1 else meta.verbose_name_plural}"
+        for meta, count in counts.items()
+    )
+    verb = "refers" if sum(counts.values()) == 1 else "refer"
+    return f"Cannot delete: {', '.join(parts)} still {verb} to it."
