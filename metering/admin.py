@@ -120,8 +120,15 @@ class PortalUserAdmin(admin.ModelAdmin):
 
 @admin.register(Operation)
 class OperationAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "unit", "activity_type", "organization"]
-    list_filter = ["organization"]
+    list_display = [
+        "code",
+        "name",
+        "unit",
+        "activity_type",
+        "aggregation",
+        "organization",
+    ]
+    list_filter = ["organization", "aggregation"]
     search_fields = ["code", "name", "activity_type"]
     list_select_related = ["organization"]
     readonly_fields = ["created_at", "updated_at"]

@@ -143,10 +143,21 @@ class OrganizationMembership(TimeStampedModel):
 
 
 class Operation(TimeStampedModel):
-    """An operation of the organization's product that produces usage events.
+    """An operation of the organization's product that produces usage events, and
+    how its events add up to the quantity billed for a period (its metric).
 
-    Created on first sight by ingestion (named after its code) or by admins.
+    Created on first sight by ingestion (named after its code, summed) or by admins.
     """
+
+    class Aggregation(models.TextChoices):
+        """How a billing period's events of the operation give its billable
+        quantity (``metering.usage`` computes it)."""
+
+        SUM = "sum", "Sum of the quantities"
+        COUNT = "count", "Number of events"
+        MAX = "max", "Largest quantity"
+        UNIQUE_COUNT = "unique_count", "Distinct values of an event property"
+        LATEST = "latest", "Quantity of the period's last event"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="operations"
@@ -159,17 +170,69 @@ class Operation(TimeStampedModel):
     description = models.TextField(blank=True)
     # The activity invoices group this operation under; empty means the code itself.
     activity_type = models.CharField(max_length=100, blank=True)
+    # Database defaults too: ingestion registers new operations in SQL.
+    aggregation = models.CharField(
+        max_length=12,
+        choices=Aggregation.choices,
+        default=Aggregation.SUM,
+        db_default=Aggregation.SUM,
+    )
+    # The event property a unique count counts the distinct non-empty values of:
+    # "user_id", "process_id" and "context" name the event's own fields, any other
+    # name a key of its ``properties``. Blank for the other aggregations.
+    aggregation_property = models.CharField(
+        max_length=100, blank=True, default="", db_default=""
+    )
 
     class Meta:
         ordering = ["code"]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "code"], name="operation_unique_code_per_org"
-            )
+            ),
+            # The values of Aggregation (which Meta's body cannot name).
+            models.CheckConstraint(
+                condition=models.Q(
+                    aggregation__in=["sum", "count", "max", "unique_count", "latest"]
+                ),
+                name="operation_aggregation_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(aggregation="unique_count")
+                    & ~models.Q(aggregation_property="")
+                )
+                | (
+                    ~models.Q(aggregation="unique_count")
+                    & models.Q(aggregation_property="")
+                ),
+                name="operation_property_only_for_unique_count",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        unique = self.aggregation == self.Aggregation.UNIQUE_COUNT
+        if unique and not self.aggregation_property:
+            raise ValidationError(
+                {
+                    "aggregation_property": [
+                        "A unique count needs the event property whose distinct "
+                        "values it counts, e.g. user_id."
+                    ]
+                }
+            )
+        if not unique and self.aggregation_property:
+            raise ValidationError(
+                {
+                    "aggregation_property": [
+                        "Only a unique count names an event property; leave it "
+                        f"blank for {self.get_aggregation_display().lower()}."
+                    ]
+                }
+            )
 
 
 class UsageEvent(models.Model):

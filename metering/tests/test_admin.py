@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from metering.models import ApiKey
+from metering.models import ApiKey, Operation
 from metering.services import (
     api_key_create,
     api_key_hash,
@@ -109,3 +109,27 @@ def test_usage_counter_changelist_adds_increments_not_folded_yet(
     assert admin.total_quantity(counter) == Decimal("3.75")
     assert admin.total_events(counter) == 3
     assert admin.pending_increments(counter) == 2
+
+
+def test_an_operations_metric_is_chosen_in_the_admin_form(admin_client, organization):
+    form = {
+        "organization": organization.pk,
+        "code": "seats",
+        "name": "Seats",
+        "aggregation": "unique_count",
+        "aggregation_property": "",
+    }
+    response = admin_client.post("/admin/metering/operation/add/", form)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "aggregation_property": [
+            "A unique count needs the event property whose distinct values it "
+            "counts, e.g. user_id."
+        ]
+    }
+    form["aggregation_property"] = "user_id"
+    response = admin_client.post("/admin/metering/operation/add/", form)
+    assert response.status_code == 302
+    assert list(
+        Operation.objects.values_list("code", "aggregation", "aggregation_property")
+    ) == [("seats", "unique_count", "user_id")]
