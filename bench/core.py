@@ -2,8 +2,9 @@
 
 A benchmark module ``bench/bench_<name>.py`` defines ``ORDER`` (an int; lower runs
 first) and ``run(ctx: Context) -> list[Result]``. The reference probe (order 0) fills
-``ctx.reference`` with raw PostgreSQL figures that later benchmarks compare against,
-so every ratio is measured in the same run on the same machine.
+``ctx.reference`` with raw PostgreSQL figures that later benchmarks compare against;
+a benchmark may instead measure the physical floor of its own work (``of_floor``).
+Either way every ratio is measured in the same run on the same machine.
 """
 
 import json
@@ -28,12 +29,21 @@ class Result:
     # "higher" when a bigger figure is better (rates), "lower" for durations.
     better: str = "higher"
     note: str = ""
+    # The reference is the physical floor of the same work (the least the database
+    # takes for it, measured in the same run): the ratio is then figure / floor,
+    # how many times the floor the figure takes, and lower is better.
+    of_floor: bool = False
+    # The ratio aimed at, printed in the table ("<= 2x (moonshot 1.5x)").
+    goal: str = ""
 
     @property
     def ratio(self) -> float | None:
-        """Figure relative to the reference, oriented so that >1 means better."""
+        """Figure relative to the reference: figure / floor for a floor, otherwise
+        oriented so that >1 means better."""
         if not self.reference or not self.figure:
             return None
+        if self.of_floor:
+            return self.figure / self.reference
         if self.better == "higher":
             return self.figure / self.reference
         return self.reference / self.figure
@@ -96,7 +106,7 @@ def _fmt(value: float | None) -> str:
 
 
 def render_table(results: list[Result]) -> str:
-    header = ["benchmark", "figure", "unit", "reference", "ratio"]
+    header = ["benchmark", "figure", "unit", "reference", "ratio", "goal"]
     rows = [
         [
             r.name,
@@ -104,10 +114,13 @@ def render_table(results: list[Result]) -> str:
             r.unit,
             f"{_fmt(r.reference)} ({r.reference_name})" if r.reference else "—",
             f"{r.ratio:.2f}x" if r.ratio is not None else "—",
+            r.goal,
         ]
         for r in results
     ]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(5)]
+    widths = [
+        max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
