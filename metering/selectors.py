@@ -1,4 +1,9 @@
-"""Reads of metering (tenancy, usage events, counters), scoped by organization first."""
+"""Reads of metering (tenancy, usage events, counters), scoped by organization first.
+
+The usage read model (billable quantities per customer, operation and period, and
+every other read of events and counters that other apps make) lives in
+``metering.usage`` and is re-exported here: other apps import it from this module.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,18 +18,21 @@ from django.db.models.functions import TruncDate, TruncMinute, TruncMonth
 from django.http import Http404
 
 from billing_site.ids import ascii_id
-from metering.models import (
-    ApiKey,
-    Customer,
-    Operation,
-    Organization,
-    UsageCounter,
-    UsageCounterIncrement,
-    UsageCounterPart,
-    UsageCounterTotal,
-    UsageEvent,
-)
+from metering.models import ApiKey, Customer, Operation, Organization, UsageEvent
 from metering.services import api_key_hash
+from metering.usage import Metric as Metric
+from metering.usage import customer_usage as customer_usage
+from metering.usage import metric_list as metric_list
+from metering.usage import month_usage_totals as month_usage_totals
+from metering.usage import usage_by_customer as usage_by_customer
+from metering.usage import usage_counter_part_list as usage_counter_part_list
+from metering.usage import usage_event_list as usage_event_list
+from metering.usage import usage_event_quantities as usage_event_quantities
+from metering.usage import usage_in_windows as usage_in_windows
+from metering.usage import usage_received_after as usage_received_after
+from metering.usage import usage_total_list as usage_total_list
+from metering.usage import utc_month_bounds as utc_month_bounds
+from metering.usage import utc_month_of as utc_month_of
 
 
 def _columns(model, alias: str) -> str:
@@ -162,28 +170,6 @@ def _grouping_expressions() -> dict:
     }
 
 
-def usage_event_list(
-    *,
-    organization: Organization,
-    customer: Customer | None = None,
-    operation: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-) -> QuerySet[UsageEvent]:
-    """Events of the organization, newest first; ``start`` inclusive, ``end``
-    exclusive, both on ``occurred_at`` (so only the period's partitions are read)."""
-    events = UsageEvent.objects.filter(organization=organization)
-    if customer is not None:
-        events = events.filter(customer=customer)
-    if operation:
-        events = events.filter(operation=operation)
-    if start is not None:
-        events = events.filter(occurred_at__gte=start)
-    if end is not None:
-        events = events.filter(occurred_at__lt=end)
-    return events.order_by("-occurred_at", "-id")
-
-
 def usage_totals(
     *,
     organization: Organization,
@@ -234,122 +220,6 @@ def usage_totals(
             )
         )
     return totals
-
-
-def usage_total_list(
-    *,
-    organization: Organization | None = None,
-    customer: Customer | None = None,
-    period_start: date | None = None,
-) -> QuerySet[UsageCounterTotal]:
-    """Exact running month totals (see ``UsageCounterTotal``) of an organization
-    or of one customer, read without scanning events."""
-    if customer is not None:
-        totals = UsageCounterTotal.objects.filter(
-            organization_id=customer.organization_id, customer=customer
-        )
-    elif organization is not None:
-        totals = UsageCounterTotal.objects.filter(organization=organization)
-    else:
-        raise TypeError("usage_total_list() needs an organization or a customer")
-    if period_start is not None:
-        totals = totals.filter(period_start=period_start)
-    return totals
-
-
-def usage_counter_part_list(
-    *, organization: Organization, period_start: date | None = None
-) -> QuerySet[UsageCounterPart]:
-    """The folded counters and pending increments of an organization (see
-    ``UsageCounterPart``): aggregate them for sums over many counters."""
-    parts = UsageCounterPart.objects.filter(organization=organization)
-    if period_start is not None:
-        parts = parts.filter(period_start=period_start)
-    return parts
-
-
-def month_usage_by_customer(
-    *,
-    organization: Organization,
-    period_start: date,
-    customer_id_range: tuple[int, int] | None = None,
-) -> dict[int, dict[str, Decimal]]:
-    """Customer id -> {operation code: units} of the month starting on
-    ``period_start``: its counters plus their pending increments.
-
-    One statement (one snapshot, so a concurrent fold is seen entirely or not at
-    all) reading both tables' rows, and a counter's pending increments added to it
-    here: for a whole organization's month (~40 rows per customer) grouping in SQL
-    (``UsageCounterTotal``) hashes every row and took ten times as long as the
-    read. ``customer_id_range`` bounds the customer ids, inclusive.
-    """
-    bounds = ""
-    params: list = [organization.pk, period_start]
-    if customer_id_range is not None:
-        bounds = " AND customer_id BETWEEN %s AND %s"
-        params += list(customer_id_range)
-    where = f"WHERE organization_id = %s AND period_start = %s{bounds}"
-    usage: dict[int, dict[str, Decimal]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT customer_id, operation, quantity FROM "
-            f"{UsageCounter._meta.db_table} {where} UNION ALL "
-            "SELECT customer_id, operation, quantity FROM "
-            f"{UsageCounterIncrement._meta.db_table} {where}",
-            params + params,
-        )
-        for customer_id, operation, units in cursor.fetchall():
-            of_customer = usage.get(customer_id)
-            if of_customer is None:
-                of_customer = usage[customer_id] = {}
-            earlier = of_customer.get(operation)
-            of_customer[operation] = units if earlier is None else earlier + units
-    return usage
-
-
-def usage_in_windows(
-    *,
-    organization: Organization,
-    windows: Sequence[tuple[int, datetime, datetime]],
-) -> list[dict[str, Decimal]]:
-    """For each window ``(customer id, start, end)``, that customer's units per
-    operation with ``start <= occurred_at < end``, in the windows' order.
-
-    On PostgreSQL one statement joins the events to the windows (passed as arrays),
-    so thousands of windows cost one index-served scan of the months they cover;
-    elsewhere one aggregate per window.
-    """
-    usage: list[dict[str, Decimal]] = [{} for _ in windows]
-    if not windows:
-        return usage
-    if connection.vendor != "postgresql":
-        for index, (customer_id, start, end) in enumerate(windows):
-            rows = (
-                usage_event_list(organization=organization, start=start, end=end)
-                .filter(customer_id=customer_id)
-                .order_by()
-                .values("operation")
-                .annotate(units=Sum("quantity"))
-            )
-            usage[index] = {row["operation"]: row["units"] for row in rows}
-        return usage
-    customers, starts, ends = (list(column) for column in zip(*windows, strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT w.idx - 1, e.operation, SUM(e.quantity) "
-            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
-            "WITH ORDINALITY AS w(customer_id, starts, ends, idx) "
-            f"JOIN {UsageEvent._meta.db_table} e "
-            "ON e.customer_id = w.customer_id AND e.occurred_at >= w.starts "
-            "AND e.occurred_at < w.ends "
-            "WHERE e.organization_id = %s AND e.occurred_at >= %s "
-            "AND e.occurred_at < %s "
-            "GROUP BY w.idx, e.operation",
-            [customers, starts, ends, organization.pk, min(starts), max(ends)],
-        )
-        for index, operation, units in cursor.fetchall():
-            usage[index][operation] = units
-    return usage
 
 
 def operation_list(*, organization: Organization) -> QuerySet[Operation]:

@@ -15,7 +15,7 @@ from django.http import Http404
 from billing_site.ids import ascii_id
 from billing_site.money import quantize_money
 from metering.models import Organization
-from metering.selectors import operation_list, usage_counter_part_list
+from metering.selectors import month_usage_totals, operation_list
 from pricing import engine
 from pricing.models import ActivityBasedConfig, BillingModel, PriceTier
 
@@ -157,9 +157,10 @@ def last_period_start(*, today: date) -> date:
 def activity_usage_by_customer(
     *, organization: Organization, activity_type: str, period_start: date
 ) -> QuerySet:
-    """Rows ``{"customer", "units"}``: each customer's summed quantity of the
+    """Rows ``{"customer", "units"}``: each customer's billable quantities of the
     operations of ``activity_type`` in the calendar month (UTC) of
-    ``period_start``, from metering's monthly usage counters (one GROUP BY).
+    ``period_start``, added up as invoicing adds them (metering's usage read
+    model: each operation aggregated as its metric says).
 
     An operation belongs to the activity when its ``activity_type`` is it, or when
     its ``activity_type`` is blank and its code is it.
@@ -171,14 +172,8 @@ def activity_usage_by_customer(
         )
         .values("code")
     )
-    return (
-        usage_counter_part_list(
-            organization=organization, period_start=period_start.replace(day=1)
-        )
-        .filter(operation__in=operations)
-        .values("customer")
-        .annotate(units=Sum("quantity"))
-        .order_by()
+    return month_usage_totals(
+        organization=organization, period_start=period_start, operations=operations
     )
 
 
@@ -192,10 +187,11 @@ def tier_utilisation(
     who is billed by a model, so invoicing passes the model's subscribers
     (``invoices.selectors.subscriber_tier_utilisation``).
 
-    One SQL statement: the per-customer totals of ``activity_usage_by_customer``
-    of ``customers`` as a subquery, counted per tier with filtered aggregates (the
-    effective tiers, including the open-ended ``price_per_unit`` band). Customers
-    without usage of the activity in the month are not counted.
+    One SQL statement once the operations' metrics are read: the per-customer
+    totals of ``activity_usage_by_customer`` of ``customers`` as a subquery,
+    counted per tier with filtered aggregates (the effective tiers, including the
+    open-ended ``price_per_unit`` band). Customers without usage of the activity
+    in the month are not counted.
     """
     organization = config.billing_model.organization
     pricing = activity_pricing(config, currency=organization.currency)

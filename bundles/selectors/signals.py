@@ -51,14 +51,10 @@ def customer_signals(
 
 
 def observed_usage(*, customer: Customer, operation: str, at: dt.datetime) -> Decimal:
-    """Units of ``operation`` used in the calendar month (UTC) of ``at``."""
-    row = (
-        metering_selectors.usage_total_list(
-            customer=customer,
-            period_start=at.astimezone(dt.UTC).date().replace(day=1),
-        )
-        .filter(operation=operation)
-        .values_list("quantity", flat=True)
-        .first()
+    """Billable units of ``operation`` in the calendar month (UTC) of ``at``
+    (metering's usage read model: aggregated as the operation's metric says)."""
+    start, end = metering_selectors.utc_month_bounds(at)
+    usage = metering_selectors.customer_usage(
+        customer=customer, start=start, end=end, operations=[operation]
     )
-    return row or Decimal(0)
+    return usage.get(operation, Decimal(0))

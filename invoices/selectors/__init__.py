@@ -1,15 +1,15 @@
 """Reads of invoicing: usage aggregation, rating inputs, invoices, live totals.
 
-Usage of a month, for its invoice as for the live total of the open month, is read
-from metering's usage counters (see ``period_usage`` for why they are exact); usage of
-a day is aggregated in SQL over the day's events (one ``GROUP BY customer,
-operation``). Both feed ``invoices.rating.rate`` through ``rating_input``, which
-decides what belongs on which invoice (see ``terms``).
+Usage of a period, for its invoice as for the live total of the open month, is read
+from metering's usage read model: each operation's billable quantity as its metric
+aggregates it, a month's sums and counts from metering's usage counters (see
+``period_usage`` for why they are exact). It feeds ``invoices.rating.rate`` through
+``rating_input``, which decides what belongs on which invoice (see ``terms``).
 
 Split by sub-domain; callers import from here:
 
 - ``invoices``: settings, invoice lists and lookups, diffs, finalizable drafts;
-- ``usage``: usage by customer from counters or events, fan-out slices;
+- ``usage``: usage by customer and period, fan-out slices;
 - ``terms``: an organization's terms for a period and each customer's rating input;
 - ``late_usage``: late usage of issued invoices and the adjustments billing it;
 - ``live``: the live total of a customer's open month and day;
@@ -55,8 +55,6 @@ from invoices.selectors.usage import (
     per_use_events_by_customer,
     period_usage,
     usage_by_customer,
-    usage_by_customer_from_counters,
-    usage_from_counters,
 )
 
 __all__ = [
@@ -90,7 +88,5 @@ __all__ = [
     "rating_input",
     "subscriber_tier_utilisation",
     "usage_by_customer",
-    "usage_by_customer_from_counters",
-    "usage_from_counters",
     "ZERO",
 ]

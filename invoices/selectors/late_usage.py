@@ -16,7 +16,8 @@ from invoices.selectors.usage import (
     per_use_events_by_customer,
     period_usage,
 )
-from metering.models import Organization, UsageEvent
+from metering import selectors as metering_selectors
+from metering.models import Organization
 
 BILLABLE_STATUSES = (Invoice.Status.FINALIZED, Invoice.Status.PAID)
 
@@ -25,12 +26,12 @@ def invoices_with_late_usage(
     *, organization: Organization, before: Period, customer_ids=None
 ) -> QuerySet[Invoice]:
     """Issued invoices of earlier periods with events received after finalization."""
-    late = UsageEvent.objects.filter(
+    late = metering_selectors.usage_received_after(
         organization=organization,
         customer_id=OuterRef("customer_id"),
-        occurred_at__date__gte=OuterRef("period_start"),
-        occurred_at__date__lte=OuterRef("period_end"),
-        received_at__gt=OuterRef("finalized_at"),
+        first_day=OuterRef("period_start"),
+        last_day=OuterRef("period_end"),
+        received_after=OuterRef("finalized_at"),
     )
     invoices = Invoice.objects.filter(
         organization=organization,

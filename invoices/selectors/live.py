@@ -8,11 +8,7 @@ from invoices import periods, rating
 from invoices.periods import DAILY, MONTHLY, Period
 from invoices.selectors.late_usage import late_adjustments
 from invoices.selectors.terms import organization_terms, rating_input
-from invoices.selectors.usage import (
-    per_use_events_by_customer,
-    usage_by_customer,
-    usage_from_counters,
-)
+from invoices.selectors.usage import per_use_events_by_customer, period_usage
 from metering.models import Customer
 
 
@@ -30,8 +26,8 @@ class CurrentUsageCost:
 
 
 def current_usage_cost(*, customer: Customer, now: datetime) -> CurrentUsageCost:
-    """The running total of the open month (from the usage counters) and of the
-    open day's daily and per-use charges (from its events), rated like invoices:
+    """The running total of the open month and of the open day's daily and per-use
+    charges (metering's usage read model, as for their invoices), rated like invoices:
     the month's figure carries everything its invoice will (plans, bundles,
     provider charges carried over from earlier months, corrections for late usage
     of issued invoices), so at the month's last instant it equals the invoice."""
@@ -45,7 +41,9 @@ def current_usage_cost(*, customer: Customer, now: datetime) -> CurrentUsageCost
         rating_input(
             terms=month_terms,
             customer_id=customer.pk,
-            usage=usage_from_counters(customer=customer, month=month),
+            usage=period_usage(
+                organization=organization, period=month, customer_ids=[customer.pk]
+            ).get(customer.pk, {}),
             adjustments=tuple(
                 late_adjustments(
                     organization=organization, period=month, customer_ids=[customer.pk]
@@ -57,8 +55,8 @@ def current_usage_cost(*, customer: Customer, now: datetime) -> CurrentUsageCost
         organization=organization, period=day, customer_ids=[customer.pk]
     )
     start, end = day.bounds
-    day_usage = usage_by_customer(
-        organization=organization, start=start, end=end, customer_ids=[customer.pk]
+    day_usage = period_usage(
+        organization=organization, period=day, customer_ids=[customer.pk]
     ).get(customer.pk, {})
     per_use = per_use_events_by_customer(
         organization=organization,

@@ -91,7 +91,7 @@ def test_tier_utilisation_counts_only_the_models_subscribers(
         rows = selectors.subscriber_tier_utilisation(
             config=config, period_start=date(2026, 10, 17)
         )
-    assert len(queries) == 1
+    assert len(queries) == 2  # the operations' metrics, then the report
     # The non-subscriber (3,000), the other model's subscriber (2,500), the
     # subscriptions ended by October (7,000; 8,000) or starting after it (9,000)
     # are not counted; the plan changer counts once, with the month's usage.

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 
 from billing_site.periodic import declared_periodic_tasks
 from metering import selectors
@@ -135,7 +136,7 @@ def test_fold_adds_many_increments_of_a_counter_at_once(organization, customers)
     assert (counter.quantity, counter.event_count) == (Decimal("7"), 7)
 
 
-def test_month_usage_by_customer_adds_counters_and_increments(
+def test_a_months_usage_adds_counters_and_increments(
     organization, customers, other_organization
 ):
     alice, bob = customers
@@ -153,17 +154,24 @@ def test_month_usage_by_customer_adds_counters_and_increments(
         other_organization, ("a", "alice", "image.resize", "5", "2026-11-21T10:00:00Z")
     )
 
-    assert selectors.month_usage_by_customer(
-        organization=organization, period_start=NOVEMBER
-    ) == {
+    november = {
+        "organization": organization,
+        "start": datetime(2026, 11, 1, tzinfo=UTC),
+        "end": datetime(2026, 12, 1, tzinfo=UTC),
+    }
+    expected = {
         alice.pk: {"image.resize": Decimal("2.5"), "pdf.export": Decimal("3")},
         bob.pk: {"image.resize": Decimal("9")},
     }
-    assert selectors.month_usage_by_customer(
-        organization=organization,
-        period_start=NOVEMBER,
-        customer_id_range=(bob.pk, bob.pk),
-    ) == {bob.pk: {"image.resize": Decimal("9")}}
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.usage_by_customer(**november) == expected
+    # The operations' metrics, then the counters and increments in one statement.
+    assert len(queries) == 2
+    assert "metering_usagecounterpart" in queries[1]["sql"]
+    assert selectors.usage_by_customer(**november, from_events=True) == expected
+    assert selectors.usage_by_customer(**november, customer_ids=[bob.pk]) == {
+        bob.pk: {"image.resize": Decimal("9")}
+    }
 
 
 def test_customer_totals_and_deletion(organization, customers):

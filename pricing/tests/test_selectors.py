@@ -6,7 +6,7 @@ from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
-from metering.models import Customer
+from metering.models import Customer, Operation
 from metering.tests.factories import (
     CustomerFactory,
     OperationFactory,
@@ -111,6 +111,56 @@ def test_activity_usage_sums_the_activity_operations_per_customer(
     assert list(rows) == [{"customer": first.pk, "units": D("1500.500000")}]
 
 
+def test_activity_usage_adds_each_operations_billable_quantity(
+    organization, token_operations
+):
+    Operation.objects.filter(code="ai.complete").update(aggregation="max")
+    OperationFactory(
+        organization=organization,
+        code="tokens.seat",
+        activity_type="tokens",
+        aggregation="unique_count",
+        aggregation_property="user_id",
+    )
+    OperationFactory(
+        organization=organization,
+        code="tokens.plan",
+        activity_type="tokens",
+        aggregation="latest",
+    )
+    first, second = (CustomerFactory(organization=organization) for _ in range(2))
+    _use(first, ("ai.complete", "1200.5"), ("ai.complete", "300"), ("tokens", "300"))
+    _use(first, ("ai.complete", "99999"), when=datetime(2026, 11, 1, tzinfo=UTC))
+    _use(second, ("tokens", "5"))
+    usage_events_bulk_create(
+        customer=second,
+        events=[
+            {"operation": "tokens.seat", "user_id": user, "occurred_at": OCTOBER}
+            for user in ("u1", "u2", "u1")
+        ]
+        + [
+            {"operation": "tokens.plan", "quantity": "40", "occurred_at": OCTOBER},
+            {
+                "operation": "tokens.plan",
+                "quantity": "30",
+                "occurred_at": datetime(2026, 10, 31, 23, tzinfo=UTC),
+            },
+        ],
+        now=NOW,
+    )
+    rows = selectors.activity_usage_by_customer(
+        organization=organization,
+        activity_type="tokens",
+        period_start=date(2026, 10, 1),
+    )
+    # first: the largest ai.complete (1,200.5) + 300 tokens; second: 5 tokens,
+    # 2 distinct seat users and the last plan level, 30.
+    assert sorted((row["customer"], row["units"]) for row in rows) == [
+        (first.pk, D("1500.500000")),
+        (second.pk, D("37.000000")),
+    ]
+
+
 def test_tier_utilisation_counts_customers_per_tier(
     organization, other_organization, seed_token_model, token_operations
 ):
@@ -137,7 +187,7 @@ def test_tier_utilisation_counts_customers_per_tier(
         rows = selectors.tier_utilisation(
             config=config, period_start=date(2026, 10, 1), customers=everyone
         )
-    assert len(queries) == 1
+    assert len(queries) == 2  # the operations' metrics, then the report
     assert [(row.label, row.customers, row.units) for row in rows] == [
         ("0-10k", 3, D(10500)),
         ("10k-50k", 2, D(60000)),
