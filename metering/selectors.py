@@ -21,13 +21,16 @@ from billing_site.ids import ascii_id
 from metering.models import ApiKey, Customer, Operation, Organization, UsageEvent
 from metering.services import api_key_hash
 from metering.usage import Metric as Metric
+from metering.usage import active_customer_ids as active_customer_ids
 from metering.usage import customer_usage as customer_usage
 from metering.usage import metric_list as metric_list
 from metering.usage import month_usage_totals as month_usage_totals
+from metering.usage import operation_event_counts as operation_event_counts
 from metering.usage import usage_by_customer as usage_by_customer
 from metering.usage import usage_counter_part_list as usage_counter_part_list
 from metering.usage import usage_event_list as usage_event_list
 from metering.usage import usage_event_quantities as usage_event_quantities
+from metering.usage import usage_events_sql as usage_events_sql
 from metering.usage import usage_in_windows as usage_in_windows
 from metering.usage import usage_received_after as usage_received_after
 from metering.usage import usage_total_list as usage_total_list

@@ -158,6 +158,56 @@ def usage_event_list(
     return events.order_by("-occurred_at", "-id")
 
 
+def usage_events_sql(
+    *,
+    organization: Organization,
+    start: datetime,
+    end: datetime,
+    columns: Sequence[str],
+    customer_id_range: tuple[int, int] | None = None,
+) -> tuple[str, tuple]:
+    """A SELECT of ``columns`` (event field names, which name its output
+    columns) of the organization's events with ``start <= occurred_at < end``
+    and, when given, a customer id in the inclusive range, with its parameters
+    (``%s`` placeholders), unordered.
+
+    For callers that process events in their own statement (a window over each
+    customer's events, a binary COPY): they select from it as a subquery, which
+    PostgreSQL flattens into their statement, so its plan is the one a statement
+    naming the table would get.
+    """
+    events = usage_event_list(organization=organization, start=start, end=end)
+    if customer_id_range is not None:
+        events = _in_id_range(events, customer_id_range)
+    return events.order_by().values_list(*columns).query.sql_with_params()
+
+
+def operation_event_counts(
+    *, organization: Organization, start: datetime, end: datetime
+) -> list[tuple[str, int]]:
+    """``(operation, events)`` with ``start <= occurred_at < end``, most frequent
+    first (one GROUP BY)."""
+    rows = (
+        usage_event_list(organization=organization, start=start, end=end)
+        .values("operation")
+        .annotate(events=Count("id"))
+        .order_by("-events", "operation")
+    )
+    return [(row["operation"], row["events"]) for row in rows]
+
+
+def active_customer_ids(
+    *, organization: Organization, start: datetime, end: datetime
+) -> list[int]:
+    """Ids of the customers with events in ``[start, end)``, ascending."""
+    return list(
+        usage_event_list(organization=organization, start=start, end=end)
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+
+
 def usage_received_after(
     *, organization: Organization, customer_id, first_day, last_day, received_after
 ) -> QuerySet[UsageEvent]:

@@ -1,10 +1,11 @@
 """Reads of profiling: event extraction into numpy, runs, profiles, predictions.
 
 Extraction on PostgreSQL is one ``COPY (SELECT ...) TO STDOUT (FORMAT binary)`` of
-fixed-width bigint columns parsed by ``numpy.frombuffer``: operation codes come from
-a join on the run's operation list, and session openings from ``LAG(occurred_at)``
-over each customer's events. Other databases (the SQLite demo) use the ORM and
-numpy for the same arrays.
+fixed-width bigint columns parsed by ``numpy.frombuffer``, over the events metering
+selects (``metering.selectors.usage_events_sql``): operation codes come from a join
+on the run's operation list, and session openings from ``LAG(occurred_at)`` over
+each customer's events. Other databases (the SQLite demo) use the ORM and numpy for
+the same arrays.
 """
 
 import io
@@ -14,9 +15,10 @@ from datetime import datetime
 import numpy as np
 import psycopg
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
-from metering.models import Customer, Operation, Organization, UsageEvent
+from metering.models import Customer, Organization
+from metering.selectors import operation_list, usage_event_list, usage_events_sql
 from profiling import markov
 from profiling.features import SESSION_GAP_SECONDS
 from profiling.models import (
@@ -36,10 +38,22 @@ USER_KEY_SQL = (
     "CASE WHEN e.user_id = '' THEN 0 ELSE hashtextextended(e.user_id, 0) | 1 END"
 )
 
+# The events' columns the extraction reads, from metering's event selection
+# (``metering.selectors.usage_events_sql``), which PostgreSQL flattens into these
+# statements.
+EVENT_COLUMNS = (
+    "id",
+    "customer_id",
+    "operation",
+    "occurred_at",
+    "data_volume_bytes",
+    "user_id",
+)
+
 EXTRACT_SQL = """
 COPY (
     SELECT e.customer_id,
-           (coalesce(array_position(%(operations)s::text[], e.operation::text), 0)
+           (coalesce(array_position(%s::text[], e.operation::text), 0)
             - 1)::bigint,
            floor(extract(epoch FROM e.occurred_at))::bigint,
            coalesce(e.data_volume_bytes + 1, 0),
@@ -47,10 +61,7 @@ COPY (
             OR e.occurred_at - lag(e.occurred_at) OVER w
                > make_interval(secs => {gap}))::int::bigint,
            {user_key}
-    FROM metering_usageevent e
-    WHERE e.organization_id = %(organization)s
-      AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
-      AND e.customer_id BETWEEN %(low)s AND %(high)s
+    FROM ({events}) e
     WINDOW w AS (PARTITION BY e.customer_id ORDER BY e.occurred_at, e.id)
     ORDER BY e.customer_id, e.occurred_at, e.id
 ) TO STDOUT (FORMAT binary)
@@ -58,11 +69,8 @@ COPY (
 
 END_USERS_SQL = """
 SELECT e.customer_id, e.user_id, {user_key}
-FROM metering_usageevent e
-WHERE e.organization_id = %(organization)s
-  AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
-  AND e.customer_id BETWEEN %(low)s AND %(high)s
-  AND e.user_id <> ''
+FROM ({events}) e
+WHERE e.user_id <> ''
 GROUP BY e.customer_id, e.user_id
 ORDER BY e.customer_id, e.user_id
 """
@@ -129,40 +137,12 @@ class RawEvents:
         )
 
 
-def operation_frequencies(
-    *, organization: Organization, start: datetime, end: datetime
-) -> list[tuple[str, int]]:
-    """``(operation, events)`` in the window, most frequent first (one GROUP BY)."""
-    rows = (
-        UsageEvent.objects.filter(
-            organization=organization, occurred_at__gte=start, occurred_at__lt=end
-        )
-        .values("operation")
-        .annotate(events=Count("id"))
-        .order_by("-events", "operation")
-    )
-    return [(row["operation"], row["events"]) for row in rows]
-
-
 def operation_catalogue(*, organization: Organization) -> list[str]:
     """The organization's operation codes (ingestion adds each one on first sight)."""
     return list(
-        Operation.objects.filter(organization=organization)
+        operation_list(organization=organization)
         .order_by("code")
         .values_list("code", flat=True)
-    )
-
-
-def active_customer_ids(
-    *, organization: Organization, start: datetime, end: datetime
-) -> list[int]:
-    return list(
-        UsageEvent.objects.filter(
-            organization=organization, occurred_at__gte=start, occurred_at__lt=end
-        )
-        .order_by("customer_id")
-        .values_list("customer_id", flat=True)
-        .distinct()
     )
 
 
@@ -193,21 +173,27 @@ def events_extract(
     """
     if connection.vendor == "postgresql":
         connection.ensure_connection()
-        sql = EXTRACT_SQL.format(gap=int(gap_seconds), user_key=USER_KEY_SQL)
-        params = {
-            "operations": operations,
-            "organization": organization.pk,
-            "start": start,
-            "end": end,
-            "low": min(customer_ids, default=0),
-            "high": max(customer_ids, default=-1),
-        }
+        events, params = usage_events_sql(
+            organization=organization,
+            start=start,
+            end=end,
+            columns=EVENT_COLUMNS,
+            customer_id_range=(
+                min(customer_ids, default=0),
+                max(customer_ids, default=-1),
+            ),
+        )
+        extract = EXTRACT_SQL.format(
+            gap=int(gap_seconds), user_key=USER_KEY_SQL, events=events
+        )
         buffer = io.BytesIO()
         with psycopg.ClientCursor(connection.connection) as cursor:
-            with cursor.copy(sql, params) as copy:
+            with cursor.copy(extract, (operations, *params)) as copy:
                 for block in copy:
                     buffer.write(block)
-            cursor.execute(END_USERS_SQL.format(user_key=USER_KEY_SQL), params)
+            cursor.execute(
+                END_USERS_SQL.format(user_key=USER_KEY_SQL, events=events), params
+            )
             end_users = cursor.fetchall()
         table = _parse_binary_copy(buffer.getvalue())
         if len(table) == 0:
@@ -227,12 +213,8 @@ def events_extract(
         )
     codes = {op: i for i, op in enumerate(operations)}
     rows = list(
-        UsageEvent.objects.filter(
-            organization=organization,
-            occurred_at__gte=start,
-            occurred_at__lt=end,
-            customer_id__in=customer_ids,
-        )
+        usage_event_list(organization=organization, start=start, end=end)
+        .filter(customer_id__in=customer_ids)
         .order_by("customer_id", "occurred_at", "id")
         .values_list(
             "customer_id", "operation", "occurred_at", "data_volume_bytes", "user_id"

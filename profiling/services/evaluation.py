@@ -6,13 +6,10 @@ import numpy as np
 
 from billing_site.errors import DomainError
 from metering.models import Customer, Organization
+from metering.selectors import active_customer_ids, operation_event_counts
 from profiling import pipeline
 from profiling.features import EventArrays
-from profiling.selectors import (
-    active_customer_ids,
-    events_extract,
-    operation_frequencies,
-)
+from profiling.selectors import events_extract
 from profiling.services.datasets import PLANTED_KEY
 from profiling.services.runs import DEFAULT_WINDOW_DAYS
 
@@ -28,7 +25,7 @@ def profiling_evaluate(
     start = now - timedelta(days=window_days)
     operations = [
         op
-        for op, _ in operation_frequencies(
+        for op, _ in operation_event_counts(
             organization=organization, start=start, end=now
         )
     ]
