@@ -201,8 +201,20 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh browser page. The test fails if the page broke the site's
+    Content-Security-Policy: chromium reports every refused script, style, image
+    or connection on the console."""
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(30_000)
+    refused = []
+    page.on(
+        "console",
+        lambda message: refused.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+    page.csp_refusals = refused
     yield page
     context.close()
+    assert not refused, "\n".join(refused)

@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from billing_site.chart_embed import figure_embed
 from invoices import charts, exports, selectors
 from invoices.forms import TierUtilisationForm
 from metering.selectors import portal_customer_for_request, staff_organizations
@@ -77,10 +78,12 @@ def tier_utilisation_report(request):
         if not any(row.customers for row in rows):
             rows = None
         else:
-            chart = charts.tier_utilisation_figure(
-                rows,
-                title=f"{config}: subscribers per tier, {period:%B %Y}",
-            ).to_html(full_html=False, include_plotlyjs=False)
+            chart = figure_embed(
+                charts.tier_utilisation_figure(
+                    rows,
+                    title=f"{config}: subscribers per tier, {period:%B %Y}",
+                )
+            )
     return render(
         request,
         "invoices/tier_utilisation.html",

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.shortcuts import render
 
+from billing_site.chart_embed import figure_embed
 from billing_site.money import minor_units
 from metering.models import Organization
 from metering.selectors import staff_organizations
@@ -103,9 +104,9 @@ def bpo_comparison_report(request):
             units_per_agent=values["units_per_agent"],
             benchmark_per_employee=values["benchmark"],
         )
-        chart = charts.bpo_comparison_figure(
-            rows, currency=organization.currency
-        ).to_html(full_html=False, include_plotlyjs=False)
+        chart = figure_embed(
+            charts.bpo_comparison_figure(rows, currency=organization.currency)
+        )
     return render(
         request,
         "pricing/bpo_comparison.html",

@@ -2,15 +2,12 @@
 
 from django.shortcuts import get_object_or_404, render
 
+from billing_site.chart_embed import figure_embed
 from metering.models import Customer
 from metering.selectors import staff_organizations
 from metering.staff import staff_page
 from profiling import charts, selectors
 from profiling.models import ProfilingRun, Segment
-
-
-def _embed(figure) -> str:
-    return figure.to_html(full_html=False, include_plotlyjs=False)
 
 
 @staff_page("profiling.view_profilingrun")
@@ -47,7 +44,7 @@ def run_detail(request, run_id: int):
         {
             "run": run,
             "segments": segments,
-            "projection": _embed(charts.segment_projection_figure(points)),
+            "projection": figure_embed(charts.segment_projection_figure(points)),
             "title": f"Profiling run {run.pk}",
         },
     )
@@ -79,8 +76,8 @@ def segment_detail(request, segment_id: int):
         {
             "segment": segment,
             "members": members,
-            "projection": _embed(charts.segment_projection_figure(points)),
-            "heatmap": _embed(heatmap),
+            "projection": figure_embed(charts.segment_projection_figure(points)),
+            "heatmap": figure_embed(heatmap),
             "title": segment.name,
         },
     )
@@ -97,7 +94,7 @@ def customer_profile(request, customer_id: int):
     users = selectors.end_users_for_customer(customer=customer)
     heatmap = ""
     if profile is not None and profile.segment is not None:
-        heatmap = _embed(
+        heatmap = figure_embed(
             charts.transition_heatmap_figure(
                 profile.run.operations,
                 profile.segment.transitions,

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from billing_site.chart_embed import figure_embed
 from billing_site.errors import DomainError
 from metering.models import Customer
 from metering.selectors import portal_customer_for_request, staff_organizations
@@ -17,10 +18,6 @@ from scaling import charts, selectors
 from scaling.services import recommendations
 
 ACTUALS_WINDOW = timedelta(days=60)
-
-
-def _html(figure) -> str:
-    return figure.to_html(full_html=False, include_plotlyjs=False)
 
 
 def dashboard_context(*, customer: Customer) -> dict:
@@ -42,12 +39,12 @@ def dashboard_context(*, customer: Customer) -> dict:
             {
                 "resource": resource,
                 "forecast": forecast,
-                "utilisation": _html(
+                "utilisation": figure_embed(
                     charts.utilisation_figure(
                         resource=resource, actuals=latest, capacity=capacity
                     )
                 ),
-                "forecast_chart": _html(
+                "forecast_chart": figure_embed(
                     charts.forecast_with_interval_figure(
                         resource=resource,
                         actuals=latest,
@@ -77,7 +74,7 @@ def dashboard_context(*, customer: Customer) -> dict:
             organization=customer.organization, customer=customer
         )[:20],
         "events": events,
-        "events_chart": _html(charts.scaling_events_figure(events=timeline))
+        "events_chart": figure_embed(charts.scaling_events_figure(events=timeline))
         if timeline
         else "",
         "accuracy": selectors.forecast_accuracy_rows(customer=customer),

@@ -29,7 +29,7 @@ def test_live_usage_shows_new_events_without_a_reload(live_server, page, organiz
     UsageEventFactory(customer=customer, operation="pdf.render")
     # The page polls every five seconds; no reload happens here.
     page.wait_for_function(
-        "document.querySelector('#live-operations tbody').innerText"
+        "() => document.querySelector('#live-operations tbody').innerText"
         ".includes('pdf.render')",
         timeout=20_000,
     )
