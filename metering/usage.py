@@ -342,13 +342,19 @@ def _usage_parts(
         parts.append(_grouped(peaks, Max("quantity")))
     if of_kind.get(Aggregation.UNIQUE_COUNT):
         codes = of_kind[Aggregation.UNIQUE_COUNT]
-        value = Case(
-            *(
-                When(operation=code, then=_property_value(metrics[code].property))
-                for code in codes
-            ),
-            output_field=CharField(),
-        )
+        of_property: dict[str, list[str]] = {}
+        for code in codes:
+            of_property.setdefault(metrics[code].property, []).append(code)
+        # One test per property, not per operation: it runs on every event.
+        (value, *others) = [_property_value(name) for name in of_property]
+        if others:
+            value = Case(
+                *(
+                    When(operation__in=named, then=_property_value(name))
+                    for name, named in of_property.items()
+                ),
+                output_field=CharField(),
+            )
         distinct = events.filter(operation__in=codes)
         parts.append(_grouped(distinct, Count(value, distinct=True)))
     if of_kind.get(Aggregation.LATEST):
@@ -413,8 +419,9 @@ def usage_by_customer(
             of_customer = usage.get(customer_id)
             if of_customer is None:
                 of_customer = usage[customer_id] = {}
+            if units.__class__ is not Decimal:  # a count
+                units = Decimal(units)
             earlier = of_customer.get(code)
-            units = Decimal(units)
             of_customer[code] = units if earlier is None else earlier + units
     return usage
 
