@@ -38,7 +38,8 @@ from pricing.models import BillingModel
 from pricing.tests.factories import ActivityBasedConfigFactory
 from scaling.models import ScalingPolicy
 
-pytestmark = pytest.mark.django_db
+# Input handling does not depend on the date: one instant is enough.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock("2026-06-17T09:30:00+00:00")]
 
 OPERATIONS = [
     (method.upper(), path, operation)

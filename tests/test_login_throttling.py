@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from metering.tests.factories import PortalUserFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+# Input handling does not depend on the date: one instant is enough.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock("2026-06-17T09:30:00+00:00")]
 
 PASSWORD = "pw-for-tests-1"
 ATTACKER = "203.0.113.7"

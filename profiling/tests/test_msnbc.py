@@ -5,6 +5,8 @@ from django.conf import settings
 
 from profiling import msnbc
 
+pytestmark = pytest.mark.clockless  # a pure engine: no clock, no database
+
 ARCHIVE = Path(settings.SHARED_DATA_DIR) / msnbc.ARCHIVE
 
 SAMPLE = (

@@ -14,6 +14,8 @@ from scaling.conformal import (
     weighted_interval_score,
 )
 
+pytestmark = pytest.mark.clockless  # a pure engine: no clock, no database
+
 DAY, WEEK = 24, 168
 LEVELS = (0.8, 0.95)
 CYCLES = ((DAY, "hour of the day"), (WEEK, "hour of the week"))

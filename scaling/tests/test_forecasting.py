@@ -16,6 +16,8 @@ from scaling.forecasting import (
     forecast_series,
 )
 
+pytestmark = pytest.mark.clockless  # a pure engine: no clock, no database
+
 DAY = 86_400
 START = 1_767_225_600  # 2026-01-01T00:00:00Z
 

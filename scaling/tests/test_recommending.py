@@ -16,6 +16,8 @@ from scaling.recommending import (
     sustained_low_utilisation,
 )
 
+pytestmark = pytest.mark.clockless  # a pure engine: no clock, no database
+
 STARTUP = BundleOption(1, "Startup", {"compute_hours": 100.0}, Decimal("59.00"))
 GROWTH = BundleOption(
     2, "Growth", {"compute_hours": 200.0}, Decimal("119.00"), frozenset({"cdn"})

@@ -17,6 +17,8 @@ from scaling.forecasting.arima_model import arma_forecast_many
 from scaling.forecasting.cheap_models import WEEKLY_MODELS
 from scaling.forecasting.grid import forecast_frequency, hourly_means
 
+pytestmark = pytest.mark.clockless  # a pure engine: no clock, no database
+
 HOUR = 3_600
 WEEK = 168
 MONDAY = 1_767_571_200  # 2026-01-05T00:00:00Z, a Monday
