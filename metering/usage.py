@@ -359,18 +359,31 @@ def _usage_parts(
         parts.append(_grouped(distinct, Count(value, distinct=True)))
     if of_kind.get(Aggregation.LATEST):
         last = events.filter(operation__in=of_kind[Aggregation.LATEST])
-        parts.append(
-            last.annotate(
-                place=Window(
-                    RowNumber(),
-                    partition_by=[F("customer_id"), F("operation")],
-                    order_by=list(_LAST_FIRST),
-                )
-            )
-            .filter(place=1)
+        parts.append(_last_of_each(last))
+    return parts
+
+
+def _last_of_each(events: QuerySet) -> QuerySet:
+    """The quantity of the last of ``events`` per customer and operation: on
+    PostgreSQL ``DISTINCT ON`` (one sort, the first row of each group kept),
+    elsewhere the first row of a window."""
+    if connection.vendor == "postgresql":
+        return (
+            events.order_by("customer_id", "operation", *_LAST_FIRST)
+            .distinct("customer_id", "operation")
             .values_list("customer_id", "operation", "quantity")
         )
-    return parts
+    return (
+        events.annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=[F("customer_id"), F("operation")],
+                order_by=list(_LAST_FIRST),
+            )
+        )
+        .filter(place=1)
+        .values_list("customer_id", "operation", "quantity")
+    )
 
 
 def _grouped(events: QuerySet, units) -> QuerySet:
