@@ -274,7 +274,8 @@ def _property_value(name: str):
     if name in EVENT_FIELD_PROPERTIES:
         value = F(name)
     else:
-        value = KeyTextTransform(name, "properties")
+        # Text on every database (SQLite extracts JSON numbers as numbers).
+        value = Cast(KeyTextTransform(name, "properties"), CharField())
     return NullIf(value, Value(""))
 
 
