@@ -25,7 +25,10 @@ customer and operation: ingestion writes both in the statement that stores the
 events, so they always equal the stored events. Every other figure is one SQL
 aggregate over the period's events, one statement per kind of metric that some of
 the organization's operations use (an organization that only sums reads nothing
-else).
+else). They need no index of their own: an organization's month is read whole, a
+scan of the month's events as the bare aggregate does (``make bench`` compares
+the two), and one customer's period through (customer_id, occurred_at); another
+index would cost every ingested event one more insertion.
 
 Where usage is split further in time, as bundle allowances split a period at their
 validity windows (``usage_in_windows``), only sums and counts are divided: the
