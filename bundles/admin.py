@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,10 +17,11 @@ from bundles.models import (
     PersonalizedBundle,
     PersonalizedBundleLine,
 )
+from metering.staff import OrganizationScoped
 
 
 @admin.register(BundleSettings)
-class BundleSettingsAdmin(admin.ModelAdmin):
+class BundleSettingsAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "organization",
         "match_threshold",
@@ -53,7 +55,7 @@ class BundleSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(OperationPrice)
-class OperationPriceAdmin(admin.ModelAdmin):
+class OperationPriceAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["operation", "unit_price", "customer", "organization"]
     list_filter = ["organization"]
     search_fields = ["operation", "customer__name", "customer__external_id"]
@@ -61,13 +63,13 @@ class OperationPriceAdmin(admin.ModelAdmin):
     autocomplete_fields = ["customer"]
 
 
-class BundleTemplateOperationInline(admin.TabularInline):
+class BundleTemplateOperationInline(OrganizationScoped, admin.TabularInline):
     model = BundleTemplateOperation
     extra = 1
 
 
 @admin.register(BundleTemplate)
-class BundleTemplateAdmin(admin.ModelAdmin):
+class BundleTemplateAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "name",
         "organization",
@@ -115,8 +117,10 @@ class BundleTemplateAdmin(admin.ModelAdmin):
         ]
 
     def preview_view(self, request, pk: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         template = get_object_or_404(
-            BundleTemplate.objects.select_related("organization"), pk=pk
+            self.get_queryset(request).select_related("organization"), pk=pk
         )
         return self._preview_response(request, template, lines=None)
 
@@ -183,7 +187,7 @@ class BundleTemplateAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "bundles/admin/template_preview.html", context)
 
 
-class PersonalizedBundleLineInline(admin.TabularInline):
+class PersonalizedBundleLineInline(OrganizationScoped, admin.TabularInline):
     model = PersonalizedBundleLine
     extra = 0
     can_delete = False
@@ -200,7 +204,7 @@ class PersonalizedBundleLineInline(admin.TabularInline):
         return False
 
 
-class BundleStatusChangeInline(admin.TabularInline):
+class BundleStatusChangeInline(OrganizationScoped, admin.TabularInline):
     model = BundleStatusChange
     extra = 0
     can_delete = False
@@ -211,7 +215,7 @@ class BundleStatusChangeInline(admin.TabularInline):
 
 
 @admin.register(PersonalizedBundle)
-class PersonalizedBundleAdmin(admin.ModelAdmin):
+class PersonalizedBundleAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "id",
         "customer",

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -19,6 +20,7 @@ from invoices.models import (
     Subscription,
     WebhookDelivery,
 )
+from metering.staff import OrganizationScoped
 
 
 class AmountFilter(admin.SimpleListFilter):
@@ -47,7 +49,7 @@ class AmountFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "__str__", "customer_name", "customer_external_id", "frequency",
         "period_start", "status", "total", "currency", "diff_link",
@@ -96,7 +98,11 @@ class InvoiceAdmin(admin.ModelAdmin):
         ]
 
     def diff_view(self, request, pk: int):
-        invoice = get_object_or_404(Invoice.objects.prefetch_related("lines"), pk=pk)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        invoice = get_object_or_404(
+            self.get_queryset(request).prefetch_related("lines"), pk=pk
+        )
         previous, rows = selectors.invoice_diff(invoice=invoice)
         context = {
             **self.admin_site.each_context(request),
@@ -109,7 +115,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "invoices/admin/invoice_diff.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        invoice = Invoice.objects.filter(pk=object_id).first()
+        invoice = self.get_queryset(request).filter(pk=object_id).first()
         extra_context = extra_context or {}
         if invoice is not None:
             extra_context["line_groups"] = selectors.invoice_line_groups(
@@ -153,7 +159,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["customer", "billing_model", "agents", "starts_at", "ends_at"]
     list_filter = ["organization", "billing_model"]
     search_fields = ["customer__name", "customer__external_id"]
@@ -163,7 +169,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderCharge)
-class ProviderChargeAdmin(admin.ModelAdmin):
+class ProviderChargeAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["customer", "provider", "period_start", "amount", "invoice"]
     list_filter = ["organization", "provider", "period_start"]
     search_fields = ["customer__name", "customer__external_id", "external_ref"]
@@ -180,7 +186,7 @@ class ProviderChargeAdmin(admin.ModelAdmin):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(admin.ModelAdmin):
+class CreditNoteAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["number", "invoice", "amount", "currency", "issued_at"]
     list_select_related = ["invoice"]
     readonly_fields = [
@@ -199,7 +205,7 @@ class CreditNoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(InvoicingSettings)
-class InvoicingSettingsAdmin(admin.ModelAdmin):
+class InvoicingSettingsAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "organization", "grace_hours", "provider_markup_percent",
         "upgrade_offer_units", "webhook_url",
@@ -207,7 +213,7 @@ class InvoicingSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["invoice", "event", "status", "attempts", "last_status_code"]
     list_filter = ["status", "event"]
     list_select_related = ["invoice"]

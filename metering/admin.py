@@ -15,9 +15,10 @@ from metering.models import (
     UsageCounterIncrement,
     UsageEvent,
 )
+from metering.staff import OrganizationScoped
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(OrganizationScoped, admin.TabularInline):
     """Staff users who may act for the organization (superusers act for all)."""
 
     model = OrganizationMembership
@@ -28,21 +29,21 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["name", "slug", "currency", "timezone", "auto_create_customers"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
 
 
-class PortalUserInline(admin.TabularInline):
+class PortalUserInline(OrganizationScoped, admin.TabularInline):
     model = PortalUser
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["name", "external_id", "email", "organization", "created_at"]
     list_filter = ["organization"]
     search_fields = ["name", "external_id", "email"]
@@ -59,7 +60,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "prefix",
         "name",
@@ -111,7 +112,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PortalUser)
-class PortalUserAdmin(admin.ModelAdmin):
+class PortalUserAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["user", "customer"]
     search_fields = ["user__username", "customer__name", "customer__external_id"]
     autocomplete_fields = ["user", "customer"]
@@ -119,7 +120,7 @@ class PortalUserAdmin(admin.ModelAdmin):
 
 
 @admin.register(Operation)
-class OperationAdmin(admin.ModelAdmin):
+class OperationAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "code",
         "name",
@@ -134,7 +135,7 @@ class OperationAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(OrganizationScoped, admin.ModelAdmin):
     """Written only by ingestion; the admin shows, never edits."""
 
     # Counting hundreds of millions of rows on every page view is not affordable.

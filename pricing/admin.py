@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
+from metering.staff import OrganizationScoped
 from pricing import engine, selectors, services, views
 from pricing.models import ActivityBasedConfig, BillingModel, PriceTier
 
@@ -72,7 +73,7 @@ class TierForm(forms.ModelForm):
         return {*super()._get_validation_exclusions(), "position"}
 
 
-class PriceTierInline(admin.TabularInline):
+class PriceTierInline(OrganizationScoped, admin.TabularInline):
     model = PriceTier
     form = TierForm
     formset = TierFormSet
@@ -82,7 +83,7 @@ class PriceTierInline(admin.TabularInline):
 
 
 @admin.register(ActivityBasedConfig)
-class ActivityBasedConfigAdmin(admin.ModelAdmin):
+class ActivityBasedConfigAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "billing_model",
         "activity_type",
@@ -151,7 +152,7 @@ class ActivityConfigFormSet(forms.BaseInlineFormSet):
                 )
 
 
-class ActivityBasedConfigInline(admin.StackedInline):
+class ActivityBasedConfigInline(OrganizationScoped, admin.StackedInline):
     model = ActivityBasedConfig
     formset = ActivityConfigFormSet
     extra = 0
@@ -196,7 +197,7 @@ class ActivityTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(BillingModel)
-class BillingModelAdmin(admin.ModelAdmin):
+class BillingModelAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "name",
         "organization",

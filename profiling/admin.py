@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from metering.staff import OrganizationScoped
 from profiling.models import (
     BehavioralTag,
     CustomerProfile,
@@ -10,7 +11,7 @@ from profiling.models import (
 )
 
 
-class SegmentInline(admin.TabularInline):
+class SegmentInline(OrganizationScoped, admin.TabularInline):
     model = Segment
     fields = ["label", "name", "size"]
     readonly_fields = fields
@@ -20,7 +21,7 @@ class SegmentInline(admin.TabularInline):
 
 
 @admin.register(ProfilingRun)
-class ProfilingRunAdmin(admin.ModelAdmin):
+class ProfilingRunAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "id", "organization", "status", "window_start", "window_end",
         "customer_count", "event_count", "chosen_k", "silhouette", "total_seconds",
@@ -54,7 +55,7 @@ class ProfilingRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["name", "run", "label", "size"]
     list_filter = ["run__organization"]
     list_select_related = ["run"]
@@ -68,7 +69,7 @@ class SegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(BehavioralTag)
-class BehavioralTagAdmin(admin.ModelAdmin):
+class BehavioralTagAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["name", "customer", "score", "run", "explanation"]
     list_filter = ["name"]
     list_select_related = ["customer", "run"]
@@ -80,7 +81,7 @@ class BehavioralTagAdmin(admin.ModelAdmin):
 
 
 @admin.register(TagRule)
-class TagRuleAdmin(admin.ModelAdmin):
+class TagRuleAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["name", "organization", "kind", "pattern", "threshold", "is_active"]
     list_filter = ["kind", "is_active", "organization"]
     list_editable = ["threshold", "is_active"]
@@ -89,7 +90,7 @@ class TagRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(CustomerProfile)
-class CustomerProfileAdmin(admin.ModelAdmin):
+class CustomerProfileAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["customer", "segment", "run"]
     list_select_related = ["customer", "segment", "run"]
     search_fields = ["customer__name", "customer__external_id"]
@@ -104,7 +105,7 @@ class CustomerProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(EndUserProfile)
-class EndUserProfileAdmin(admin.ModelAdmin):
+class EndUserProfileAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["user_id", "customer", "event_count", "tag_names", "run"]
     list_select_related = ["customer", "run"]
     search_fields = ["user_id", "customer__name", "customer__external_id"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from metering.staff import OrganizationScoped
 from scaling import selectors
 from scaling.models import (
     BundleCapacity,
@@ -14,13 +15,13 @@ from scaling.models import (
 )
 
 
-class BundleCapacityInline(admin.TabularInline):
+class BundleCapacityInline(OrganizationScoped, admin.TabularInline):
     model = BundleCapacity
     extra = 0
 
 
 @admin.register(FeatureBundle)
-class FeatureBundleAdmin(admin.ModelAdmin):
+class FeatureBundleAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["name", "organization", "segment", "base_price", "monthly_price"]
     list_filter = ["organization", "segment", "is_active"]
     search_fields = ["name"]
@@ -33,7 +34,7 @@ class FeatureBundleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScalingPolicy)
-class ScalingPolicyAdmin(admin.ModelAdmin):
+class ScalingPolicyAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["customer", "auto_approve", "min_confidence", "provisioner"]
     list_filter = ["auto_approve", "provisioner"]
     autocomplete_fields = ["customer"]
@@ -41,19 +42,19 @@ class ScalingPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["name", "organization", "customer", "start", "end", "expected_lift"]
     autocomplete_fields = ["customer"]
 
 
 @admin.register(CapacityFloor)
-class CapacityFloorAdmin(admin.ModelAdmin):
+class CapacityFloorAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["customer", "resource", "start", "end", "minimum", "reason"]
     autocomplete_fields = ["customer"]
 
 
 @admin.register(Forecast)
-class ForecastAdmin(admin.ModelAdmin):
+class ForecastAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "customer", "resource", "generated_at", "state", "model", "mase",
         "baseline_mase", "coverage_80", "coverage_95",
@@ -67,7 +68,7 @@ class ForecastAdmin(admin.ModelAdmin):
 
 
 @admin.register(Recommendation)
-class RecommendationAdmin(admin.ModelAdmin):
+class RecommendationAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "customer", "recommended_bundle", "direction", "status", "confidence",
         "net_benefit", "created_at",
@@ -81,14 +82,14 @@ class RecommendationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Entitlement)
-class EntitlementAdmin(admin.ModelAdmin):
+class EntitlementAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["customer", "bundle", "monthly_price", "activated_at"]
     list_select_related = ["customer", "bundle"]
     readonly_fields = [field.name for field in Entitlement._meta.fields]
 
 
 @admin.register(ScalingEvent)
-class ScalingEventAdmin(admin.ModelAdmin):
+class ScalingEventAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["customer", "kind", "to_bundle", "monthly_price", "occurred_at"]
     list_filter = ["kind", "backend"]
     list_select_related = ["customer", "to_bundle"]
