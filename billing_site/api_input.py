@@ -10,7 +10,8 @@ error shape (``billing_site.api_errors``):
   levels without recursion) and then refused beyond ``MAX_JSON_DEPTH`` levels, or
   when a key or string anywhere holds a NUL character, which PostgreSQL cannot
   store (``HardenedJSONParser``); the error names the field as a dotted path.
-- A NUL character in the URL path is a 404, in a query parameter a 400 naming it.
+- A NUL character in the URL path is a 404, in a query parameter a 400 naming it,
+  on every page (staff and portal pages too).
 - Ids in paths are ASCII digits (``billing_site.routers``, ``billing_site.ids``);
   a path that matches no route is a 404 in the error shape (``not_found``).
 - Pagination's ``limit`` and ``offset`` are ASCII whole numbers of at most 18
@@ -21,7 +22,7 @@ from decimal import Decimal
 
 import orjson
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, HttpResponseNotFound, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, pagination, parsers
 
@@ -135,21 +136,27 @@ def max_body_bytes(view_func) -> int:
 
 
 class ApiInputMiddleware:
-    """Refuses, for ``/api/`` paths only, a NUL in the path (404) or in a query
-    parameter (400), and a body over the view's byte limit (413)."""
+    """Refuses a NUL in the path (404) or in a query parameter (400) on every
+    page, in the API's error shape under ``/api/``; and, for the API, a body over
+    the view's byte limit (413)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info.startswith(API_PREFIX):
-            if "\x00" in request.path_info:
-                return _error("detail", "Not found.", 404)
-            for key, values in request.GET.lists():
-                if "\x00" in key:
-                    return _error("non_field_errors", NUL_MESSAGE, 400)
-                if any("\x00" in value for value in values):
-                    return _error(key, NUL_MESSAGE, 400)
+        api = request.path_info.startswith(API_PREFIX)
+        if "\x00" in request.path_info:
+            return (
+                _error("detail", "Not found.", 404) if api else HttpResponseNotFound()
+            )
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                if not api:
+                    return HttpResponseBadRequest(
+                        f"Query parameter {key!r} must not contain NUL characters."
+                    )
+                name = "non_field_errors" if "\x00" in key else key
+                return _error(name, NUL_MESSAGE, 400)
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):

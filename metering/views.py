@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from billing_site.ids import ascii_id
 from metering.ingestion import month_start
 from metering.models import Organization
 from metering.selectors import (
@@ -40,8 +41,8 @@ def _live_organization(request) -> Organization | None:
 
 
 def _live_minutes(request) -> int:
-    raw = request.GET.get("minutes", "")
-    return min(max(int(raw), 1), 60) if raw.isdigit() else LIVE_MINUTES
+    minutes = ascii_id(request.GET.get("minutes", ""))
+    return min(minutes, 60) if minutes else LIVE_MINUTES
 
 
 LIVE_MINUTES = 10

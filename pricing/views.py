@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.shortcuts import render
 
 from billing_site.chart_embed import figure_embed
+from billing_site.ids import ascii_id
 from billing_site.money import minor_units
 from metering.models import Organization
 from metering.selectors import staff_organizations
@@ -61,9 +62,9 @@ def cost_calculator(request):
         selectors.billing_model_all(organizations=staff_organizations(request.user))
     )
     selected = None
-    wanted = request.GET.get("model", "")
-    if wanted.isdigit():
-        selected = next((m for m in models if m.pk == int(wanted)), None)
+    wanted = ascii_id(request.GET.get("model", ""))
+    if wanted:
+        selected = next((m for m in models if m.pk == wanted), None)
     if selected is None and models:
         selected = models[0]
     return render(

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from billing_site.chart_embed import figure_embed
 from billing_site.errors import DomainError
+from billing_site.ids import ascii_id
 from metering.models import Customer
 from metering.selectors import portal_customer_for_request, staff_organizations
 from metering.staff import staff_page
@@ -94,7 +95,8 @@ def staff_dashboard(request):
     key = request.GET.get("account")
     customer = None
     if key:
-        customer = accounts.filter(pk=key).first() if key.isdigit() else None
+        number = ascii_id(key)
+        customer = accounts.filter(pk=number).first() if number else None
         if customer is None:
             raise Http404("No such account")
     customer = customer or accounts.first()

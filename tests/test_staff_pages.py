@@ -43,3 +43,20 @@ def test_admin_index_links_every_staff_page(client):
     assert sidebar.index('id="staff-pages"') < sidebar.index("Recent actions")
     for path in [*STAFF_PAGES, "/api/v1/docs/"]:
         assert f'href="{path}"' in content, path
+
+
+HOSTILE_VALUES = ["\u00b2", "\u0663", "99999999999999999999", "-1", "0", "a\x00b", "1e20"]
+PAGE_PARAMETERS = ("organization", "model", "config", "period", "account", "minutes",
+                   "agents", "units_per_agent", "benchmark", "resource")  # fmt: skip
+
+
+@pytest.mark.parametrize("path", [*STAFF_PAGES, "/staff/live-usage/data/"])
+def test_staff_pages_answer_hostile_parameters_without_a_server_error(
+    client, organization, path
+):
+    client.raise_request_exception = False
+    client.force_login(UserFactory(staff=True))
+    for value in HOSTILE_VALUES:
+        for name in PAGE_PARAMETERS:
+            response = client.get(path, {name: value})
+            assert response.status_code in (200, 400, 404), (name, value)

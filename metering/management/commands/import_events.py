@@ -32,8 +32,9 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, object]]:
                     event["properties"] = orjson.loads(event["properties"])
                 except orjson.JSONDecodeError:
                     pass  # left as a string: reported as "Must be a JSON object."
-            if "data_volume_bytes" in event and event["data_volume_bytes"].isdigit():
-                event["data_volume_bytes"] = int(event["data_volume_bytes"])
+            volume = event.get("data_volume_bytes")
+            if isinstance(volume, str) and volume.isascii() and volume.isdigit():
+                event["data_volume_bytes"] = int(volume)
             yield reader.line_num, event
 
 
