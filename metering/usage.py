@@ -74,9 +74,7 @@ from metering.models import (
 Aggregation = Operation.Aggregation
 # Metrics computed from the events whatever the period; sums and counts of a
 # month come from the counters.
-EVENT_AGGREGATIONS = frozenset(
-    {Aggregation.MAX, Aggregation.UNIQUE_COUNT, Aggregation.LATEST}
-)
+EVENT_AGGREGATIONS = (Aggregation.MAX, Aggregation.UNIQUE_COUNT, Aggregation.LATEST)
 # Property names of a unique count that are fields of the event itself.
 EVENT_FIELD_PROPERTIES = ("user_id", "process_id", "context")
 _ONE = Decimal(1)
