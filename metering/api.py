@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from billing_site.api_fields import EARLIEST_YEAR, LATEST_YEAR
 from billing_site.api_input import StrictCursorPagination
 from billing_site.collection import without_cycle_collection
 from metering import selectors, services
@@ -159,16 +160,23 @@ USAGE_API_GROUPINGS = ("operation", "day")
 
 
 def parse_time_param(params, name: str) -> datetime | None:
-    """An ISO 8601 date-time with time zone, or a date (midnight UTC); 400 else."""
+    """An ISO 8601 date-time with time zone, or a date (midnight UTC), in the
+    years the API accepts; 400 else."""
     value = params.get(name)
     if not value:
         return None
     try:
+        if not value.isascii():
+            raise ValueError(value)
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValidationError(
             {name: ["Use an ISO 8601 date or date-time with a time zone."]}
         ) from None
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValidationError(
+            {name: [f"Must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}."]}
+        )
     if moment.tzinfo is None:
         if len(value) == 10 and date.fromisoformat(value):
             return moment.replace(tzinfo=UTC)

@@ -811,3 +811,21 @@ def test_bundle_template_validity_seconds_beyond_64_bits_is_400(api):
     assert response.json() == {
         "errors": {"validity_seconds": ["A valid integer is required."]}
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0001-01-01T00:00:00+01:00", "Must be between the years 2000 and 2100."),
+        ("9999-12-31", "Must be between the years 2000 and 2100."),
+        ("\u0662\u0660\u0662\u0666-01-01",
+         "Use an ISO 8601 date or date-time with a time zone."),
+    ],  # fmt: skip
+)
+@pytest.mark.parametrize("path", ["/api/v1/events/", "/api/v1/customers/c-1/usage/"])
+def test_time_range_parameters_are_bounded(api, hostile_org, path, value, message):
+    CustomerFactory(organization=hostile_org, external_id="c-1")
+    response = api.get(path, {"from": value})
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"from": [message]}}

@@ -45,7 +45,8 @@ def test_admin_index_links_every_staff_page(client):
         assert f'href="{path}"' in content, path
 
 
-HOSTILE_VALUES = ["\u00b2", "\u0663", "99999999999999999999", "-1", "0", "a\x00b", "1e20"]
+HOSTILE_VALUES = ["\u00b2", "\u0663", "99999999999999999999", "-1", "0", "a\x00b",
+                  "1e20"]  # fmt: skip
 PAGE_PARAMETERS = ("organization", "model", "config", "period", "account", "minutes",
                    "agents", "units_per_agent", "benchmark", "resource")  # fmt: skip
 
