@@ -9,6 +9,7 @@ aggregates it, a month's sums and counts from metering's usage counters (see
 Split by sub-domain; callers import from here:
 
 - ``invoices``: settings, invoice lists and lookups, diffs, finalizable drafts;
+- ``overview``: the admin index's revenue of the last closed month and queues;
 - ``usage``: usage by customer and period, fan-out slices;
 - ``terms``: an organization's terms for a period and each customer's rating input;
 - ``late_usage``: late usage of issued invoices and the adjustments billing it;
@@ -36,6 +37,7 @@ from invoices.selectors.late_usage import (
     late_adjustments,
 )
 from invoices.selectors.live import CurrentUsageCost, current_usage_cost
+from invoices.selectors.overview import BillingOverview, Revenue, billing_overview
 from invoices.selectors.subscribers import (
     billing_model_subscriber_ids,
     subscriber_tier_utilisation,
@@ -60,6 +62,8 @@ from invoices.selectors.usage import (
 __all__ = [
     "BILLABLE_STATUSES",
     "billing_model_subscriber_ids",
+    "billing_overview",
+    "BillingOverview",
     "current_usage_cost",
     "CurrentUsageCost",
     "customer_has_invoices",
@@ -86,6 +90,7 @@ __all__ = [
     "period_usage",
     "provider_charges_open",
     "rating_input",
+    "Revenue",
     "subscriber_tier_utilisation",
     "usage_by_customer",
     "ZERO",

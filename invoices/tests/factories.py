@@ -2,9 +2,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import factory
+from django.contrib.auth.models import Permission
 
-from invoices.models import InvoicingSettings, ProviderCharge, Subscription
-from metering.tests.factories import CustomerFactory
+from invoices.models import (
+    Invoice,
+    InvoicingSettings,
+    ProviderCharge,
+    Subscription,
+    WebhookDelivery,
+)
+from metering.models import Organization, OrganizationMembership
+from metering.tests.factories import CustomerFactory, UserFactory
 from pricing.tests.factories import BillingModelFactory
 
 
@@ -40,3 +48,52 @@ class ProviderChargeFactory(factory.django.DjangoModelFactory):
     period_start = date(2026, 10, 1)
     amount = Decimal("12.34")
     description = "SMS delivery"
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """A monthly draft of October 2026 without lines; the ``finalized``, ``paid``
+    and ``void`` traits give it a number."""
+
+    class Meta:
+        model = Invoice
+
+    customer = factory.SubFactory(CustomerFactory)
+    organization = factory.SelfAttribute("customer.organization")
+    frequency = "monthly"
+    period_start = date(2026, 10, 1)
+    period_end = date(2026, 10, 31)
+    currency = "USD"
+    customer_name = factory.SelfAttribute("customer.name")
+    customer_external_id = factory.SelfAttribute("customer.external_id")
+    subtotal = factory.SelfAttribute("total")
+    total = Decimal("100.00")
+
+    class Params:
+        finalized = factory.Trait(
+            status="finalized", number=factory.Sequence(lambda n: f"INV-9{n:05d}")
+        )
+        paid = factory.Trait(
+            status="paid", number=factory.Sequence(lambda n: f"INV-8{n:05d}")
+        )
+        void = factory.Trait(
+            status="void", number=factory.Sequence(lambda n: f"INV-7{n:05d}")
+        )
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    invoice = factory.SubFactory(InvoiceFactory, finalized=True)
+    organization = factory.SelfAttribute("invoice.organization")
+    event = "invoice.finalized"
+    url = "https://hooks.example.com/billing"
+
+
+def staff_member(organization: Organization, *codenames: str):
+    """An active staff user, member of ``organization``, holding the permissions
+    named by ``codenames`` (``"view_invoice"``)."""
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    OrganizationMembership.objects.create(user=user, organization=organization)
+    return user
