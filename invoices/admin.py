@@ -1,16 +1,20 @@
-"""Invoice review: list with filters, grouped lines, finalize action, period diff."""
+"""Invoice review: list with filters, grouped lines, the lifecycle (finalize, void,
+record payment) through a confirmation page, PDF and CSV, period diff."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from billing_site.errors import DomainError
 from invoices import exports, selectors, services
 from invoices.models import (
     CreditNote,
@@ -48,6 +52,31 @@ class AmountFilter(admin.SimpleListFilter):
         return queryset.filter(total__lt=high) if high is not None else queryset
 
 
+@dataclass(frozen=True)
+class Transition:
+    """A lifecycle step offered on the invoice's page."""
+
+    name: str  # URL segment and button name
+    label: str
+    permission: str
+    status: str  # the state the step starts from; the service checks it again
+
+
+TRANSITIONS = (
+    Transition("finalize", "Finalize", "invoices.finalize_invoice", "draft"),
+    Transition("void", "Void", "invoices.void_invoice", "finalized"),
+    Transition("pay", "Record payment", "invoices.change_invoice", "finalized"),
+)
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept on the credit note that cancels the invoice.",
+    )
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
@@ -62,20 +91,30 @@ class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
     list_select_related = ["organization"]
     date_hierarchy = "period_start"
     actions = ["finalize_selected", "export_csv"]
-    readonly_fields = [
-        "organization", "customer", "frequency", "period_start", "period_end",
-        "currency", "status", "number", "subtotal", "total", "customer_name",
-        "customer_external_id", "billing_model_name", "lines_digest", "rated_at",
-        "issued_on", "due_on", "finalized_at", "paid_at", "voided_at",
+    fieldsets = [
+        (None, {"fields": [
+            "organization", "customer", "customer_name", "customer_external_id",
+            "billing_model_name", "frequency", "period_start", "period_end",
+            "status", "number",
+        ]}),
+        ("Amounts", {"fields": ["currency", "subtotal", "total"]}),
+        ("Dates", {"fields": [
+            "issued_on", "due_on", "finalized_at", "paid_at", "voided_at",
+        ]}),
+        ("Technical", {"classes": ["collapse"], "fields": [
+            "rated_at", "lines_digest",
+        ]}),
     ]  # fmt: skip
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
     change_form_template = "invoices/admin/invoice_change_form.html"
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
-        # Issued invoices are read-only; drafts only change through generation.
-        if obj is not None and obj.status != Invoice.Status.DRAFT:
+        # No invoice is edited through a form: issued ones are immutable, drafts
+        # change only through generation, and the lifecycle has its own buttons.
+        if obj is not None:
             return False
         return super().has_change_permission(request, obj)
 
@@ -88,14 +127,121 @@ class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
         return format_html('<a href="{}">vs previous</a>', url)
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
-            path(
-                "<int:pk>/diff/",
-                self.admin_site.admin_view(self.diff_view),
-                name="invoices_invoice_diff",
+            path("<int:pk>/diff/", view(self.diff_view), name="invoices_invoice_diff"),
+            path("<int:pk>/pdf/", view(self.pdf_view), name="invoices_invoice_pdf"),
+            path("<int:pk>/csv/", view(self.csv_view), name="invoices_invoice_csv"),
+            *(
+                path(
+                    f"<int:pk>/{transition.name}/",
+                    view(self.transition_view),
+                    {"transition": transition},
+                    name=f"invoices_invoice_{transition.name}",
+                )
+                for transition in TRANSITIONS
             ),
             *super().get_urls(),
         ]
+
+    def _invoice(self, request, pk: int) -> Invoice:
+        invoice = get_object_or_404(
+            self.get_queryset(request).select_related("organization"), pk=pk
+        )
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        return invoice
+
+    def transitions_for(self, request, invoice: Invoice) -> list[Transition]:
+        """The steps the invoice's state allows and the user may take."""
+        return [
+            transition
+            for transition in TRANSITIONS
+            if invoice.status == transition.status
+            and request.user.has_perm(transition.permission)
+        ]
+
+    def transition_view(self, request, pk: int, transition: Transition):
+        """GET, or a POST from the invoice's page: the confirmation page. A POST of
+        the confirmation (``confirm``): the step, through its service."""
+        if not request.user.has_perm(transition.permission):
+            raise PermissionDenied
+        invoice = self._invoice(request, pk)
+        confirmed = request.method == "POST" and "confirm" in request.POST
+        form = None
+        if transition.name == "void":
+            form = VoidForm(request.POST if confirmed else None)
+        if confirmed and (form is None or form.is_valid()):
+            reason = form.cleaned_data["reason"] if form is not None else ""
+            self._perform(request, invoice, transition, reason)
+            return HttpResponseRedirect(
+                reverse("admin:invoices_invoice_change", args=[invoice.pk])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{transition.label} {invoice}",
+            "invoice": invoice,
+            "original": invoice,
+            "transition": transition,
+            "form": form,
+            "settings": selectors.invoicing_settings_for(
+                organization=invoice.organization
+            ),
+        }
+        return TemplateResponse(request, "invoices/admin/invoice_confirm.html", context)
+
+    def _perform(
+        self, request, invoice: Invoice, transition: Transition, reason: str
+    ) -> None:
+        now = timezone.now()
+        name = f"{invoice} ({invoice.customer_name})"
+        try:
+            if transition.name == "finalize":
+                invoice = services.invoice_finalize(invoice=invoice, now=now)
+                message = f"Finalized {name} as {invoice.number}."
+            elif transition.name == "void":
+                credit_note = services.invoice_void(
+                    invoice=invoice, now=now, reason=reason
+                )
+                message = (
+                    f"Voided {name}: credit note {credit_note.number} for "
+                    f"{credit_note.currency} {credit_note.amount}."
+                )
+            else:
+                invoice = services.invoice_mark_paid(invoice=invoice, now=now)
+                message = (
+                    f"Recorded payment of {invoice.currency} {invoice.total} "
+                    f"for {name}."
+                )
+        except DomainError as error:
+            self.message_user(
+                request,
+                f"{name} was not changed: {error.message}",
+                messages.ERROR,
+            )
+            return
+        self.log_change(request, invoice, message)
+        self.message_user(request, message, messages.SUCCESS)
+
+    def pdf_view(self, request, pk: int):
+        invoice = self._invoice(request, pk)
+        response = HttpResponse(
+            exports.invoice_pdf(invoice), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{exports.invoice_pdf_filename(invoice)}"'
+        )
+        return response
+
+    def csv_view(self, request, pk: int):
+        invoice = self._invoice(request, pk)
+        response = HttpResponse(
+            exports.invoices_csv([invoice]), content_type="text/csv"
+        )
+        name = invoice.number or f"draft-{invoice.pk}"
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
 
     def diff_view(self, request, pk: int):
         if not self.has_view_permission(request):
@@ -109,8 +255,10 @@ class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
             "opts": self.model._meta,
             "title": f"{invoice} against the previous period",
             "invoice": invoice,
+            "original": invoice,
             "previous": previous,
             "rows": rows,
+            "totals": selectors.invoice_diff_totals(rows=rows),
         }
         return TemplateResponse(request, "invoices/admin/invoice_diff.html", context)
 
@@ -123,6 +271,21 @@ class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
             )
             extra_context["diff_url"] = reverse(
                 "admin:invoices_invoice_diff", args=[invoice.pk]
+            )
+            extra_context["transitions"] = [
+                (
+                    transition,
+                    reverse(
+                        f"admin:invoices_invoice_{transition.name}", args=[invoice.pk]
+                    ),
+                )
+                for transition in self.transitions_for(request, invoice)
+            ]
+            extra_context["pdf_url"] = reverse(
+                "admin:invoices_invoice_pdf", args=[invoice.pk]
+            )
+            extra_context["csv_url"] = reverse(
+                "admin:invoices_invoice_csv", args=[invoice.pk]
             )
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -20,10 +20,12 @@ Split by sub-domain; callers import from here:
 from invoices.selectors._common import ZERO
 from invoices.selectors.invoices import (
     DiffRow,
+    DiffTotals,
     LineGroup,
     customer_has_invoices,
     customer_invoices,
     invoice_diff,
+    invoice_diff_totals,
     invoice_get,
     invoice_line_groups,
     invoice_list,
@@ -72,7 +74,9 @@ __all__ = [
     "customer_invoices",
     "customers_in",
     "DiffRow",
+    "DiffTotals",
     "invoice_diff",
+    "invoice_diff_totals",
     "invoice_get",
     "invoice_line_groups",
     "invoice_list",

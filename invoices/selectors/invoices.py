@@ -99,6 +99,30 @@ class DiffRow:
     def change(self) -> Decimal:
         return self.current_amount - self.previous_amount
 
+    @property
+    def kind_label(self) -> str:
+        """The line kind as the document names it (``"Tiered usage"``)."""
+        return rating.LineKind(self.kind).label
+
+
+@dataclass(frozen=True)
+class DiffTotals:
+    previous: Decimal  # sum of the previous invoice's line amounts (its total)
+    current: Decimal  # sum of this invoice's line amounts (its total)
+
+    @property
+    def change(self) -> Decimal:
+        return self.current - self.previous
+
+
+def invoice_diff_totals(*, rows: list[DiffRow]) -> DiffTotals:
+    """Totals of both periods as the sums of the diff's rows, so the rows shown
+    add up to them (each invoice's total is the sum of its lines)."""
+    return DiffTotals(
+        previous=sum((row.previous_amount for row in rows), ZERO),
+        current=sum((row.current_amount for row in rows), ZERO),
+    )
+
 
 def invoice_diff(*, invoice: Invoice) -> tuple[Invoice | None, list[DiffRow]]:
     """Lines of ``invoice`` against the previous period's, matched by kind and text."""
