@@ -1,0 +1,54 @@
+"""Invoice review in a real browser: finalize from the invoice's page, then
+download its PDF."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from invoices.models import Invoice
+from invoices.tests.factories import InvoiceFactory
+from metering.tests.factories import CustomerFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "pw-for-tests-1"
+
+
+def test_finalize_from_the_invoice_page_and_download_its_pdf(live_server, page):
+    admin = UserFactory(staff=True)
+    customer = CustomerFactory(name="Globex Corporation", external_id="globex")
+    invoice = InvoiceFactory(customer=customer, total=Decimal("49.00"))
+    invoice.lines.create(
+        position=1, kind="subscription", description="Subscription: Starter",
+        quantity=1, unit_price=Decimal("49"), amount=Decimal("49.00"),
+    )  # fmt: skip
+
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", admin.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+
+    change_url = f"{live_server.url}/admin/invoices/invoice/{invoice.pk}/change/"
+    page.goto(change_url)
+    page.click("button[name=finalize]")
+    page.wait_for_selector("#invoice-summary")
+    assert "Globex Corporation (globex)" in page.inner_text("#invoice-summary")
+    assert "USD 49.00" in page.inner_text("#invoice-summary")
+    page.click("input[name=confirm]")
+    page.wait_for_url(change_url)
+
+    assert page.inner_text("ul.messagelist") == (
+        "Finalized Draft globex 2026-10 (Globex Corporation) as INV-000001."
+    )
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.number) == (Invoice.Status.FINALIZED, "INV-000001")
+    assert page.locator("button[name=finalize]").count() == 0
+    assert page.locator("button[name=void]").count() == 1
+
+    with page.expect_download() as download_info:
+        page.click("#invoice-pdf")
+    download = download_info.value
+    assert download.suggested_filename == "INV-000001.pdf"
+    assert Path(download.path()).read_bytes().startswith(b"%PDF-")
