@@ -196,11 +196,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["metering.authentication.HasOrganization"],
-    "DEFAULT_PARSER_CLASSES": [
-        "billing_site.api_input.HardenedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON bodies only: one request shape per operation in the schema.
+    "DEFAULT_PARSER_CLASSES": ["billing_site.api_input.HardenedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "billing_site.api_input.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

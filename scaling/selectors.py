@@ -11,6 +11,7 @@ from django.db.models.functions import TruncDay, TruncHour
 from billing_site.ids import ascii_id
 from metering.models import Customer, Organization
 from metering.selectors import usage_event_list
+from scaling import explaining
 from scaling.models import (
     Campaign,
     CapacityFloor,
@@ -21,6 +22,12 @@ from scaling.models import (
     ResourceMetric,
     ScalingEvent,
     ScalingPolicy,
+)
+from scaling.plan_change import (
+    PlanChangeQuote,
+    PlanSpan,
+    plan_change_quote,
+    utc_month_bounds,
 )
 from scaling.recommending import BundleOption, bundle_monthly_price
 
@@ -249,6 +256,67 @@ def recommendation_get(*, organization: Organization, pk) -> Recommendation:
     if recommendation is None:
         raise Http404("No such recommendation")
     return recommendation
+
+
+def recommendation_quote(
+    *, recommendation: Recommendation, at: datetime
+) -> PlanChangeQuote:
+    """The current and the new monthly price of approving ``recommendation`` at
+    ``at``, and what it changes on this month's invoice (``scaling.plan_change``:
+    invoicing's proration rule, amounts rounded per plan line)."""
+    month_start, month_end = utc_month_bounds(at)
+    customer_id = recommendation.customer_id
+    plans = plans_in_force(
+        organization=recommendation.organization_id,
+        start=month_start,
+        end=month_end,
+        customer_ids=[customer_id],
+    ).get(customer_id, [])
+    return plan_change_quote(
+        plans=[PlanSpan(plan.monthly_price, plan.start, plan.end) for plan in plans],
+        new_price=bundle_price(
+            bundle=recommendation.recommended_bundle,
+            currency=recommendation.currency,
+        ),
+        at=at,
+        currency=recommendation.currency,
+    )
+
+
+def recommendation_reason(*, recommendation: Recommendation) -> str:
+    """Why ``recommendation`` is made, in plain language for the customer."""
+    forecast = recommendation.forecast
+    if forecast is None:
+        return ""
+    capacity = None
+    if recommendation.current_bundle is not None:
+        capacity = next(
+            (
+                c.capacity
+                for c in recommendation.current_bundle.capacities.all()
+                if c.resource == forecast.resource
+            ),
+            Decimal(0),
+        )
+    return explaining.recommendation_reason(
+        resource=forecast.resource,
+        upgrade=recommendation.direction == Recommendation.Direction.UPGRADE,
+        points=[
+            (datetime.fromisoformat(point["timestamp"]), point["upper_95"])
+            for point in forecast.points
+        ],
+        capacity=capacity,
+        peak=recommendation.predicted_peaks.get(forecast.resource, 0.0),
+    )
+
+
+def forecast_accuracy_text(*, customer: Customer) -> str:
+    """How accurate the account's forecasts have been, in one plain sentence."""
+    return explaining.forecast_accuracy_sentence(
+        forecast.smape
+        for forecast in forecasts_latest_for_customer(customer=customer)
+        if forecast.state == Forecast.State.OK
+    )
 
 
 def scaling_events_for(*, customer: Customer) -> QuerySet[ScalingEvent]:

@@ -33,6 +33,11 @@ staff_urlpatterns = [  # under /staff/, namespace "staff"
 portal_urlpatterns = [  # under /portal/, namespace "portal"
     path("scaling/", views.portal_dashboard, name="scaling"),
     path(
+        "scaling/recommendations/<int:pk>/approve/confirm/",
+        views.portal_approve_confirm,
+        name="scaling-approve",
+    ),
+    path(
         "scaling/recommendations/<int:pk>/<str:decision>/",
         views.portal_decide,
         name="scaling-decide",

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from billing_site.chart_embed import figure_embed
 from billing_site.errors import DomainError
@@ -16,6 +16,7 @@ from metering.models import Customer
 from metering.selectors import portal_customer_for_request, staff_organizations
 from metering.staff import staff_page
 from scaling import charts, selectors
+from scaling.models import Recommendation
 from scaling.services import recommendations
 
 ACTUALS_WINDOW = timedelta(days=60)
@@ -114,23 +115,78 @@ def staff_dashboard(request):
 @login_required
 def portal_dashboard(request):
     customer = portal_customer_for_request(request)
+    context = dashboard_context(customer=customer)
+    recommendations = context["recommendations"].prefetch_related(
+        "current_bundle__capacities", "recommended_bundle__capacities"
+    )
+    context["portal_recommendations"] = [
+        (
+            rec,
+            selectors.recommendation_reason(recommendation=rec),
+            selectors.bundle_price(
+                bundle=rec.recommended_bundle, currency=rec.currency
+            ),
+        )
+        for rec in recommendations
+    ]
+    context["accuracy_text"] = selectors.forecast_accuracy_text(customer=customer)
+    return render(request, "scaling/portal_dashboard.html", context)
+
+
+def _own_recommendation(request, pk: int):
+    customer = portal_customer_for_request(request)
+    recommendation = selectors.recommendation_get(
+        organization=customer.organization, pk=pk
+    )
+    if recommendation.customer_id != customer.pk:
+        raise Http404("No such recommendation")
+    return recommendation
+
+
+@login_required
+@require_GET
+def portal_approve_confirm(request, pk: int):
+    """What approving changes: the current and new monthly price, the change on
+    this month's invoice and why; the approval is posted from this page only."""
+    recommendation = _own_recommendation(request, pk)
+    if recommendation.status != Recommendation.Status.PENDING:
+        messages.error(
+            request,
+            f"This recommendation is {recommendation.get_status_display().lower()}; "
+            "only a pending one can be approved.",
+        )
+        return redirect("portal:scaling")
     return render(
-        request, "scaling/portal_dashboard.html", dashboard_context(customer=customer)
+        request,
+        "scaling/portal_approve_confirm.html",
+        {
+            "recommendation": recommendation,
+            "quote": selectors.recommendation_quote(
+                recommendation=recommendation, at=timezone.now()
+            ),
+            "reason": selectors.recommendation_reason(recommendation=recommendation),
+            "currency": recommendation.currency,
+        },
     )
 
 
 @login_required
 @require_POST
 def portal_decide(request, pk: int, decision: str):
-    customer = portal_customer_for_request(request)
-    recommendation = selectors.recommendation_get(
-        organization=customer.organization, pk=pk
-    )
-    if recommendation.customer_id != customer.pk or decision not in (
-        "approve",
-        "reject",
-    ):
+    recommendation = _own_recommendation(request, pk)
+    if decision not in ("approve", "reject"):
         raise Http404("No such recommendation")
+    now = timezone.now()
+    if decision == "approve":
+        # Only the confirmation page posts the price it showed; anything else, or a
+        # price that has changed since, goes back to the confirmation.
+        quote = selectors.recommendation_quote(recommendation=recommendation, at=now)
+        if request.POST.get("new_price") != str(quote.new_price):
+            if "new_price" in request.POST:
+                messages.error(
+                    request, "The price has changed since. Please review it again."
+                )
+            return redirect("portal:scaling-approve", pk=recommendation.pk)
     service = (
         recommendations.recommendation_approve
         if decision == "approve"
@@ -140,7 +196,7 @@ def portal_decide(request, pk: int, decision: str):
         service(
             recommendation=recommendation,
             decided_by=request.user.get_username(),
-            now=timezone.now(),
+            now=now,
         )
     except DomainError as error:
         messages.error(request, error.message)

@@ -1,5 +1,6 @@
 """The Performance & Scaling dashboard in a real browser: charts render and a
-customer approves a recommendation in the portal."""
+customer approves a recommendation in the portal, after a confirmation page that
+shows the prices."""
 
 import datetime as dt
 from decimal import Decimal
@@ -29,9 +30,10 @@ def account():
     customer = portal.customer
     organization = customer.organization
     bundles = {}
+    # 85.00 and 277.00 a month: base price plus 0.10 per compute hour.
     for name, base, capacity in (
-        ("Startup Launch", "49.00", "100"),
-        ("Growth Accelerator", "99.00", "200"),
+        ("Startup Launch", "75.00", "100"),
+        ("Growth Accelerator", "257.00", "200"),
     ):
         bundles[name] = FeatureBundleFactory(
             organization=organization, name=name, base_price=Decimal(base)
@@ -48,7 +50,11 @@ def account():
         )
         for i in range(10)
     )
-    entitlement_record(customer=customer, bundle=bundles["Startup Launch"], now=now)
+    entitlement_record(
+        customer=customer,
+        bundle=bundles["Startup Launch"],
+        now=now - dt.timedelta(days=9),
+    )
     ForecastFactory(
         customer=customer,
         generated_at=now,
@@ -59,20 +65,47 @@ def account():
     return portal
 
 
-def test_portal_customer_approves_a_recommendation(live_server, page, account):
+def login(page, live_server, portal):
     page.goto(f"{live_server.url}/portal/scaling/")
-    page.fill("#id_username", account.user.username)
+    page.fill("#id_username", portal.user.username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/portal/scaling/")
+
+
+# The 10th of a 30-day month at midnight: the rest of the month is 21/30 of it.
+@pytest.mark.clock("2026-11-10T00:00:00+00:00")
+def test_portal_customer_approves_a_recommendation(live_server, page, account):
+    login(page, live_server, account)
     assert page.inner_text("h1") == "Performance & Scaling"
     page.wait_for_selector(".resource .plotly-graph-div .main-svg")
     assert "Startup Launch" in page.inner_text("#active-bundle")
     row = page.locator("#recommendations tbody tr").first
     assert "Growth Accelerator" in row.inner_text()
     assert row.locator(".status").inner_text() == "Pending"
+    assert row.locator(".new-price").inner_text() == "277.00 USD"
+    assert row.locator(".reason").inner_text() == (
+        "Your use of compute hours is forecast to exceed your plan's 100 on "
+        "10 Nov 2026."
+    )
+    assert page.inner_text("#accuracy-summary") == (
+        "Our forecasts for this account have been within about 10 % of actual usage."
+    )
+    assert "MASE" not in page.content()
 
-    row.get_by_role("button", name="Approve").click()
+    row.get_by_role("link", name="Review and approve").click()
+    page.wait_for_selector("#confirm-plan-change")
+    assert page.inner_text("#current-price") == "85.00 USD"
+    assert page.inner_text("#new-price") == "277.00 USD"
+    # (277 - 85) x 21/30.
+    assert page.inner_text("#invoice-change") == "+134.40 USD"
+    assert page.inner_text("#reason") == (
+        "Your use of compute hours is forecast to exceed your plan's 100 on "
+        "10 Nov 2026."
+    )
+    assert Recommendation.objects.get().status == "pending"
+
+    page.get_by_role("button", name="Approve and change my plan").click()
     page.wait_for_selector("ul.messages")
     assert "Recommendation Growth Accelerator approved." in page.inner_text(
         "ul.messages"
@@ -86,6 +119,24 @@ def test_portal_customer_approves_a_recommendation(live_server, page, account):
         "upgrade",
     ]
     assert "Upgrade" in page.inner_text("#events")
+
+
+@pytest.mark.clock("2026-11-10T00:00:00+00:00")
+def test_portal_customer_cancels_on_the_confirmation(live_server, page, account):
+    login(page, live_server, account)
+    page.get_by_role("link", name="Review and approve").click()
+    page.wait_for_selector("#confirm-plan-change")
+    assert page.inner_text("#new-price") == "277.00 USD"
+
+    page.get_by_role("link", name="Cancel").click()
+    page.wait_for_url(f"{live_server.url}/portal/scaling/")
+
+    row = page.locator("#recommendations tbody tr").first
+    assert row.locator(".status").inner_text() == "Pending"
+    assert "Startup Launch" in page.inner_text("#active-bundle")
+    assert Recommendation.objects.get().status == "pending"
+    assert Entitlement.objects.get().bundle.name == "Startup Launch"
+    assert ScalingEvent.objects.count() == 1
 
 
 def test_staff_dashboard_renders_forecast_chart(live_server, page, account):

@@ -5,7 +5,7 @@ read, write, delete) with its filters and the ``calculate-cost`` action.
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, parsers, status, viewsets
+from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -65,7 +65,7 @@ class BillingModelViewSet(viewsets.ModelViewSet):
 
     serializer_class = BillingModelOutputSerializer
     filterset_class = BillingModelFilter
-    parser_classes = [DecimalJSONParser, parsers.FormParser, parsers.MultiPartParser]
+    parser_classes = [DecimalJSONParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation

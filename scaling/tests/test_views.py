@@ -1,11 +1,12 @@
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 
 from metering.tests.factories import CustomerFactory, PortalUserFactory, UserFactory
 from scaling import charts
-from scaling.models import Forecast, ResourceMetric
+from scaling.models import Entitlement, Forecast, ResourceMetric
 from scaling.services import provisioning
 from scaling.services.recommendations import recommendation_generate
 from scaling.tasks import forecast_organization_task
@@ -64,13 +65,112 @@ def test_portal_dashboard_shows_own_account_and_decides(client, scaled_customer)
     response = client.get("/portal/scaling/")
     assert response.status_code == 200
     content = response.content.decode()
-    assert "Growth Accelerator" in content and "116.00" in content
+    assert "Growth Accelerator" in content and "119.00 USD" in content
     assert "plotly/plotly.min.js" in content
     recommendation = response.context["recommendations"][0]
     reply = client.post(f"/portal/scaling/recommendations/{recommendation.pk}/reject/")
     assert reply.status_code == 302
     recommendation.refresh_from_db()
     assert recommendation.status == "rejected"
+
+
+@pytest.mark.clock("2026-11-10T00:00:00+00:00")
+def test_portal_approval_is_confirmed_with_prices_and_reason(client, scaled_customer):
+    portal = PortalUserFactory(customer=scaled_customer)
+    client.force_login(portal.user)
+    recommendation = scaled_customer.scaling_recommendations.get()
+
+    dashboard = client.get("/portal/scaling/").content.decode()
+    response = client.get(
+        f"/portal/scaling/recommendations/{recommendation.pk}/approve/confirm/"
+    )
+
+    assert (
+        f'href="/portal/scaling/recommendations/{recommendation.pk}/approve/confirm/"'
+        in (dashboard)
+    )
+    assert response.status_code == 200
+    quote = response.context["quote"]
+    # Startup Launch 59.00 -> Growth Accelerator 119.00 on the 10th of a 30-day
+    # month: (119 - 59) x 21/30.
+    assert (quote.current_price, quote.new_price, quote.invoice_change) == (
+        Decimal("59.00"),
+        Decimal("119.00"),
+        Decimal("42.00"),
+    )
+    content = response.content.decode()
+    assert '<dd id="current-price">59.00 USD</dd>' in content
+    assert '<dd id="new-price">119.00 USD</dd>' in content
+    assert '<dd id="invoice-change">+42.00 USD</dd>' in content
+    assert response.context["reason"] == (
+        "Your use of compute hours is forecast to exceed your plan's 100 on 1 Jan 2026."
+    )
+    assert '<input type="hidden" name="new_price" value="119.00">' in content
+    recommendation.refresh_from_db()
+    assert recommendation.status == "pending"
+
+
+def test_portal_approval_without_the_confirmed_price_goes_to_the_confirmation(
+    client, scaled_customer, django_capture_on_commit_callbacks
+):
+    portal = PortalUserFactory(customer=scaled_customer)
+    client.force_login(portal.user)
+    recommendation = scaled_customer.scaling_recommendations.get()
+    url = f"/portal/scaling/recommendations/{recommendation.pk}/approve/"
+
+    bare = client.post(url)
+    stale = client.post(url, {"new_price": "59.00"}, follow=True)
+
+    assert bare.status_code == 302 and bare.url == f"{url}confirm/"
+    assert [str(m) for m in stale.context["messages"]] == [
+        "The price has changed since. Please review it again."
+    ]
+    recommendation.refresh_from_db()
+    assert recommendation.status == "pending"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"new_price": "119.00"})
+
+    recommendation.refresh_from_db()
+    assert recommendation.status == "applied"
+    entitlement = Entitlement.objects.get(customer=scaled_customer)
+    assert entitlement.bundle.name == "Growth Accelerator"
+
+
+def test_portal_confirmation_of_a_decided_recommendation_returns(
+    client, scaled_customer
+):
+    portal = PortalUserFactory(customer=scaled_customer)
+    client.force_login(portal.user)
+    recommendation = scaled_customer.scaling_recommendations.get()
+    client.post(f"/portal/scaling/recommendations/{recommendation.pk}/reject/")
+
+    response = client.get(
+        f"/portal/scaling/recommendations/{recommendation.pk}/approve/confirm/",
+        follow=True,
+    )
+
+    assert response.redirect_chain == [("/portal/scaling/", 302)]
+    assert [str(m) for m in response.context["messages"]][-1] == (
+        "This recommendation is rejected; only a pending one can be approved."
+    )
+
+
+def test_portal_shows_plain_reason_and_accuracy_not_metric_names(
+    client, scaled_customer
+):
+    portal = PortalUserFactory(customer=scaled_customer)
+    client.force_login(portal.user)
+
+    content = client.get("/portal/scaling/").content.decode()
+
+    assert (
+        "Our forecasts for this account have been within about 10 % of actual "
+        "usage." in content
+    )
+    assert "MASE" not in content and "sMAPE" not in content
+    assert "upper 95" not in content
+    assert 'id="accuracy"' not in content
 
 
 def test_portal_cannot_decide_for_another_account(client, scaled_customer):
@@ -81,6 +181,10 @@ def test_portal_cannot_decide_for_another_account(client, scaled_customer):
     pk = scaled_customer.scaling_recommendations.get().pk
     assert (
         client.post(f"/portal/scaling/recommendations/{pk}/approve/").status_code == 404
+    )
+    assert (
+        client.get(f"/portal/scaling/recommendations/{pk}/approve/confirm/").status_code
+        == 404
     )
     assert client.get("/portal/scaling/").context["recommendations"].count() == 0
 
