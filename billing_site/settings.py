@@ -202,7 +202,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "billing_site.api_input.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "billing_site.api_schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "billing_site.api_errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -226,12 +226,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization"}
-        }
+    # Request bodies get their own components (no read-only fields in them), as
+    # client generators expect.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # One name per enumeration where several serializers share it.
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceStatus": "invoices.models.Invoice.Status",
+        "RecommendationStatus": "scaling.models.Recommendation.Status",
+        "ForecastState": "scaling.models.Forecast.State",
+        "UsageEventStatus": "metering.api.INGEST_STATUSES",
     },
-    "SECURITY": [{"ApiKeyAuth": []}],
 }
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://"

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -99,6 +99,25 @@ class OperationPriceListCreateApi(APIView):
 # Templates --------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "A name; its weight is 1."},
+            {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "weight": {
+                        "type": "string",
+                        "format": "decimal",
+                        "description": "Positive; a decimal string or a number.",
+                    },
+                },
+                "required": ["name"],
+            },
+        ]
+    }
+)
 class TargetField(serializers.Field):
     """A target: a name ("heavy:image.*"), or {"name", "weight"} (weight > 0)."""
 
@@ -288,6 +307,7 @@ class BundleTemplateViewSet(viewsets.ViewSet):
     def partial_update(self, request, pk=None):
         return Response(self._save(request, self._get(request, pk), partial=True))
 
+    @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
         services.bundle_template_delete(template=self._get(request, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,6 +12,14 @@ import orjson
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -21,9 +29,14 @@ from rest_framework.views import APIView
 
 from billing_site.api_fields import EARLIEST_YEAR, LATEST_YEAR
 from billing_site.api_input import StrictCursorPagination
+from billing_site.api_schema import error_response
 from billing_site.collection import without_cycle_collection
-from metering import selectors, services
-from metering.ingestion import month_start
+from metering import (
+    api_schema,  # noqa: F401  (the API key in the schema)
+    selectors,
+    services,
+)
+from metering.ingestion import OPERATION_RE, month_start
 from metering.models import Customer, UsageEvent
 
 
@@ -65,6 +78,64 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ["external_id", "email", "search", "created_after"]
 
 
+def _time_parameter(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        OpenApiTypes.STR,
+        description=description + " ISO 8601 date-time with a time zone, or a "
+        "date (midnight UTC), in the years 2000 to 2100.",
+    )
+
+
+class CustomerUsageRowSerializer(serializers.Serializer):
+    operation = serializers.CharField(
+        required=False, help_text="When grouped by operation."
+    )
+    day = serializers.DateField(required=False, help_text="When grouped by day (UTC).")
+    quantity = serializers.DecimalField(
+        max_digits=30, decimal_places=6, help_text="Sum of the events' quantities."
+    )
+    event_count = serializers.IntegerField()
+
+
+CustomerUsageOutputSerializer = inline_serializer(
+    "CustomerUsageOutput",
+    {
+        "customer_id": serializers.CharField(help_text="The external id."),
+        "from": serializers.DateTimeField(),
+        "to": serializers.DateTimeField(),
+        "group_by": serializers.ListField(
+            child=serializers.ChoiceField(choices=["operation", "day"])
+        ),
+        "results": CustomerUsageRowSerializer(many=True),
+    },
+)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request=CustomerInputSerializer, responses={201: CustomerOutputSerializer}
+    ),
+    update=extend_schema(
+        request=CustomerInputSerializer, responses=CustomerOutputSerializer
+    ),
+    partial_update=extend_schema(
+        request=CustomerInputSerializer, responses=CustomerOutputSerializer
+    ),
+    usage=extend_schema(
+        parameters=[
+            _time_parameter("from", "Start (inclusive); default: the month's start."),
+            _time_parameter("to", "End (exclusive); default: now."),
+            OpenApiParameter(
+                "group_by",
+                OpenApiTypes.STR,
+                enum=["operation", "day", "operation,day", "day,operation"],
+                description="Default: operation.",
+            ),
+        ],
+        responses=CustomerUsageOutputSerializer,
+    ),
+)
 class CustomerViewSet(viewsets.ModelViewSet):
     """Customers of the organization. ``{id}`` is the primary key or the external id."""
 
@@ -76,6 +147,8 @@ class CustomerViewSet(viewsets.ModelViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Customer.objects.none()
         return selectors.customer_list(organization=self.request.organization)
 
     def get_object(self) -> Customer:
@@ -242,6 +315,77 @@ def _read_json(request):
         ) from None
 
 
+class UsageEventInputSerializer(serializers.Serializer):
+    """The shape ``metering.ingestion`` accepts (it validates; this documents)."""
+
+    event_id = serializers.CharField(
+        max_length=128, help_text="Idempotency key, unique per organization."
+    )
+    customer_id = serializers.CharField(
+        max_length=128, help_text="The customer's external id."
+    )
+    operation = serializers.RegexField(f"^{OPERATION_RE.pattern}$", max_length=100)
+    quantity = serializers.DecimalField(
+        max_digits=19,
+        decimal_places=6,
+        required=False,
+        min_value=0,
+        max_value=10**12,
+        help_text="Default 1. A decimal string (or a JSON number).",
+    )
+    occurred_at = serializers.DateTimeField(
+        help_text="With a time zone; at most a few minutes in the future."
+    )
+    user_id = serializers.CharField(max_length=128, required=False)
+    data_volume_bytes = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, required=False, allow_null=True
+    )
+    process_id = serializers.CharField(max_length=128, required=False)
+    context = serializers.CharField(max_length=256, required=False)
+    properties = serializers.DictField(required=False)
+
+
+# What became of a submitted event (``UsageEventStatus`` in the schema).
+INGEST_STATUSES = [
+    services.Status.ACCEPTED,
+    services.Status.DUPLICATE,
+    services.Status.CONFLICT,
+    services.Status.REJECTED,
+]
+
+
+class UsageEventOutcomeSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=INGEST_STATUSES,
+        help_text="accepted (201) or duplicate (200); conflicts and rejections "
+        "are errors.",
+    )
+
+
+class UsageEventBatchInputSerializer(serializers.Serializer):
+    events = UsageEventInputSerializer(many=True, max_length=services.MAX_BATCH_EVENTS)
+
+
+class UsageEventBatchResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position in the submitted list.")
+    event_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=INGEST_STATUSES)
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Messages by field, for rejected and conflicting events.",
+    )
+
+
+class UsageEventBatchOutputSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    conflicts = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = UsageEventBatchResultSerializer(many=True)
+
+
 class UsageEventOutputSerializer(serializers.ModelSerializer):
     customer_id = serializers.CharField(source="customer.external_id")
 
@@ -270,7 +414,21 @@ class UsageEventListCreateApi(APIView):
     permission_model = UsageEvent
 
     throttle_classes = [IngestRateThrottle]
+    pagination_class = UsageEventCursorPagination
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "customer",
+                OpenApiTypes.STR,
+                description="The customer's id or external id.",
+            ),
+            OpenApiParameter("operation", OpenApiTypes.STR),
+            _time_parameter("from", "Earliest occurred_at (inclusive)."),
+            _time_parameter("to", "Latest occurred_at (exclusive)."),
+        ],
+        responses=UsageEventOutputSerializer(many=True),
+    )
     def get(self, request):
         params = request.query_params
         customer = None
@@ -290,12 +448,22 @@ class UsageEventListCreateApi(APIView):
             start=parse_time_param(params, "from"),
             end=parse_time_param(params, "to"),
         ).select_related("customer")
-        paginator = UsageEventCursorPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(
             UsageEventOutputSerializer(page, many=True).data
         )
 
+    @extend_schema(
+        request=UsageEventInputSerializer,
+        responses={
+            201: OpenApiResponse(UsageEventOutcomeSerializer, "Accepted."),
+            200: OpenApiResponse(
+                UsageEventOutcomeSerializer, "A duplicate of a stored event."
+            ),
+            409: error_response(409),
+        },
+    )
     def post(self, request):
         payload = _read_json(request)
         result = services.usage_events_ingest(
@@ -326,6 +494,10 @@ class UsageEventBatchApi(APIView):
 
     throttle_classes = [IngestRateThrottle]
 
+    @extend_schema(
+        request=UsageEventBatchInputSerializer,
+        responses=UsageEventBatchOutputSerializer,
+    )
     def post(self, request):
         # A batch parses, validates and answers up to 10,000 events: thousands of
         # short-lived acyclic objects (see billing_site.collection).

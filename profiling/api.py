@@ -1,5 +1,6 @@
 """Profiling API: a customer's profile, next-operation predictions, segments."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +35,28 @@ class EndUserOutputSerializer(serializers.Serializer):
     tags = TagOutputSerializer(many=True)
 
 
+class ProfileSegmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CustomerProfileOutputSerializer(serializers.Serializer):
+    segment = ProfileSegmentSerializer(
+        allow_null=True, help_text="Null until a profiling run placed the customer."
+    )
+    tags = TagOutputSerializer(many=True)
+    next_operations = NextOperationSerializer(many=True)
+    predicted_counts = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text="Operation -> expected events in the next 30 days.",
+    )
+    end_users = EndUserOutputSerializer(many=True)
+
+
+class PredictNextOutputSerializer(serializers.Serializer):
+    predictions = NextOperationSerializer(many=True)
+
+
 class CustomerProfileApi(APIView):
     """``GET /api/v1/customers/{id}/profile/``: latest run's view of a customer.
 
@@ -43,6 +66,7 @@ class CustomerProfileApi(APIView):
 
     permission_model = CustomerProfile
 
+    @extend_schema(responses=CustomerProfileOutputSerializer)
     def get(self, request, key):
         customer = customer_get(organization=request.organization, key=key)
         behaviour = selectors.customer_profile(customer)
@@ -84,6 +108,9 @@ class PredictNextApi(APIView):
     permission_model = CustomerProfile
     action_permissions = {"POST": "profiling.view_customerprofile"}
 
+    @extend_schema(
+        request=PredictNextInputSerializer, responses=PredictNextOutputSerializer
+    )
     def post(self, request, key):
         customer = customer_get(organization=request.organization, key=key)
         payload = PredictNextInputSerializer(data=request.data)
@@ -115,6 +142,7 @@ class SegmentListApi(APIView):
 
     permission_model = Segment
 
+    @extend_schema(responses=SegmentOutputSerializer(many=True))
     def get(self, request):
         segments = selectors.segment_list(organization=request.organization)
         return Response(SegmentOutputSerializer(segments, many=True).data)

@@ -7,12 +7,15 @@ forecast points are JSON numbers.
 import math
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_site.api_fields import BoundedDateTimeField, StrictFloatField
+from billing_site.api_input import StrictLimitOffsetPagination
+from billing_site.api_schema import error_response
 from billing_site.errors import DomainError
 from metering.selectors import customer_get
 from scaling import selectors
@@ -41,6 +44,15 @@ class MetricItemSerializer(serializers.Serializer):
 
 class MetricBatchInputSerializer(serializers.Serializer):
     metrics = MetricItemSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+
+
+class MetricBatchOutputSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    replaced = serializers.IntegerField(
+        help_text="Derived points replaced by measured ones."
+    )
 
 
 def _flatten(errors, prefix: str = "") -> dict:
@@ -77,6 +89,17 @@ class MetricBatchApi(APIView):
     # Room for MAX_BATCH points of about 200 bytes each.
     max_body_bytes = 4 * 1024 * 1024
 
+    @extend_schema(
+        request=MetricBatchInputSerializer,
+        responses={
+            201: OpenApiResponse(
+                MetricBatchOutputSerializer, "Some points were stored."
+            ),
+            200: OpenApiResponse(
+                MetricBatchOutputSerializer, "Every point was a duplicate."
+            ),
+        },
+    )
     def post(self, request):
         data = MetricBatchInputSerializer(data=request.data)
         if not data.is_valid():
@@ -100,11 +123,49 @@ class MetricBatchApi(APIView):
         )
 
 
+class ForecastBacktestSerializer(serializers.Serializer):
+    """Rolling-origin backtest of the chosen model and of the seasonal-naive
+    baseline; null until there is history enough."""
+
+    mase = serializers.FloatField(allow_null=True)
+    smape = serializers.FloatField(allow_null=True, help_text="Percent, 0 to 200.")
+    coverage_80 = serializers.FloatField(allow_null=True)
+    coverage_95 = serializers.FloatField(allow_null=True)
+    baseline_mase = serializers.FloatField(allow_null=True)
+    baseline_smape = serializers.FloatField(allow_null=True)
+
+
+class ForecastPointSerializer(serializers.Serializer):
+    timestamp = serializers.DateTimeField()
+    yhat = serializers.FloatField()
+    lower_80 = serializers.FloatField()
+    upper_80 = serializers.FloatField()
+    lower_95 = serializers.FloatField()
+    upper_95 = serializers.FloatField()
+
+
+class AccountForecastOutputSerializer(serializers.Serializer):
+    account_id = serializers.CharField(help_text="The customer's external id.")
+    resource = serializers.CharField()
+    state = serializers.ChoiceField(choices=Forecast.State.choices)
+    message = serializers.CharField(allow_blank=True)
+    model = serializers.CharField(allow_blank=True)
+    generated_at = serializers.DateTimeField()
+    horizon = serializers.IntegerField(help_text="Steps of the series.")
+    step_seconds = serializers.IntegerField(allow_null=True)
+    backtest = ForecastBacktestSerializer()
+    points = ForecastPointSerializer(many=True)
+
+
 class AccountForecastApi(APIView):
     """``GET /api/v1/accounts/{id}/forecasts/?resource=R``: the latest forecast."""
 
     permission_model = Forecast
 
+    @extend_schema(
+        parameters=[OpenApiParameter("resource", OpenApiTypes.STR, required=True)],
+        responses=AccountForecastOutputSerializer,
+    )
     def get(self, request, key: str):
         customer = customer_get(organization=request.organization, key=key)
         resource = request.query_params.get("resource", "").strip()
@@ -159,7 +220,24 @@ class RecommendationListApi(APIView):
     """``GET /api/v1/recommendations/?status=pending&account=<id>``."""
 
     permission_model = Recommendation
+    pagination_class = StrictLimitOffsetPagination
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status", OpenApiTypes.STR, enum=Recommendation.Status.values
+            ),
+            OpenApiParameter(
+                "account",
+                OpenApiTypes.STR,
+                description="The customer's id or external id.",
+            ),
+        ],
+        responses={
+            200: RecommendationOutputSerializer(many=True),
+            404: error_response(404),
+        },
+    )
     def get(self, request):
         rows = selectors.recommendation_list(organization=request.organization)
         wanted = request.query_params.get("status")
@@ -175,7 +253,7 @@ class RecommendationListApi(APIView):
         if account:
             customer = customer_get(organization=request.organization, key=account)
             rows = rows.filter(customer=customer)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(
             RecommendationOutputSerializer(page, many=True).data
@@ -190,6 +268,7 @@ class RecommendationDecisionApi(APIView):
 
     decision = "approve"
 
+    @extend_schema(request=None, responses=RecommendationOutputSerializer)
     def post(self, request, pk: str):
         recommendation = selectors.recommendation_get(
             organization=request.organization, pk=pk
