@@ -40,6 +40,11 @@ staff_urlpatterns: list = []  # under /staff/, namespace "staff"
 portal_urlpatterns = [  # under /portal/, namespace "portal"
     path("bundles/", views.portal_bundles, name="bundles"),
     path(
+        "bundles/<int:pk>/accept/confirm/",
+        views.portal_bundle_accept_confirm,
+        name="bundle-accept",
+    ),
+    path(
         "bundles/<int:pk>/<str:action>/",
         views.portal_bundle_respond,
         name="bundle-respond",

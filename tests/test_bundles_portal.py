@@ -1,4 +1,5 @@
-"""Bundle offers in the customer portal, accepted and declined in a real browser."""
+"""Bundle offers in the customer portal, accepted (after a confirmation page that
+shows the price) and declined in a real browser."""
 
 import datetime as dt
 
@@ -11,7 +12,11 @@ from bundles.tests.factories import (
     PersonalizedBundleFactory,
     PersonalizedBundleLineFactory,
 )
-from metering.tests.factories import CustomerFactory, PortalUserFactory
+from metering.tests.factories import (
+    CustomerFactory,
+    PortalUserFactory,
+    UsageEventFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,6 +40,21 @@ def offer(customer, name):
     return bundle
 
 
+def test_customer_cancels_on_the_confirmation(live_server, page):
+    portal_user = PortalUserFactory(customer=CustomerFactory(name="Pixel Works"))
+    images = offer(portal_user.customer, "Image Processing Suite")
+    login(page, live_server, portal_user)
+
+    page.goto(f"{live_server.url}/portal/bundles/{images.pk}/accept/confirm/")
+    assert page.inner_text("#new-price") == "25.20 USD"
+    page.get_by_role("link", name="Cancel").click()
+    page.wait_for_url(f"{live_server.url}/portal/bundles/")
+
+    assert page.locator(f"#offers #bundle-{images.pk}").count() == 1
+    images.refresh_from_db()
+    assert images.status == PersonalizedBundle.Status.OFFERED
+
+
 def login(page, live_server, portal_user):
     page.goto(f"{live_server.url}/portal/login/")
     page.fill("#id_username", portal_user.user.username)
@@ -47,6 +67,9 @@ def test_customer_accepts_one_offer_and_declines_another(live_server, page):
     portal_user = PortalUserFactory(customer=CustomerFactory(name="Pixel Works"))
     images = offer(portal_user.customer, "Image Processing Suite")
     exports = offer(portal_user.customer, "Data Export Package")
+    UsageEventFactory(
+        customer=portal_user.customer, operation="image.resize", quantity="300"
+    )
     login(page, live_server, portal_user)
 
     page.goto(f"{live_server.url}/portal/bundles/")
@@ -59,11 +82,23 @@ def test_customer_accepts_one_offer_and_declines_another(live_server, page):
         "image.resize\t1000\t0.02",
     ]
 
-    card.locator("button.accept").click()
+    card.locator("a.accept").click()
+    page.wait_for_selector("#confirm-bundle")
+    assert page.inner_text("h1") == "Accept Image Processing Suite?"
+    assert page.inner_text("#new-price") == "25.20 USD"
+    assert page.inner_text("#invoice-change") == "+25.20 USD"
+    assert images.status == PersonalizedBundle.Status.OFFERED
+
+    page.get_by_role("button", name="Accept for 25.20 USD").click()
     page.wait_for_selector("ul.messages")
     assert page.inner_text("ul.messages") == "Image Processing Suite is now active."
-    assert page.locator(f"#active #bundle-{images.pk}").count() == 1
-    assert page.locator(f"#active #bundle-{images.pk} button").count() == 0
+    active = page.locator(f"#active #bundle-{images.pk}")
+    assert active.count() == 1
+    assert active.locator("button, a.accept").count() == 0
+    assert active.locator("table.usage tbody tr").all_inner_texts() == [
+        "image.crop\t0 / unlimited\t0.02",
+        "image.resize\t300 / 1000\t0.02",
+    ]
 
     page.locator(f"#bundle-{exports.pk} button.decline").click()
     page.wait_for_selector("ul.messages")

@@ -1,5 +1,6 @@
 """Reads on bundles: templates, prices, offers, coverage, and the profiler's signals."""
 
+from bundles.selectors.allowances import AllowanceUse, allowance_use
 from bundles.selectors.offers import (
     LIVE_STATUSES,
     BundleCoverage,
@@ -33,6 +34,7 @@ from bundles.selectors.templates import (
 from bundles.selectors.validity import Window, template_window, validity_window
 
 __all__ = [
+    "AllowanceUse",
     "BundleCoverage",
     "LIVE_STATUSES",
     "PROFILE_HORIZON_SECONDS",
@@ -40,6 +42,7 @@ __all__ = [
     "Window",
     "active_bundles_for",
     "active_template_specs",
+    "allowance_use",
     "bundle_coverage",
     "bundle_get",
     "bundle_list",

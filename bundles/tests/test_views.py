@@ -1,4 +1,5 @@
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -11,7 +12,12 @@ from bundles.tests.factories import (
     PersonalizedBundleFactory,
     PersonalizedBundleLineFactory,
 )
-from metering.tests.factories import CustomerFactory, PortalUserFactory, UserFactory
+from metering.tests.factories import (
+    CustomerFactory,
+    PortalUserFactory,
+    UserFactory,
+    usage_events_bulk_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +53,7 @@ def test_portal_lists_own_offers_and_active_bundles_only(client, portal_user):
 
     assert response.status_code == 200
     assert [b.pk for b in response.context["offers"]] == [mine.pk]
-    assert [b.pk for b in response.context["active"]] == [active.pk]
+    assert [b.pk for b, _ in response.context["active"]] == [active.pk]
     assert f"bundle-{theirs.pk}" not in response.content.decode()
 
 
@@ -73,11 +79,99 @@ def test_portal_refused_transition_is_a_message(client, portal_user):
     mine = offer(portal_user.customer, status="declined")
     client.force_login(portal_user.user)
 
-    response = client.post(f"/portal/bundles/{mine.pk}/accept/", follow=True)
+    response = client.post(
+        f"/portal/bundles/{mine.pk}/accept/", {"price": "25.20"}, follow=True
+    )
 
     assert [str(m) for m in response.context["messages"]] == [
         f"Bundle {mine.pk} is declined; only an offered bundle can be accepted."
     ]
+
+
+def test_portal_accept_confirmation_shows_the_price_and_posts_it(client, portal_user):
+    mine = offer(portal_user.customer)
+    client.force_login(portal_user.user)
+
+    listing = client.get("/portal/bundles/").content.decode()
+    response = client.get(f"/portal/bundles/{mine.pk}/accept/confirm/")
+
+    assert f'href="/portal/bundles/{mine.pk}/accept/confirm/"' in listing
+    assert f'action="/portal/bundles/{mine.pk}/accept/"' not in listing
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert '<dd id="new-price">25.20 USD</dd>' in content
+    assert '<dd id="invoice-change">+25.20 USD</dd>' in content
+    assert "predicted 28.00 USD" in content
+    assert '<input type="hidden" name="price" value="25.20">' in content
+    mine.refresh_from_db()
+    assert mine.status == "offered"
+
+
+def test_portal_accept_without_the_confirmed_price_goes_to_the_confirmation(
+    client, portal_user
+):
+    mine = offer(portal_user.customer)
+    client.force_login(portal_user.user)
+
+    bare = client.post(f"/portal/bundles/{mine.pk}/accept/")
+    stale = client.post(f"/portal/bundles/{mine.pk}/accept/", {"price": "20.00"})
+
+    assert bare.url == stale.url == f"/portal/bundles/{mine.pk}/accept/confirm/"
+    mine.refresh_from_db()
+    assert mine.status == "offered"
+
+    client.post(f"/portal/bundles/{mine.pk}/accept/", {"price": "25.20"})
+
+    mine.refresh_from_db()
+    assert mine.status == "active"
+
+
+def test_portal_confirmation_of_a_declined_offer_returns(client, portal_user):
+    mine = offer(portal_user.customer, status="declined")
+    client.force_login(portal_user.user)
+
+    response = client.get(f"/portal/bundles/{mine.pk}/accept/confirm/", follow=True)
+
+    assert response.redirect_chain == [("/portal/bundles/", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Personalised bundle is declined; only an open offer can be accepted."
+    ]
+
+
+def test_portal_active_bundle_shows_used_and_included(client, portal_user):
+    customer = portal_user.customer
+    now = timezone.now()
+    active = offer(customer, status="active", accepted_at=now)
+    PersonalizedBundleLineFactory(
+        bundle=active, operation="image.crop", included_quantity=None
+    )
+    usage_events_bulk_create(
+        customer=customer,
+        events=[
+            {"operation": "image.resize", "quantity": "700", "occurred_at": now},
+            {"operation": "image.resize", "quantity": "450", "occurred_at": now},
+            {"operation": "image.crop", "quantity": "12", "occurred_at": now},
+            # Before the bundle's validity: charged per operation, not counted.
+            {
+                "operation": "image.resize",
+                "quantity": "99",
+                "occurred_at": now - dt.timedelta(hours=2),
+            },
+        ],
+    )
+    client.force_login(portal_user.user)
+
+    response = client.get("/portal/bundles/")
+
+    ((bundle, usage),) = response.context["active"]
+    assert bundle.pk == active.pk
+    assert {(row.operation, row.used, row.included, row.beyond) for row in usage} == {
+        ("image.resize", Decimal("1150"), Decimal("1000"), Decimal("150")),
+        ("image.crop", Decimal("12"), None, Decimal(0)),
+    }
+    content = response.content.decode()
+    assert "1150 / 1000" in content and "12 / unlimited" in content
+    assert "(150 beyond, at list price)" in content
 
 
 def test_portal_needs_login(client):
