@@ -11,7 +11,8 @@ operation the errors of ``billing_site.api_errors`` in one shape,
   permission;
 - 404 where the path names an object;
 - 409 for deletions (others still refer to the row);
-- 413 and 415 where the operation takes a body (its byte limit, JSON only).
+- 413 and 415 where the operation takes a body (its byte limit, JSON only);
+- 429 everywhere: the per-key request rate (ingestion has its own, higher one).
 
 Request bodies get components of their own (``COMPONENT_SPLIT_REQUEST``), named
 ``...Request`` unless the serializer's name already says ``Input``.
@@ -33,6 +34,7 @@ ERROR_DESCRIPTIONS = {
     "409": "Conflicts with the current state of the object.",
     "413": "The request body is larger than this operation accepts.",
     "415": "The request body is not JSON.",
+    "429": "Too many requests; retry after the seconds the Retry-After header says.",
 }
 
 
@@ -89,4 +91,5 @@ class ApiAutoSchema(AutoSchema):
             codes.append("409")
         if "requestBody" in operation:
             codes.extend(["413", "415"])
+        codes.append("429")
         return codes

@@ -220,7 +220,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Usage events, customers, pricing, bundles, invoices and scaling. "
         "Authenticate with `Authorization: Api-Key <key>`. Money is rendered as "
-        'decimal strings with the currency\'s minor unit (e.g. "47.50").'
+        'decimal strings with the currency\'s minor unit (e.g. "47.50"). Request '
+        "bodies are JSON. Every error has one shape, "
+        '`{"errors": {"<field>": ["<message>", ...]}}`: nested fields are named by '
+        "their path (`operations.0.operation`), errors of the request as a whole "
+        "come under `detail` or `non_field_errors`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
