@@ -64,7 +64,13 @@ def portal_bundle_accept_confirm(request, pk: int):
     return render(
         request,
         "bundles/portal_accept_confirm.html",
-        {"bundle": bundle, "name": selectors.bundle_name(bundle)},
+        {
+            "bundle": bundle,
+            "name": selectors.bundle_name(bundle),
+            # Invoicing bills the price in the month the bundle takes effect: the
+            # later of its start and its acceptance (now, if accepted from here).
+            "billed_from": max(bundle.valid_from, timezone.now()),
+        },
     )
 
 

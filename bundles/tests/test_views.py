@@ -343,3 +343,21 @@ def test_admin_preview_needs_the_permission_to_add_templates(client, organizatio
     )
     assert response.status_code == 403
     assert not BundleTemplate.objects.exists()
+
+
+@pytest.mark.clock("2026-11-05T09:00:00+00:00")
+def test_portal_confirmation_names_the_invoice_of_the_month_it_is_accepted_in(
+    client, portal_user
+):
+    # Valid since 20 October; accepted on 5 November: November's invoice bills it.
+    late = PersonalizedBundleFactory(
+        customer=portal_user.customer,
+        valid_from=dt.datetime(2026, 10, 20, tzinfo=dt.UTC),
+        valid_until=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+    )
+    PersonalizedBundleLineFactory(bundle=late)
+    client.force_login(portal_user.user)
+
+    content = client.get(f"/portal/bundles/{late.pk}/accept/confirm/").content
+
+    assert b"billed once, on your invoice for November 2026." in content

@@ -136,7 +136,11 @@ def _bundles_in_force(
     """Accepted bundles whose validity window overlaps the period, by customer,
     each with the units of the period's usage it covers (``invoices.allowances``:
     only usage inside its window, its allowance used in order of occurrence), and
-    the customers with a bundle whose price the period bills (those starting in it).
+    the customers with a bundle whose price the period bills.
+
+    A bundle's price is billed once, by the period in which it took effect: the
+    later of its start and its acceptance (an offer accepted after its start
+    month was invoiced is billed by the month it was accepted in, never lost).
     """
     start, end = period.bounds
     bundles = PersonalizedBundle.objects.filter(
@@ -148,7 +152,7 @@ def _bundles_in_force(
     if customer_ids is not None:
         bundles = bundles.filter(customer_id__in=customers_in(customer_ids))
     bundles = (
-        bundles.only("customer_id", "price", "valid_from", "valid_until")
+        bundles.only("customer_id", "price", "valid_from", "valid_until", "accepted_at")
         .prefetch_related(
             Prefetch(
                 "lines",
@@ -201,15 +205,16 @@ def _bundles_in_force(
         )
         terms[customer_id] = []
         for bundle in customer_bundles:
-            starts_here = start <= bundle.valid_from
-            billed |= {customer_id} if starts_here else set()
+            takes_effect = max(bundle.valid_from, bundle.accepted_at)
+            billed_here = start <= takes_effect < end
+            billed |= {customer_id} if billed_here else set()
             terms[customer_id].append(
                 rating.BundleTerms(
                     reference=f"bundle:{bundle.pk}",
                     name=bundle_selectors.bundle_name(bundle),
                     price=bundle.price,
                     included=covered[bundle.pk],
-                    billed=starts_here,
+                    billed=billed_here,
                 )
             )
     return terms, billed

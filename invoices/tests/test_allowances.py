@@ -89,7 +89,9 @@ def customer(organization):
     return CustomerFactory(organization=organization, external_id="acme")
 
 
-def accepted_bundle(customer, valid_from, valid_until, included, price="20.00"):
+def accepted_bundle(
+    customer, valid_from, valid_until, included, price="20.00", accepted_at=None
+):
     bundle = PersonalizedBundleFactory(
         customer=customer,
         status="active",
@@ -97,7 +99,7 @@ def accepted_bundle(customer, valid_from, valid_until, included, price="20.00"):
         price=Decimal(price),
         valid_from=valid_from,
         valid_until=valid_until,
-        accepted_at=valid_from,
+        accepted_at=accepted_at or valid_from,
     )
     PersonalizedBundleLineFactory(
         bundle=bundle, operation="image.resize", included_quantity=Decimal(included)
@@ -158,3 +160,45 @@ def test_a_bundle_across_the_month_end_carries_what_is_left(organization, custom
         ("overage", Decimal("27.000000"), Decimal("13.50")),
     ]
     assert (october.total, november.total) == (Decimal("20.00"), Decimal("13.50"))
+
+
+def test_a_bundle_accepted_after_its_start_month_is_billed_when_accepted(
+    organization, customer
+):
+    # Valid from 20 October; October is invoiced on 1 November, before the
+    # customer accepts on 5 November: November's invoice bills the price, once.
+    bundle = accepted_bundle(
+        customer, at(20, 0), at(20, 0, month=11), "50", accepted_at=None
+    )
+    bundle.accepted_at = None
+    bundle.status = "offered"
+    bundle.save(update_fields=["accepted_at", "status"])
+    ingest(customer, "image.resize", [10], when=at(25))
+    october = generate(organization, OCTOBER)
+    services.invoice_finalize(invoice=october, now=at(1, 2, month=11))
+
+    bundle.accepted_at = at(5, 9, month=11)
+    bundle.status = "active"
+    bundle.save(update_fields=["accepted_at", "status"])
+    ingest(customer, "image.resize", [30], when=at(6, month=11))
+    november = generate(organization, NOVEMBER)
+
+    assert rows(october) == [("overage", Decimal("10.000000"), Decimal("5.00"))]
+    assert rows(november) == [
+        ("bundle", Decimal("1.000000"), Decimal("20.00")),
+        ("bundled_usage", Decimal("30.000000"), Decimal("0.00")),
+    ]
+
+
+def test_a_bundle_accepted_in_its_start_month_is_not_billed_again(
+    organization, customer
+):
+    accepted_bundle(
+        customer, at(20, 0), at(20, 0, month=11), "50", accepted_at=at(21, 8)
+    )
+    october = generate(organization, OCTOBER)
+    ingest(customer, "image.resize", [5], when=at(2, month=11))
+    november = generate(organization, NOVEMBER)
+
+    assert rows(october) == [("bundle", Decimal("1.000000"), Decimal("20.00"))]
+    assert rows(november) == [("bundled_usage", Decimal("5.000000"), Decimal("0.00"))]
