@@ -33,10 +33,11 @@ from billing_site.api_schema import error_response
 from billing_site.collection import without_cycle_collection
 from metering import (
     api_schema,  # noqa: F401  (the API key in the schema)
+    ingestion,
     selectors,
     services,
 )
-from metering.ingestion import OPERATION_RE, month_start
+from metering.ingestion import month_start
 from metering.models import Customer, UsageEvent
 
 
@@ -315,33 +316,49 @@ def _read_json(request):
         ) from None
 
 
+# Describes for the schema what ``metering.ingestion`` accepts, with its limits;
+# that module validates each event.
 class UsageEventInputSerializer(serializers.Serializer):
-    """The shape ``metering.ingestion`` accepts (it validates; this documents)."""
+    """A usage event; a field not listed here is refused."""
 
     event_id = serializers.CharField(
-        max_length=128, help_text="Idempotency key, unique per organization."
+        max_length=ingestion.STRING_LIMITS["event_id"],
+        help_text="Idempotency key, unique per organization.",
     )
     customer_id = serializers.CharField(
-        max_length=128, help_text="The customer's external id."
+        max_length=ingestion.STRING_LIMITS["customer_id"],
+        help_text="The customer's external id.",
     )
-    operation = serializers.RegexField(f"^{OPERATION_RE.pattern}$", max_length=100)
+    operation = serializers.RegexField(
+        f"^{ingestion.OPERATION_RE.pattern}$",
+        max_length=ingestion.STRING_LIMITS["operation"],
+    )
     quantity = serializers.DecimalField(
         max_digits=19,
         decimal_places=6,
         required=False,
         min_value=0,
-        max_value=10**12,
+        max_value=ingestion.MAX_QUANTITY,
         help_text="Default 1. A decimal string (or a JSON number).",
     )
     occurred_at = serializers.DateTimeField(
         help_text="With a time zone; at most a few minutes in the future."
     )
-    user_id = serializers.CharField(max_length=128, required=False)
-    data_volume_bytes = serializers.IntegerField(
-        min_value=0, max_value=2**63 - 1, required=False, allow_null=True
+    user_id = serializers.CharField(
+        max_length=ingestion.STRING_LIMITS["user_id"], required=False
     )
-    process_id = serializers.CharField(max_length=128, required=False)
-    context = serializers.CharField(max_length=256, required=False)
+    data_volume_bytes = serializers.IntegerField(
+        min_value=0,
+        max_value=ingestion.MAX_DATA_VOLUME,
+        required=False,
+        allow_null=True,
+    )
+    process_id = serializers.CharField(
+        max_length=ingestion.STRING_LIMITS["process_id"], required=False
+    )
+    context = serializers.CharField(
+        max_length=ingestion.STRING_LIMITS["context"], required=False
+    )
     properties = serializers.DictField(required=False)
 
 
