@@ -1,24 +1,26 @@
 """Reads for scaling, scoped by organization first."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
-from django.db.models import Max, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models import Avg, Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import ExtractHour, ExtractMinute, TruncDay, TruncHour
 
 from billing_site.ids import ascii_id
 from metering.models import Customer, Organization
 from metering.selectors import usage_event_list
 from scaling import explaining
 from scaling.models import (
+    BundleCapacity,
     Campaign,
     CapacityFloor,
     Entitlement,
     FeatureBundle,
     Forecast,
     Recommendation,
+    ResourceKind,
     ResourceMetric,
     ScalingEvent,
     ScalingPolicy,
@@ -77,6 +79,132 @@ def metric_series(
     if since is not None:
         rows = rows.filter(timestamp__gte=since)
     return list(rows.order_by("timestamp").values_list("timestamp", "value"))
+
+
+# Resources whose value is a level held during the step (averaged over a longer
+# step); every other resource's value is an amount used in the step (summed).
+LEVEL_RESOURCES = frozenset({ResourceKind.STORAGE_GB.value})
+CHART_STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def metric_step(*, customer: Customer, resource: str) -> str:
+    """The step of the series, ``"hour"`` or ``"day"``: the coarsest step of its
+    measured and of its derived points. A kind (measured or derived) whose points
+    all start at 00:00 UTC is daily, so a daily measured series is plotted daily
+    even where hourly derived points fill the gaps between its days."""
+    off_midnight = (
+        ResourceMetric.objects.filter(customer=customer, resource=resource)
+        .annotate(
+            hour=ExtractHour("timestamp", tzinfo=UTC),
+            minute=ExtractMinute("timestamp", tzinfo=UTC),
+        )
+        .values("derived")
+        .annotate(off=Count("pk", filter=~Q(hour=0, minute=0)))
+        .values_list("off", flat=True)
+    )
+    return "day" if any(off == 0 for off in off_midnight) else "hour"
+
+
+def metric_series_by_step(
+    *, customer: Customer, resource: str, step: str, since: datetime | None = None
+) -> list[tuple[datetime, float]]:
+    """(UTC bucket start, value) per ``step`` ("hour" or "day"), oldest first.
+
+    A bucket sums the points in it (averages them for a level resource, see
+    ``LEVEL_RESOURCES``). A measured point always wins over derived ones: a bucket
+    holding any measured point is the sum of its measured points only, so a daily
+    measured total is never mixed with the hourly derived points of its day.
+    """
+    trunc = TruncDay if step == "day" else TruncHour
+    combine = Avg if resource in LEVEL_RESOURCES else Sum
+    rows = ResourceMetric.objects.filter(customer=customer, resource=resource)
+    if since is not None:
+        rows = rows.filter(timestamp__gte=since)
+    buckets: dict[datetime, float] = {}
+    for bucket, _, value in (
+        rows.annotate(bucket=trunc("timestamp", tzinfo=UTC))
+        .values("bucket", "derived")
+        .annotate(value=combine("value"))
+        .order_by("bucket", "derived")  # measured (False) first in each bucket
+        .values_list("bucket", "derived", "value")
+    ):
+        buckets.setdefault(bucket, value)
+    return list(buckets.items())
+
+
+def metric_latest_for(*, customer: Customer, resource: str) -> datetime | None:
+    return (
+        ResourceMetric.objects.filter(customer=customer, resource=resource)
+        .aggregate(latest=Max("timestamp"))
+        .get("latest")
+    )
+
+
+def forecast_points_by_step(*, forecast: Forecast, step: str) -> list[dict]:
+    """The forecast's points with ``datetime`` timestamps, combined per ``step``
+    like the actuals (``metric_series_by_step``). Summed bands bound the sum of
+    the steps only if their errors move together: the widest band, not a narrower
+    one the data cannot support."""
+    size = CHART_STEPS[step]
+    fields = ("yhat", "lower_80", "upper_80", "lower_95", "upper_95")
+    buckets: dict[datetime, list[dict]] = {}
+    for point in forecast.points:
+        moment = datetime.fromisoformat(point["timestamp"])
+        offset = (moment - datetime(2000, 1, 1, tzinfo=UTC)) % size
+        buckets.setdefault(moment - offset, []).append(point)
+    level = forecast.resource in LEVEL_RESOURCES
+    combined = []
+    for bucket, points in sorted(buckets.items()):
+        row: dict = {"timestamp": bucket}
+        for name in fields:
+            values = [p[name] for p in points if p.get(name) is not None]
+            total = sum(values) if values else None
+            row[name] = total / len(values) if level and values else total
+        combined.append(row)
+    return combined
+
+
+@dataclass(frozen=True)
+class CapacityChange:
+    """A plan of the account takes effect with this capacity of a resource."""
+
+    at: datetime
+    capacity: float | None  # None: the plan has no capacity for the resource
+
+
+def capacity_history(*, customer: Customer, resource: str) -> list[CapacityChange]:
+    """The capacity of ``resource`` from each of the account's scaling events,
+    oldest first: the event's bundle's capacity from ``occurred_at`` on. The plan
+    in force takes the capacity provisioned with it (the entitlement's snapshot)."""
+    events = list(
+        ScalingEvent.objects.filter(customer=customer)
+        .order_by("occurred_at", "id")
+        .values_list("occurred_at", "to_bundle_id")
+    )
+    capacities = dict(
+        BundleCapacity.objects.filter(
+            bundle_id__in={bundle for _, bundle in events}, resource=resource
+        ).values_list("bundle_id", "capacity")
+    )
+    changes = [
+        CapacityChange(
+            at,
+            float(capacities[bundle]) if bundle in capacities else None,
+        )
+        for at, bundle in events
+    ]
+    entitlement = entitlement_for(customer=customer)
+    if entitlement is not None:
+        snapshot = entitlement.capacities.get(resource)
+        current = CapacityChange(
+            entitlement.activated_at,
+            float(snapshot) if snapshot is not None else None,
+        )
+        if changes and changes[-1].at == entitlement.activated_at:
+            changes[-1] = current
+        elif not changes or changes[-1].at < entitlement.activated_at:
+            changes.append(current)
+    return changes
 
 
 def customer_resources(*, customer: Customer) -> list[str]:

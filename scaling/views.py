@@ -20,37 +20,46 @@ from scaling.models import Recommendation
 from scaling.services import recommendations
 
 ACTUALS_WINDOW = timedelta(days=60)
+DAY = timedelta(days=1)
 
 
 def dashboard_context(*, customer: Customer) -> dict:
     entitlement = selectors.entitlement_for(customer=customer)
-    capacities = {
-        resource: float(value)
-        for resource, value in (entitlement.capacities if entitlement else {}).items()
-    }
     forecasts = selectors.forecasts_latest_for_customer(customer=customer)
     sections = []
     for resource in selectors.customer_resources(customer=customer):
         forecast = next((f for f in forecasts if f.resource == resource), None)
-        latest = selectors.metric_series(customer=customer, resource=resource)
-        if latest:
-            since = latest[-1][0] - ACTUALS_WINDOW
-            latest = [(t, v) for t, v in latest if t >= since]
-        capacity = capacities.get(resource)
+        step = selectors.metric_step(customer=customer, resource=resource)
+        if forecast and (forecast.step_seconds or 0) >= DAY.total_seconds():
+            step = "day"
+        latest = selectors.metric_latest_for(customer=customer, resource=resource)
+        since = latest.replace(hour=0, minute=0, second=0, microsecond=0) - (
+            ACTUALS_WINDOW
+        )
+        actuals = selectors.metric_series_by_step(
+            customer=customer, resource=resource, step=step, since=since
+        )
+        capacity = selectors.capacity_history(customer=customer, resource=resource)
         sections.append(
             {
                 "resource": resource,
                 "forecast": forecast,
                 "utilisation": figure_embed(
                     charts.utilisation_figure(
-                        resource=resource, actuals=latest, capacity=capacity
+                        resource=resource,
+                        step=step,
+                        actuals=actuals,
+                        capacity=capacity,
                     )
                 ),
                 "forecast_chart": figure_embed(
                     charts.forecast_with_interval_figure(
                         resource=resource,
-                        actuals=latest,
-                        points=forecast.points if forecast else [],
+                        step=step,
+                        actuals=actuals,
+                        points=selectors.forecast_points_by_step(
+                            forecast=forecast, step=step
+                        ),
                         capacity=capacity,
                     )
                 )
@@ -76,7 +85,11 @@ def dashboard_context(*, customer: Customer) -> dict:
             organization=customer.organization, customer=customer
         )[:20],
         "events": events,
-        "events_chart": figure_embed(charts.scaling_events_figure(events=timeline))
+        "events_chart": figure_embed(
+            charts.scaling_events_figure(
+                events=timeline, currency=customer.organization.currency
+            )
+        )
         if timeline
         else "",
         "accuracy": selectors.forecast_accuracy_rows(customer=customer),

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from metering.tests.factories import CustomerFactory, PortalUserFactory, UserFactory
-from scaling import charts
+from scaling import charts, selectors
 from scaling.models import Entitlement, Forecast, ResourceMetric
 from scaling.services import provisioning
 from scaling.services.recommendations import recommendation_generate
@@ -22,23 +22,31 @@ def test_forecast_chart_has_bands_forecast_and_actuals():
     actuals = [(NOW, 120.0)]
     figure = charts.forecast_with_interval_figure(
         resource="compute_hours",
+        step="day",
         actuals=actuals,
-        points=forecast.points,
-        capacity=100.0,
+        points=selectors.forecast_points_by_step(forecast=forecast, step="day"),
+        capacity=[selectors.CapacityChange(NOW - dt.timedelta(days=3), 100.0)],
     )
     names = [trace.name for trace in figure.data]
     assert names == ["95% interval", "80% interval", "forecast", "actual", "capacity"]
     assert list(figure.data[0].y) == [160, 160, 140, 140]
     assert list(figure.data[2].y) == [150, 150]
+    assert list(figure.data[4].x) == [NOW, dt.datetime(2026, 1, 2, tzinfo=dt.UTC)]
     assert list(figure.data[4].y) == [100.0, 100.0]
     assert figure.layout.title.text == "compute_hours: forecast"
+    assert figure.layout.yaxis.title.text == "compute hours per day"
 
 
 def test_utilisation_chart_draws_capacity():
+    later = NOW + dt.timedelta(days=1)
     figure = charts.utilisation_figure(
-        resource="storage_gb", actuals=[(NOW, 1.0), (NOW, 2.0)], capacity=5.0
+        resource="storage_gb",
+        step="day",
+        actuals=[(NOW, 1.0), (later, 2.0)],
+        capacity=[selectors.CapacityChange(NOW, 5.0)],
     )
     assert [list(trace.y) for trace in figure.data] == [[1.0, 2.0], [5.0, 5.0]]
+    assert figure.layout.yaxis.title.text == "GB"
 
 
 @pytest.fixture
