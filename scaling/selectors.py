@@ -492,6 +492,63 @@ def customers_with_metrics(*, organization: Organization) -> QuerySet[Customer]:
     ).order_by("name", "id")
 
 
+@dataclass(frozen=True)
+class AccountAttention:
+    """Why an account needs a look on the staff dashboard."""
+
+    customer: Customer
+    pending: int  # pending recommendations
+    breaches: tuple[str, ...]  # resources whose newest forecast exceeds capacity
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.pending or self.breaches)
+
+
+def accounts_by_attention(*, organization: Organization) -> list[AccountAttention]:
+    """The accounts with metrics, those needing attention first (a pending
+    recommendation, or a newest OK forecast whose point forecast exceeds the
+    provisioned capacity of its resource), then by name."""
+    accounts = customers_with_metrics(organization=organization).annotate(
+        pending=Count(
+            "scaling_recommendations",
+            filter=Q(scaling_recommendations__status=Recommendation.Status.PENDING),
+        )
+    )
+    newest = (
+        Forecast.objects.filter(
+            customer=OuterRef("customer"), resource=OuterRef("resource")
+        )
+        .order_by("-generated_at", "-id")
+        .values("id")[:1]
+    )
+    forecasts = Forecast.objects.filter(
+        organization=organization, id=Subquery(newest), state=Forecast.State.OK
+    ).values_list("customer_id", "resource", "points")
+    capacities = dict(
+        Entitlement.objects.filter(organization=organization).values_list(
+            "customer_id", "capacities"
+        )
+    )
+    breaches: dict[int, list[str]] = {}
+    for customer_id, resource, points in forecasts:
+        capacity = capacities.get(customer_id, {}).get(resource)
+        if capacity is not None and any(
+            point.get("yhat") is not None and point["yhat"] > float(capacity)
+            for point in points
+        ):
+            breaches.setdefault(customer_id, []).append(resource)
+    rows = [
+        AccountAttention(
+            customer=account,
+            pending=account.pending,
+            breaches=tuple(sorted(breaches.get(account.pk, []))),
+        )
+        for account in accounts
+    ]
+    return sorted(rows, key=lambda row: not row.needs_attention)
+
+
 def metric_latest_timestamp(
     *, organization: Organization, resource: str, derived: bool | None = None
 ) -> datetime | None:

@@ -105,15 +105,18 @@ def staff_dashboard(request):
     )
     if organization is None:
         raise Http404("No organization")
-    accounts = selectors.customers_with_metrics(organization=organization)
+    accounts = selectors.accounts_by_attention(organization=organization)
     key = request.GET.get("account")
-    customer = None
     if key:
         number = ascii_id(key)
-        customer = accounts.filter(pk=number).first() if number else None
+        customer = next(
+            (row.customer for row in accounts if row.customer.pk == number), None
+        )
         if customer is None:
             raise Http404("No such account")
-    customer = customer or accounts.first()
+    else:
+        # Opens on the first account needing attention, else the first by name.
+        customer = accounts[0].customer if accounts else None
     context = {
         "title": "Performance & Scaling",
         "organizations": organizations,

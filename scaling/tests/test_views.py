@@ -6,11 +6,11 @@ from django.core.management import call_command
 
 from metering.tests.factories import CustomerFactory, PortalUserFactory, UserFactory
 from scaling import charts, selectors
-from scaling.models import Entitlement, Forecast, ResourceMetric
+from scaling.models import Entitlement, Forecast, Recommendation, ResourceMetric
 from scaling.services import provisioning
 from scaling.services.recommendations import recommendation_generate
 from scaling.tasks import forecast_organization_task
-from scaling.tests.factories import ForecastFactory
+from scaling.tests.factories import ForecastFactory, daily_points
 
 pytestmark = pytest.mark.django_db
 
@@ -242,3 +242,53 @@ def test_forecast_command(organization, capsys):
     call_command("forecast", organization.slug, "--horizon", "3")
     assert "Forecast 1 series." in capsys.readouterr().out
     assert Forecast.objects.get().state == "not_enough_history"
+
+
+def test_staff_dashboard_opens_on_accounts_needing_attention(
+    client, organization, bundles
+):
+    def account(name, peak):
+        customer = CustomerFactory(organization=organization, name=name)
+        ResourceMetric.objects.create(
+            organization=organization,
+            customer=customer,
+            resource="compute_hours",
+            timestamp=NOW,
+            value=1.0,
+        )
+        provisioning.entitlement_record(
+            customer=customer, bundle=bundles["Startup Launch"], now=NOW
+        )
+        ForecastFactory(
+            customer=customer,
+            points=daily_points([(peak, peak, peak)] * 2, [(peak, peak)] * 2),
+        )
+        return customer
+
+    calm = account("Aardvark Ltd", 50)
+    breaching = account("Zebra Ltd", 150)
+    pending = account("Mole Ltd", 50)
+    Recommendation.objects.create(
+        organization=organization,
+        customer=pending,
+        current_bundle=bundles["Startup Launch"],
+        recommended_bundle=bundles["Growth Accelerator"],
+        direction=Recommendation.Direction.UPGRADE,
+        confidence=0.9,
+        horizon_days=14,
+        currency="USD",
+        upgrade_cost=Decimal("28.00"),
+        revenue_at_risk_current=Decimal("0.00"),
+        revenue_at_risk_recommended=Decimal("0.00"),
+        net_benefit=Decimal("-28.00"),
+    )
+    client.force_login(UserFactory(staff=True))
+    response = client.get(f"/staff/scaling/?organization={organization.slug}")
+    rows = response.context["accounts"]
+    assert [(r.customer, r.pending, r.breaches) for r in rows] == [
+        (pending, 1, ()),
+        (breaching, 0, ("compute_hours",)),
+        (calm, 0, ()),
+    ]
+    assert response.context["customer"] == pending
+    assert "⚠ Zebra Ltd" in response.content.decode()
