@@ -23,6 +23,10 @@ from invoices.periods import MONTHLY, Period
 from metering.services import api_key_create
 from metering.tests.factories import OrganizationFactory
 
+# The flow's figures (May's invoice, June's running total) hold at this instant;
+# the client, not the date, is under test.
+pytestmark = pytest.mark.clock("2026-06-17T09:30:00+00:00")
+
 PACKAGE = "billing_api_client"
 CONFIG = f"""\
 project_name_override: {PACKAGE}
