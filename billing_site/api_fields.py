@@ -93,7 +93,8 @@ class StrictFloatField(serializers.FloatField):
         return value
 
 
-def _check_year(year: int) -> None:
+def check_year(year: int) -> None:
+    """A ``ValidationError`` unless ``year`` is one the API accepts."""
     if not EARLIEST_YEAR <= year <= LATEST_YEAR:
         raise serializers.ValidationError(
             f"Must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
@@ -111,7 +112,7 @@ class BoundedDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value):
         _check_ascii(value)
         moment = super().to_internal_value(value)
-        _check_year(moment.year)
+        check_year(moment.year)
         return moment
 
 
@@ -121,5 +122,5 @@ class BoundedDateField(serializers.DateField):
     def to_internal_value(self, value):
         _check_ascii(value)
         day = super().to_internal_value(value)
-        _check_year(day.year)
+        check_year(day.year)
         return day

@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from billing_site.api_fields import EARLIEST_YEAR, LATEST_YEAR
+from billing_site.api_fields import check_year
 from billing_site.api_input import StrictCursorPagination
 from billing_site.api_schema import error_response
 from billing_site.collection import without_cycle_collection
@@ -247,10 +247,10 @@ def parse_time_param(params, name: str) -> datetime | None:
         raise ValidationError(
             {name: ["Use an ISO 8601 date or date-time with a time zone."]}
         ) from None
-    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
-        raise ValidationError(
-            {name: [f"Must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}."]}
-        )
+    try:
+        check_year(moment.year)
+    except ValidationError as error:
+        raise ValidationError({name: error.detail}) from None
     if moment.tzinfo is None:
         if len(value) == 10 and date.fromisoformat(value):
             return moment.replace(tzinfo=UTC)
