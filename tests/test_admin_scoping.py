@@ -18,10 +18,9 @@ from metering.models import Customer, OrganizationMembership
 from metering.staff import organization_lookup
 from metering.tests.factories import CustomerFactory, OrganizationFactory, UserFactory
 from pricing.tests.factories import BillingModelFactory
+from tests.tables import DOMAIN_APPS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock("2026-06-17T09:30:00+00:00")]
-
-DOMAIN_APPS = ("metering", "pricing", "profiling", "bundles", "invoices", "scaling")
 
 
 def _tenant(name: str):

@@ -12,9 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import QuerySet
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
@@ -37,6 +35,7 @@ from metering.tests.factories import CustomerFactory, OrganizationFactory
 from pricing.models import BillingModel
 from pricing.tests.factories import ActivityBasedConfigFactory
 from scaling.models import ScalingPolicy
+from tests.tables import row_counts
 
 # Input handling does not depend on the date: one instant is enough.
 pytestmark = [pytest.mark.django_db, pytest.mark.clock("2026-06-17T09:30:00+00:00")]
@@ -189,19 +188,6 @@ def _fill(path: str, values: dict) -> str:
     return path
 
 
-def _row_counts_sql() -> str:
-    tables = sorted(
-        {
-            model._meta.db_table
-            for model in apps.get_models()
-            if model._meta.app_label
-            in {"metering", "pricing", "profiling", "bundles", "invoices", "scaling"}
-            and model._meta.managed
-        }
-    )
-    return "SELECT " + ", ".join(f'(SELECT count(*) FROM "{t}")' for t in tables)
-
-
 @pytest.fixture
 def world():
     organization = OrganizationFactory(slug="hostile")
@@ -253,14 +239,8 @@ def _quoted(value) -> str:
 def test_no_hostile_value_reaches_a_server_error_or_a_write(world, settings):
     settings.API_MAX_BODY_BYTES = 64 * 1024
     client = Client(raise_request_exception=False)
-    counts_sql = _row_counts_sql()
     bodies = _valid_bodies(world)
     oversized = json.dumps({"name": "x" * (9 * 1024 * 1024)})
-
-    def counts():
-        with connection.cursor() as cursor:
-            cursor.execute(counts_sql)
-            return cursor.fetchone()
 
     failures, tried, requests = [], 0, 0
     for method, path, operation in OPERATIONS:
@@ -306,7 +286,7 @@ def test_no_hostile_value_reaches_a_server_error_or_a_write(world, settings):
                 for name in valid or {}:
                     calls.append({"body": {**valid, name: value}})
             for call in calls:
-                before = counts()
+                before = row_counts()
                 response = _send(
                     client,
                     method,
@@ -321,7 +301,7 @@ def test_no_hostile_value_reaches_a_server_error_or_a_write(world, settings):
                 status = response.status_code
                 if status >= 500:
                     failures.append(f"{method} {path} [{label}] {call}: {status}")
-                elif status >= 400 and counts() != before:
+                elif status >= 400 and row_counts() != before:
                     failures.append(f"{method} {path} [{label}]: {status} and a write")
                 elif status >= 400 and status != 405:
                     problem = _shape_problem(response)

@@ -15,9 +15,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import Permission
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
@@ -46,11 +45,11 @@ from scaling.tests.factories import (
     FeatureBundleFactory,
     ForecastFactory,
 )
+from tests.tables import DOMAIN_APPS, row_counts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock("2026-06-17T09:00:00+00:00")]
 
 ACME = "Acme Permissions Ltd"
-DOMAIN_APPS = ("metering", "pricing", "profiling", "bundles", "invoices", "scaling")
 # The instant the module pins the clock to; the world is built around it.
 NOW = datetime(2026, 6, 17, 9, 0, tzinfo=UTC)
 
@@ -339,19 +338,6 @@ def world(settings):
     }
 
 
-def _row_counts() -> tuple:
-    tables = sorted(
-        model._meta.db_table
-        for model in apps.get_models()
-        if model._meta.app_label in DOMAIN_APPS and model._meta.managed
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT " + ", ".join(f'(SELECT count(*) FROM "{t}")' for t in tables)
-        )
-        return cursor.fetchone()
-
-
 def _expected(role: str, method: str, path: str, call: Call) -> int:
     if role == ANONYMOUS:
         return 401
@@ -403,11 +389,11 @@ def test_every_operation_answers_each_role_exactly(world):
         call = world["calls"][(method, path)]
         for role in ROLES:
             with transaction.atomic():
-                before = _row_counts()
+                before = row_counts()
                 response = _send(
                     world["clients"][role], method, call, world["headers"][role]
                 )
-                after = _row_counts()
+                after = row_counts()
                 transaction.set_rollback(True)
             requests += 1
             expected = _expected(role, method, path, call)
