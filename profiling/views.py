@@ -4,8 +4,7 @@ from django.shortcuts import get_object_or_404, render
 
 from billing_site.chart_embed import figure_embed
 from metering.models import Customer
-from metering.selectors import staff_organizations
-from metering.staff import staff_page
+from metering.staff import scoped_to_staff, staff_page
 from profiling import charts, selectors
 from profiling.models import ProfilingRun, Segment
 
@@ -13,7 +12,7 @@ from profiling.models import ProfilingRun, Segment
 @staff_page("profiling.view_profilingrun")
 def run_list(request):
     runs = (
-        ProfilingRun.objects.filter(organization__in=staff_organizations(request.user))
+        scoped_to_staff(ProfilingRun.objects.all(), request.user)
         .select_related("organization")
         .defer("chains")[:100]
     )
@@ -25,9 +24,7 @@ def run_list(request):
 @staff_page("profiling.view_profilingrun")
 def run_detail(request, run_id: int):
     run = get_object_or_404(
-        ProfilingRun.objects.filter(
-            organization__in=staff_organizations(request.user)
-        ).defer("chains"),
+        scoped_to_staff(ProfilingRun.objects.defer("chains"), request.user),
         pk=run_id,
     )
     segments = Segment.objects.filter(run=run).order_by("label")
@@ -53,9 +50,7 @@ def run_detail(request, run_id: int):
 @staff_page("profiling.view_profilingrun")
 def segment_detail(request, segment_id: int):
     segment = get_object_or_404(
-        Segment.objects.filter(
-            run__organization__in=staff_organizations(request.user)
-        ).select_related("run"),
+        scoped_to_staff(Segment.objects.select_related("run"), request.user),
         pk=segment_id,
     )
     profiles = selectors.run_profiles(run=segment.run)
@@ -86,7 +81,7 @@ def segment_detail(request, segment_id: int):
 @staff_page("profiling.view_profilingrun")
 def customer_profile(request, customer_id: int):
     customer = get_object_or_404(
-        Customer.objects.filter(organization__in=staff_organizations(request.user)),
+        scoped_to_staff(Customer.objects.all(), request.user),
         pk=customer_id,
     )
     profile = selectors.profile_for_customer(customer=customer)
