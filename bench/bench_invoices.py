@@ -33,6 +33,7 @@ import psycopg
 from django.db import connection
 
 from bench.core import Context, Result, stopwatch
+from bench.fixtures import customers_create
 
 ORDER = 70
 CUSTOMERS = 10_000
@@ -54,7 +55,7 @@ def _setup(ctx: Context):
         PersonalizedBundleLine,
     )
     from invoices.models import InvoicingSettings, ProviderCharge, Subscription
-    from metering.models import Customer, Operation, Organization
+    from metering.models import Operation, Organization
     from pricing.models import ActivityBasedConfig, BillingModel, PriceTier
 
     customers_n = ctx.scaled(CUSTOMERS)
@@ -65,18 +66,7 @@ def _setup(ctx: Context):
     InvoicingSettings.objects.create(
         organization=organization, provider_markup_percent=Decimal("7.5")
     )
-    Customer.objects.bulk_create(
-        [
-            Customer(organization=organization, external_id=f"c{i}", name=f"C {i}")
-            for i in range(customers_n)
-        ],
-        batch_size=5000,
-    )
-    customer_ids = np.array(
-        Customer.objects.filter(organization=organization)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    customer_ids = customers_create(organization=organization, count=customers_n)
     priced = [f"op.{i}" for i in range(PRICED_OPERATIONS)]
     modelled = [f"gen.{i}" for i in range(MODEL_OPERATIONS)]
     OperationPrice.objects.bulk_create(

@@ -25,6 +25,7 @@ import psycopg
 from django.db import connection
 
 from bench.core import Context, Result, stopwatch
+from bench.fixtures import customers_create
 
 ORDER = 75
 CUSTOMERS = 10_000
@@ -67,25 +68,14 @@ COUNTERS_SQL = (
 
 
 def _setup(ctx: Context):
-    from metering.models import Customer, Operation, Organization
+    from metering.models import Operation, Organization
 
     customers_n = ctx.scaled(CUSTOMERS)
     events_n = ctx.scaled(EVENTS)
     organization = Organization.objects.create(
         slug=f"bench-metrics-{time.time_ns()}", name="Bench metrics"
     )
-    Customer.objects.bulk_create(
-        [
-            Customer(organization=organization, external_id=f"c{i}", name=f"C {i}")
-            for i in range(customers_n)
-        ],
-        batch_size=5000,
-    )
-    customer_ids = np.array(
-        Customer.objects.filter(organization=organization)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    customer_ids = customers_create(organization=organization, count=customers_n)
     codes = np.array([f"metric.{i}" for i in range(OPERATIONS)])
     Operation.objects.bulk_create(
         Operation(organization=organization, code=code, name=code) for code in codes
