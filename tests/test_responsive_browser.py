@@ -24,14 +24,8 @@ from metering.tests.factories import (
 )
 from pricing.tests.factories import ActivityBasedConfigFactory, BillingModelFactory
 from profiling.models import ProfilingRun
-from scaling.models import ResourceMetric
-from scaling.services.provisioning import entitlement_record
-from scaling.services.recommendations import recommendation_generate
 from scaling.tests.factories import (
-    BundleCapacityFactory,
-    FeatureBundleFactory,
-    ForecastFactory,
-    daily_points,
+    account_with_recommendation,
 )
 
 pytestmark = [
@@ -184,36 +178,7 @@ def portal_user():
             total=Decimal(total),
         )
 
-    bundles = {}
-    for name, base, capacity in (
-        ("Startup Launch", "75.00", "100"),
-        ("Growth Accelerator", "257.00", "200"),
-    ):
-        bundles[name] = FeatureBundleFactory(
-            organization=organization, name=name, base_price=Decimal(base)
-        )
-        BundleCapacityFactory(bundle=bundles[name], capacity=Decimal(capacity))
-    ResourceMetric.objects.bulk_create(
-        ResourceMetric(
-            organization=organization,
-            customer=customer,
-            resource="compute_hours",
-            timestamp=now - dt.timedelta(days=i),
-            value=80.0 + i,
-        )
-        for i in range(10)
-    )
-    entitlement_record(
-        customer=customer,
-        bundle=bundles["Startup Launch"],
-        now=now - dt.timedelta(days=9),
-    )
-    ForecastFactory(
-        customer=customer,
-        generated_at=now,
-        points=daily_points([(150, 140, 160)] * 2, [(130, 170)] * 2, start=now),
-    )
-    recommendation_generate(customer=customer, now=now)
+    account_with_recommendation(customer=customer, now=now)
 
     for i in range(3):
         ProfilingRun.objects.create(

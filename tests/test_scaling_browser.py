@@ -2,21 +2,13 @@
 customer approves a recommendation in the portal, after a confirmation page that
 shows the prices."""
 
-import datetime as dt
-from decimal import Decimal
-
 import pytest
 from django.utils import timezone
 
 from metering.tests.factories import PortalUserFactory, UserFactory
-from scaling.models import Entitlement, Recommendation, ResourceMetric, ScalingEvent
-from scaling.services.provisioning import entitlement_record
-from scaling.services.recommendations import recommendation_generate
+from scaling.models import Entitlement, Recommendation, ScalingEvent
 from scaling.tests.factories import (
-    BundleCapacityFactory,
-    FeatureBundleFactory,
-    ForecastFactory,
-    daily_points,
+    account_with_recommendation,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,39 +20,7 @@ PASSWORD = "pw-for-tests-1"
 def account():
     portal = PortalUserFactory()
     customer = portal.customer
-    organization = customer.organization
-    bundles = {}
-    # 85.00 and 277.00 a month: base price plus 0.10 per compute hour.
-    for name, base, capacity in (
-        ("Startup Launch", "75.00", "100"),
-        ("Growth Accelerator", "257.00", "200"),
-    ):
-        bundles[name] = FeatureBundleFactory(
-            organization=organization, name=name, base_price=Decimal(base)
-        )
-        BundleCapacityFactory(bundle=bundles[name], capacity=Decimal(capacity))
-    now = timezone.now()
-    ResourceMetric.objects.bulk_create(
-        ResourceMetric(
-            organization=organization,
-            customer=customer,
-            resource="compute_hours",
-            timestamp=now - dt.timedelta(days=i),
-            value=80.0 + i,
-        )
-        for i in range(10)
-    )
-    entitlement_record(
-        customer=customer,
-        bundle=bundles["Startup Launch"],
-        now=now - dt.timedelta(days=9),
-    )
-    ForecastFactory(
-        customer=customer,
-        generated_at=now,
-        points=daily_points([(150, 140, 160)] * 2, [(130, 170)] * 2, start=now),
-    )
-    recommendation = recommendation_generate(customer=customer, now=now)
+    recommendation = account_with_recommendation(customer=customer, now=timezone.now())
     assert recommendation.status == "pending"
     return portal
 

@@ -66,3 +66,45 @@ class ForecastFactory(factory.django.DjangoModelFactory):
     points = factory.LazyFunction(
         lambda: daily_points([(150, 150, 150)] * 2, [(140, 160)] * 2)
     )
+
+
+def account_with_recommendation(*, customer, now: dt.datetime):
+    """``customer`` on Startup Launch (85.00 a month: 75.00 plus 0.10 per compute
+    hour of its 100) since nine days, with ten days of compute hours near 80, a
+    forecast of 150 (bands 140-160 and 130-170) and so a pending recommendation of
+    Growth Accelerator (277.00 a month for 200). Returns the recommendation."""
+    from scaling.models import ResourceMetric
+    from scaling.services.provisioning import entitlement_record
+    from scaling.services.recommendations import recommendation_generate
+
+    organization = customer.organization
+    bundles = {}
+    for name, base, capacity in (
+        ("Startup Launch", "75.00", "100"),
+        ("Growth Accelerator", "257.00", "200"),
+    ):
+        bundles[name] = FeatureBundleFactory(
+            organization=organization, name=name, base_price=Decimal(base)
+        )
+        BundleCapacityFactory(bundle=bundles[name], capacity=Decimal(capacity))
+    ResourceMetric.objects.bulk_create(
+        ResourceMetric(
+            organization=organization,
+            customer=customer,
+            resource="compute_hours",
+            timestamp=now - dt.timedelta(days=i),
+            value=80.0 + i,
+        )
+        for i in range(10)
+    )
+    entitlement_record(
+        customer=customer,
+        bundle=bundles["Startup Launch"],
+        now=now - dt.timedelta(days=9),
+    )
+    ForecastFactory(
+        customer=customer,
+        generated_at=now,
+        points=daily_points([(150, 140, 160)] * 2, [(130, 170)] * 2, start=now),
+    )
+    return recommendation_generate(customer=customer, now=now)
