@@ -6,7 +6,7 @@ shows only the organizations the user may act for
 Admin classes of every app mix in ``OrganizationScoped`` for the same rule.
 """
 
-from functools import wraps
+from functools import cache, wraps
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
@@ -32,10 +32,12 @@ def staff_page(*permissions: str):
     return decorate
 
 
+@cache
 def organization_lookup(model, depth: int = 3) -> str | None:
     """The ORM path from ``model`` to the organization it belongs to:
     ``"organization"``, ``"customer__organization"``, ``"run__organization"``...;
-    ``"pk"`` for the organization itself, ``None`` when there is none."""
+    ``"pk"`` for the organization itself, ``None`` when there is none. Computed
+    once per model: admin pages ask on every request."""
     if model is Organization:
         return "pk"
     fields = [
