@@ -374,7 +374,9 @@ class Recommendation(TimeStampedModel):
     net_benefit = models.DecimalField(max_digits=18, decimal_places=2)
     reason = models.TextField(blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.CharField(max_length=150, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)  # username
+    # Why it was rejected, when the person rejecting it said.
+    decision_note = models.CharField(max_length=300, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
