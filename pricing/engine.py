@@ -26,7 +26,7 @@ before a line is complete.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 
 from billing_site.errors import DomainError
@@ -79,13 +79,28 @@ class ModelPricing:
     currency: str = "USD"
 
 
+# What a cost line charges (``CostLine.kind``).
+SUBSCRIPTION_FEE = "subscription_fee"
+BASE_AGENT_FEE = "base_agent_fee"
+USAGE = "usage"  # every unit at ``price_per_unit`` (no tiers)
+TIER = "tier"  # the units of one stored tier
+OVERFLOW = "overflow"  # the units above the last stored tier, at ``price_per_unit``
+MINIMUM_CHARGE_ADJUSTMENT = "minimum_charge_adjustment"
+
+
 @dataclass(frozen=True)
 class CostLine:
     key: str  # breakdown key, e.g. "tier_2_cost"
     amount: Decimal  # rounded to the currency's minor unit
-    units: Decimal | None = None  # units priced on this line
+    units: Decimal | None = None  # units priced on this line (agents for the base fee)
     unit_price: Decimal | None = None
     flat_fee: Decimal = ZERO
+    kind: str = ""  # one of the kinds above
+    activity_type: str = ""  # empty for the subscription fee
+    tier: int | None = None  # 1-based number of the tier (tier and overflow lines)
+    # The tier's band: the units above ``lower`` up to ``upper`` (None: no bound).
+    lower: Decimal | None = None
+    upper: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -162,33 +177,56 @@ def _check_quantity(value: Decimal, name: str) -> None:
         raise PricingInputError("Must not be negative.", name)
 
 
-def _usage_lines(
-    pricing: ActivityPricing, units: Decimal
-) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
-    """Unrounded usage lines: (key, units, unit_price, flat_fee, amount)."""
+@dataclass(frozen=True)
+class _UsageLine:
+    """One usage line before rounding."""
+
+    key: str
+    kind: str
+    units: Decimal
+    unit_price: Decimal
+    flat_fee: Decimal
+    amount: Decimal
+    tier: int | None = None
+    lower: Decimal | None = None
+    upper: Decimal | None = None
+
+
+def _usage_lines(pricing: ActivityPricing, units: Decimal) -> list[_UsageLine]:
+    """Unrounded usage lines, each with the tier band it priced."""
     tiers = effective_tiers(pricing)
     if len(tiers) == 1 and not (pricing.volume_pricing_enabled and pricing.tiers):
         price = tiers[0].unit_price
-        return [("usage_cost", units, price, ZERO, units * price)]
+        return [_UsageLine("usage_cost", USAGE, units, price, ZERO, units * price)]
     stored = len(pricing.tiers)
 
-    def key(index: int) -> str:
-        return f"tier_{index + 1}_cost" if index < stored else "overflow_cost"
+    def line(index: int, lower: Decimal, in_tier: Decimal) -> _UsageLine:
+        tier = tiers[index]
+        return _UsageLine(
+            key=f"tier_{index + 1}_cost" if index < stored else "overflow_cost",
+            kind=TIER if index < stored else OVERFLOW,
+            units=in_tier,
+            unit_price=tier.unit_price,
+            flat_fee=tier.flat_fee,
+            amount=in_tier * tier.unit_price + tier.flat_fee,
+            tier=index + 1,
+            lower=lower,
+            upper=tier.up_to,
+        )
 
     if pricing.tier_mode == VOLUME:
+        lower = ZERO
         for index, tier in enumerate(tiers):
             if tier.up_to is None or units <= tier.up_to:
-                amount = units * tier.unit_price + tier.flat_fee
-                return [(key(index), units, tier.unit_price, tier.flat_fee, amount)]
+                return [line(index, lower, units)]
+            lower = tier.up_to
     lines = []
     lower = ZERO
     for index, tier in enumerate(tiers):
         if units <= lower:
             break
         upper = units if tier.up_to is None else min(units, tier.up_to)
-        in_tier = upper - lower
-        amount = in_tier * tier.unit_price + tier.flat_fee
-        lines.append((key(index), in_tier, tier.unit_price, tier.flat_fee, amount))
+        lines.append(line(index, lower, upper - lower))
         if tier.up_to is None:
             break
         lower = tier.up_to
@@ -215,24 +253,30 @@ def calculate_cost(
     with localcontext() as context:
         context.prec = _PRECISION
         units = Decimal(units)
+        activity_type = pricing.activity_type
         lines = [
             CostLine(
                 key="base_agent_fee",
                 amount=quantize_money(pricing.base_agent_fee * agents, currency),
                 units=Decimal(agents),
                 unit_price=pricing.base_agent_fee,
+                kind=BASE_AGENT_FEE,
+                activity_type=activity_type,
             )
         ]
-        for key, line_units, unit_price, flat_fee, amount in _usage_lines(
-            pricing, units
-        ):
+        for usage in _usage_lines(pricing, units):
             lines.append(
                 CostLine(
-                    key=key,
-                    amount=quantize_money(amount, currency),
-                    units=line_units,
-                    unit_price=unit_price,
-                    flat_fee=flat_fee,
+                    key=usage.key,
+                    amount=quantize_money(usage.amount, currency),
+                    units=usage.units,
+                    unit_price=usage.unit_price,
+                    flat_fee=usage.flat_fee,
+                    kind=usage.kind,
+                    activity_type=activity_type,
+                    tier=usage.tier,
+                    lower=usage.lower,
+                    upper=usage.upper,
                 )
             )
         subtotal = sum((line.amount for line in lines), ZERO)
@@ -240,7 +284,12 @@ def calculate_cost(
         applied = subtotal < minimum
         if applied:
             lines.append(
-                CostLine(key="minimum_charge_adjustment", amount=minimum - subtotal)
+                CostLine(
+                    key="minimum_charge_adjustment",
+                    amount=minimum - subtotal,
+                    kind=MINIMUM_CHARGE_ADJUSTMENT,
+                    activity_type=activity_type,
+                )
             )
         total = sum((line.amount for line in lines), ZERO)
     return CostResult(
@@ -294,6 +343,7 @@ def calculate_model_cost(
             CostLine(
                 key="subscription_fee",
                 amount=quantize_money(pricing.subscription_fee, currency),
+                kind=SUBSCRIPTION_FEE,
             )
         )
     for activity in pricing.activities:
@@ -302,13 +352,7 @@ def calculate_model_cost(
         )
         results.append((activity.activity_type, result))
         lines.extend(
-            CostLine(
-                key=f"{activity.activity_type}.{line.key}",
-                amount=line.amount,
-                units=line.units,
-                unit_price=line.unit_price,
-                flat_fee=line.flat_fee,
-            )
+            replace(line, key=f"{activity.activity_type}.{line.key}")
             for line in result.lines
         )
     return CostResult(

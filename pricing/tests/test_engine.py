@@ -394,3 +394,20 @@ def test_graduated_lines_cover_every_unit_once(pricing, units):
     result = calculate_cost(pricing, units, 0)
     usage = [line for line in result.lines if line.key.endswith("_cost")]
     assert sum((line.units for line in usage), Decimal(0)) == units
+
+
+def test_lines_carry_their_kind_and_tier_band():
+    result = calculate_cost(SEED_TOKENS, D(60000), agents=1)
+    assert [
+        (line.kind, line.activity_type, line.tier, line.lower, line.upper, line.units)
+        for line in result.lines
+    ] == [
+        ("base_agent_fee", "tokens", None, None, None, D(1)),
+        ("tier", "tokens", 1, D(0), D(10000), D(10000)),
+        ("tier", "tokens", 2, D(10000), D(50000), D(40000)),
+        ("tier", "tokens", 3, D(50000), D(100000), D(10000)),
+    ]
+    above = calculate_cost(SEED_TOKENS, D(100001)).lines[-1]
+    assert (above.key, above.kind, above.tier, above.lower, above.upper) == (
+        "overflow_cost", "overflow", 4, D(100000), None,
+    )  # fmt: skip
