@@ -386,6 +386,29 @@ def recommendation_get(*, organization: Organization, pk) -> Recommendation:
     return recommendation
 
 
+def recommendation_get_for_staff(
+    *, organizations: QuerySet[Organization], pk
+) -> Recommendation:
+    """The recommendation ``pk`` of one of ``organizations`` (those a staff member
+    acts for); another organization's is "not found" like a missing one."""
+    from django.http import Http404
+
+    number = ascii_id(pk)
+    recommendation = (
+        Recommendation.objects.filter(organization__in=organizations, pk=number)
+        .select_related(
+            "organization", "customer", "current_bundle", "recommended_bundle",
+            "forecast",
+        )
+        .first()
+        if number is not None
+        else None
+    )  # fmt: skip
+    if recommendation is None:
+        raise Http404("No such recommendation")
+    return recommendation
+
+
 def recommendation_quote(
     *, recommendation: Recommendation, at: datetime
 ) -> PlanChangeQuote:

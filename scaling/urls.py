@@ -29,6 +29,11 @@ api_urlpatterns = [  # under /api/v1/
 ]
 staff_urlpatterns = [  # under /staff/, namespace "staff"
     path("scaling/", views.staff_dashboard, name="scaling"),
+    path(
+        "scaling/recommendations/<int:pk>/<str:decision>/",
+        views.staff_decide,
+        name="scaling-decide",
+    ),
 ]
 portal_urlpatterns = [  # under /portal/, namespace "portal"
     path("scaling/", views.portal_dashboard, name="scaling"),

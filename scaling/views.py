@@ -6,8 +6,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing_site.chart_embed import figure_embed
 from billing_site.errors import DomainError
@@ -16,7 +18,9 @@ from metering.models import Customer
 from metering.selectors import portal_customer_for_request, staff_organizations
 from metering.staff import staff_page
 from scaling import charts, selectors
+from scaling.forms import RejectForm
 from scaling.models import Recommendation
+from scaling.plan_change import PlanChangeQuote
 from scaling.services import recommendations
 
 ACTUALS_WINDOW = timedelta(days=60)
@@ -149,6 +153,25 @@ def portal_dashboard(request):
     return render(request, "scaling/portal_dashboard.html", context)
 
 
+PRICE_CHANGED = "The price has changed since. Please review it again."
+
+
+def _quoted_price_posted(request, quote: PlanChangeQuote) -> bool:
+    """Whether the request posts the new monthly price the quote states now."""
+    return request.POST.get("new_price") == str(quote.new_price)
+
+
+def _confirmation_context(recommendation: Recommendation, now) -> dict:
+    """What a confirmation page shows: the quote of approving now (current and new
+    monthly price, the change on this month's invoice) and the plain reason."""
+    return {
+        "recommendation": recommendation,
+        "quote": selectors.recommendation_quote(recommendation=recommendation, at=now),
+        "reason": selectors.recommendation_reason(recommendation=recommendation),
+        "currency": recommendation.currency,
+    }
+
+
 def _own_recommendation(request, pk: int):
     customer = portal_customer_for_request(request)
     recommendation = selectors.recommendation_get(
@@ -175,14 +198,7 @@ def portal_approve_confirm(request, pk: int):
     return render(
         request,
         "scaling/portal_approve_confirm.html",
-        {
-            "recommendation": recommendation,
-            "quote": selectors.recommendation_quote(
-                recommendation=recommendation, at=timezone.now()
-            ),
-            "reason": selectors.recommendation_reason(recommendation=recommendation),
-            "currency": recommendation.currency,
-        },
+        _confirmation_context(recommendation, timezone.now()),
     )
 
 
@@ -197,11 +213,9 @@ def portal_decide(request, pk: int, decision: str):
         # Only the confirmation page posts the price it showed; anything else, or a
         # price that has changed since, goes back to the confirmation.
         quote = selectors.recommendation_quote(recommendation=recommendation, at=now)
-        if request.POST.get("new_price") != str(quote.new_price):
+        if not _quoted_price_posted(request, quote):
             if "new_price" in request.POST:
-                messages.error(
-                    request, "The price has changed since. Please review it again."
-                )
+                messages.error(request, PRICE_CHANGED)
             return redirect("portal:scaling-approve", pk=recommendation.pk)
     service = (
         recommendations.recommendation_approve
@@ -222,3 +236,79 @@ def portal_decide(request, pk: int, decision: str):
             request, f"Recommendation {recommendation.recommended_bundle} {verb}."
         )
     return redirect("portal:scaling")
+
+
+# URL segment -> (button, past tense)
+STAFF_DECISIONS = {"approve": ("Approve", "approved"), "reject": ("Reject", "rejected")}
+
+
+@staff_page("scaling.decide_recommendation")
+@require_http_methods(["GET", "POST"])
+def staff_decide(request, pk: int, decision: str):
+    """The confirmation of a staff member's decision on a pending recommendation
+    (GET), and the decision once confirmed (a POST with ``confirm``). Approving
+    shows what the customer's confirmation shows and posts the price it showed;
+    rejecting takes an optional reason. The decision is recorded with the staff
+    member's username."""
+    if decision not in STAFF_DECISIONS:
+        raise Http404("No such decision")
+    recommendation = selectors.recommendation_get_for_staff(
+        organizations=staff_organizations(request.user), pk=pk
+    )
+    customer = recommendation.customer
+    query = {"organization": recommendation.organization.slug, "account": customer.pk}
+    dashboard = f"{reverse('staff:scaling')}?{urlencode(query)}"
+    if recommendation.status != Recommendation.Status.PENDING:
+        messages.error(
+            request,
+            f"This recommendation is {recommendation.get_status_display().lower()}; "
+            f"only a pending one can be {STAFF_DECISIONS[decision][1]}.",
+        )
+        return redirect(dashboard)
+    now = timezone.now()
+    context = _confirmation_context(recommendation, now)
+    confirmed = request.method == "POST" and "confirm" in request.POST
+    form = RejectForm(request.POST if confirmed else None)
+    status = 200
+    stale = decision == "approve" and not _quoted_price_posted(
+        request, context["quote"]
+    )
+    if confirmed and stale:
+        messages.error(request, PRICE_CHANGED)
+        status = 409
+    elif confirmed and decision == "reject" and not form.is_valid():
+        status = 400
+    elif confirmed:
+        decided_by = request.user.get_username()
+        try:
+            if decision == "approve":
+                recommendations.recommendation_approve(
+                    recommendation=recommendation, decided_by=decided_by, now=now
+                )
+            else:
+                recommendations.recommendation_reject(
+                    recommendation=recommendation,
+                    decided_by=decided_by,
+                    now=now,
+                    note=form.cleaned_data["reason"],
+                )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                f"The change of {customer.name} to {recommendation.recommended_bundle}"
+                f" is {STAFF_DECISIONS[decision][1]}.",
+            )
+        return redirect(dashboard)
+    context.update(
+        {
+            "title": f"{STAFF_DECISIONS[decision][0]} the change to "
+            f"{recommendation.recommended_bundle}",
+            "decision": decision,
+            "customer": customer,
+            "form": form if decision == "reject" else None,
+            "dashboard": dashboard,
+        }
+    )
+    return render(request, "scaling/staff_decide_confirm.html", context, status=status)

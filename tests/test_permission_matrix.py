@@ -334,6 +334,7 @@ def world(settings):
             "segment": segment,
             "customer": customer,
             "model": model,
+            "recommendation": recommendation,
         },  # fmt: skip
     }
 
@@ -437,6 +438,9 @@ STAFF_PAGE_PERMISSIONS = {
     "/staff/profiling/segments/{segment}/": "profiling.view_profilingrun",
     "/staff/profiling/customers/{customer}/": "profiling.view_profilingrun",
     "/staff/scaling/": "scaling.view_forecast",
+    "/staff/scaling/recommendations/{recommendation}/{decision}/": (
+        "scaling.decide_recommendation"
+    ),
 }
 
 
@@ -449,6 +453,7 @@ def test_every_staff_page_is_in_the_matrix():
         "/staff/" + str(p.pattern).replace("<int:run_id>", "{run}")
         .replace("<int:segment_id>", "{segment}")
         .replace("<int:customer_id>", "{customer}")
+        .replace("<int:pk>/<str:decision>", "{recommendation}/{decision}")
         for p in mounted.url_patterns
     }  # fmt: skip
     assert routes == set(STAFF_PAGE_PERMISSIONS)
@@ -460,7 +465,9 @@ def _page_expected(role: str, path: str) -> int:
     if role == STAFF_NONE:
         return 403
     if role == STAFF_OTHER and "{" in path:
-        return 404  # another organization's run, segment or customer
+        return 404  # another organization's run, segment, customer or recommendation
+    if role == STAFF_VIEW and ".view_" not in STAFF_PAGE_PERMISSIONS[path]:
+        return 403  # a page that decides
     return 200
 
 
@@ -470,6 +477,8 @@ def test_every_staff_page_answers_each_role_exactly(world):
         "run": objects["run"].pk,
         "segment": objects["segment"].pk,
         "customer": objects["customer"].pk,
+        "recommendation": objects["recommendation"].pk,
+        "decision": "approve",
     }
     mismatches, naming = [], []
     for template in STAFF_PAGE_PERMISSIONS:
@@ -502,6 +511,8 @@ def test_staff_page_permission_is_the_one_named(world):
         "run": world["objects"]["run"].pk,
         "segment": world["objects"]["segment"].pk,
         "customer": world["objects"]["customer"].pk,
+        "recommendation": world["objects"]["recommendation"].pk,
+        "decision": "reject",
     }
     acme = world["objects"]["customer"].organization
     for template, codename in STAFF_PAGE_PERMISSIONS.items():

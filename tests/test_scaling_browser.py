@@ -109,3 +109,82 @@ def test_staff_dashboard_renders_forecast_chart(live_server, page, account):
     page.wait_for_selector(".resource .plotly-graph-div .main-svg")
     assert account.customer.external_id in page.inner_text("#account-picker")
     assert "ets" in page.inner_text("#accuracy")
+
+
+def staff_login(page, live_server, account):
+    staff = UserFactory(staff=True)
+    customer = account.customer
+    dashboard = (
+        f"/staff/scaling/?organization={customer.organization.slug}"
+        f"&account={customer.pk}"
+    )
+    page.goto(f"{live_server.url}/admin/login/?next={dashboard.replace('&', '%26')}")
+    page.fill("#id_username", staff.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}{dashboard}")
+    return staff
+
+
+@pytest.mark.clock("2026-11-10T00:00:00+00:00")
+def test_staff_approves_a_recommendation_after_the_customers_confirmation(
+    live_server, page, account
+):
+    staff = staff_login(page, live_server, account)
+    row = page.locator("#recommendations tbody tr").first
+    assert row.locator(".status").inner_text() == "Pending"
+
+    row.get_by_role("link", name="Review and approve").click()
+    page.wait_for_selector("#confirm-plan-change")
+    assert page.inner_text("#current-price") == "85.00 USD"
+    assert page.inner_text("#new-price") == "277.00 USD"
+    # (277 - 85) x 21/30.
+    assert page.inner_text("#invoice-change") == "+134.40 USD"
+    assert page.inner_text("#reason") == (
+        "Your use of compute hours is forecast to exceed your plan's 100 on "
+        "10 Nov 2026."
+    )
+    assert "The customer's November 2026 invoice" in page.inner_text(
+        "#invoice-change-explained"
+    )
+    assert Recommendation.objects.get().status == "pending"
+
+    page.get_by_role("button", name="Approve and change the plan").click()
+    page.wait_for_selector("ul.messagelist")
+    assert "is approved." in page.inner_text("ul.messagelist")
+    row = page.locator("#recommendations tbody tr").first
+    assert row.locator(".status").inner_text() == "Applied"
+    assert staff.username in row.locator(".decision").inner_text()
+    recommendation = Recommendation.objects.get()
+    assert (recommendation.status, recommendation.decided_by) == (
+        "applied",
+        staff.username,
+    )
+    assert Entitlement.objects.get().bundle.name == "Growth Accelerator"
+
+
+def test_staff_rejects_a_recommendation_with_a_reason(live_server, page, account):
+    staff = staff_login(page, live_server, account)
+    page.get_by_role("link", name="Reject").click()
+    page.wait_for_selector("#confirm-plan-change")
+    assert page.inner_text("#new-price") == "277.00 USD"
+    page.fill("#id_reason", "Agreed with the customer to wait for the launch.")
+
+    page.get_by_role("button", name="Reject the change").click()
+    page.wait_for_selector("ul.messagelist")
+    row = page.locator("#recommendations tbody tr").first
+    assert row.locator(".status").inner_text() == "Rejected"
+    assert "Agreed with the customer to wait for the launch." in (
+        row.locator(".decision").inner_text()
+    )
+    recommendation = Recommendation.objects.get()
+    assert (
+        recommendation.status,
+        recommendation.decided_by,
+        recommendation.decision_note,
+    ) == (
+        "rejected",
+        staff.username,
+        "Agreed with the customer to wait for the launch.",
+    )
+    assert Entitlement.objects.get().bundle.name == "Startup Launch"

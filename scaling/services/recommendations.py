@@ -222,6 +222,7 @@ def _decide(
     verb: str,
     decided_by: str,
     now: datetime,
+    note: str = "",
 ) -> Recommendation:
     """Record a customer's or admin's decision on a pending recommendation."""
     recommendation = _locked(recommendation)
@@ -234,8 +235,20 @@ def _decide(
     recommendation.status = to_status
     recommendation.decided_at = now
     recommendation.decided_by = decided_by[:150]
+    recommendation.decision_note = note
+    recommendation.clean_fields(
+        exclude=[
+            f.name for f in Recommendation._meta.fields if f.name != "decision_note"
+        ]
+    )
     recommendation.save(
-        update_fields=["status", "decided_at", "decided_by", "updated_at"]
+        update_fields=[
+            "status",
+            "decided_at",
+            "decided_by",
+            "decision_note",
+            "updated_at",
+        ]
     )
     return recommendation
 
@@ -257,14 +270,17 @@ def recommendation_approve(
 
 @transaction.atomic
 def recommendation_reject(
-    *, recommendation: Recommendation, decided_by: str, now: datetime
+    *, recommendation: Recommendation, decided_by: str, now: datetime, note: str = ""
 ) -> Recommendation:
+    """Reject a pending recommendation; ``note`` is why, when the person rejecting
+    it says (at most 300 characters)."""
     return _decide(
         recommendation=recommendation,
         to_status=Recommendation.Status.REJECTED,
         verb="reject",
         decided_by=decided_by,
         now=now,
+        note=note.strip(),
     )
 
 

@@ -292,3 +292,200 @@ def test_staff_dashboard_opens_on_accounts_needing_attention(
     ]
     assert response.context["customer"] == pending
     assert "⚠ Zebra Ltd" in response.content.decode()
+
+
+def _staff_member(organization, *codenames):
+    from django.contrib.auth.models import Permission
+
+    from metering.models import OrganizationMembership
+
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="scaling", codename__in=codenames
+        )
+    )
+    OrganizationMembership.objects.create(user=user, organization=organization)
+    return user
+
+
+DECIDING = ("view_forecast", "decide_recommendation")
+
+
+@pytest.mark.clock("2026-11-10T00:00:00+00:00")
+def test_staff_approval_is_confirmed_with_the_customers_quote(client, scaled_customer):
+    client.force_login(_staff_member(scaled_customer.organization, *DECIDING))
+    recommendation = scaled_customer.scaling_recommendations.get()
+
+    dashboard = client.get(
+        f"/staff/scaling/?account={scaled_customer.pk}"
+        f"&organization={scaled_customer.organization.slug}"
+    ).content.decode()
+    response = client.get(
+        f"/staff/scaling/recommendations/{recommendation.pk}/approve/"
+    )
+
+    assert (
+        f'href="/staff/scaling/recommendations/{recommendation.pk}/approve/"'
+        in dashboard
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert '<dd id="current-price">59.00 USD</dd>' in content
+    assert '<dd id="new-price">119.00 USD</dd>' in content
+    # (119 - 59) x 21/30, as the customer's own confirmation says.
+    assert '<dd id="invoice-change">+42.00 USD</dd>' in content
+    assert "Change on the next invoice" in content
+    assert response.context["reason"] == (
+        "Your use of compute hours is forecast to exceed your plan's 100 on 1 Jan 2026."
+    )
+    assert '<input type="hidden" name="new_price" value="119.00">' in content
+    recommendation.refresh_from_db()
+    assert recommendation.status == "pending"
+
+
+@pytest.mark.clock("2026-11-10T00:00:00+00:00")
+def test_staff_approval_records_who_and_applies_the_plan(
+    client, scaled_customer, django_capture_on_commit_callbacks
+):
+    staff = _staff_member(scaled_customer.organization, *DECIDING)
+    client.force_login(staff)
+    recommendation = scaled_customer.scaling_recommendations.get()
+    url = f"/staff/scaling/recommendations/{recommendation.pk}/approve/"
+
+    stale = client.post(url, {"confirm": "1", "new_price": "59.00"})
+    assert stale.status_code == 409
+    assert [str(m) for m in stale.context["messages"]] == [
+        "The price has changed since. Please review it again."
+    ]
+    recommendation.refresh_from_db()
+    assert recommendation.status == "pending"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"confirm": "1", "new_price": "119.00"})
+
+    assert response.status_code == 302
+    assert response.url == (
+        f"/staff/scaling/?organization={scaled_customer.organization.slug}"
+        f"&account={scaled_customer.pk}"
+    )
+    recommendation.refresh_from_db()
+    assert (recommendation.status, recommendation.decided_by) == (
+        "applied",
+        staff.username,
+    )
+    assert recommendation.decided_at.date() == dt.date(2026, 11, 10)
+    assert Entitlement.objects.get(customer=scaled_customer).bundle.name == (
+        "Growth Accelerator"
+    )
+
+
+def test_staff_rejection_records_who_and_the_reason(client, scaled_customer):
+    staff = _staff_member(scaled_customer.organization, *DECIDING)
+    client.force_login(staff)
+    recommendation = scaled_customer.scaling_recommendations.get()
+    url = f"/staff/scaling/recommendations/{recommendation.pk}/reject/"
+
+    page = client.get(url)
+    response = client.post(
+        url,
+        {"confirm": "1", "reason": "  Customer is moving to annual billing. "},
+        follow=True,
+    )
+
+    assert page.status_code == 200
+    assert 'name="reason"' in page.content.decode()
+    assert [str(m) for m in response.context["messages"]] == [
+        "The change of Mine Ltd to Growth Accelerator is rejected."
+    ]
+    recommendation.refresh_from_db()
+    assert (
+        recommendation.status,
+        recommendation.decided_by,
+        recommendation.decision_note,
+    ) == ("rejected", staff.username, "Customer is moving to annual billing.")
+    row = response.content.decode()
+    assert "Customer is moving to annual billing." in row
+    assert Entitlement.objects.get(customer=scaled_customer).bundle.name == (
+        "Startup Launch"
+    )
+
+
+def test_staff_rejection_without_a_reason_and_with_a_too_long_one(
+    client, scaled_customer
+):
+    client.force_login(_staff_member(scaled_customer.organization, *DECIDING))
+    recommendation = scaled_customer.scaling_recommendations.get()
+    url = f"/staff/scaling/recommendations/{recommendation.pk}/reject/"
+
+    too_long = client.post(url, {"confirm": "1", "reason": "x" * 301})
+
+    assert too_long.status_code == 400
+    assert too_long.context["form"].errors == {
+        "reason": ["Ensure this value has at most 300 characters (it has 301)."]
+    }
+    recommendation.refresh_from_db()
+    assert recommendation.status == "pending"
+
+    assert client.post(url, {"confirm": "1"}).status_code == 302
+    recommendation.refresh_from_db()
+    assert (recommendation.status, recommendation.decision_note) == ("rejected", "")
+
+
+def test_staff_decision_needs_the_permission_and_the_organization(
+    client, scaled_customer, other_organization
+):
+    recommendation = scaled_customer.scaling_recommendations.get()
+    approve = f"/staff/scaling/recommendations/{recommendation.pk}/approve/"
+    reject = f"/staff/scaling/recommendations/{recommendation.pk}/reject/"
+    body = {"confirm": "1", "new_price": "119.00"}
+
+    client.force_login(_staff_member(scaled_customer.organization, "view_forecast"))
+    codes = [
+        client.get(approve).status_code,
+        client.post(approve, body).status_code,
+        client.post(reject, {"confirm": "1"}).status_code,
+    ]
+    assert codes == [403, 403, 403]
+    dashboard = client.get(
+        f"/staff/scaling/?account={scaled_customer.pk}"
+        f"&organization={scaled_customer.organization.slug}"
+    )
+    assert "Review and approve" not in dashboard.content.decode()
+
+    client.force_login(_staff_member(other_organization, *DECIDING))
+    codes = [
+        client.get(approve).status_code,
+        client.post(approve, body).status_code,
+        client.post(reject, {"confirm": "1"}).status_code,
+    ]
+    assert codes == [404, 404, 404]
+
+    client.force_login(UserFactory())
+    assert client.post(approve, body).url.startswith("/admin/login/")
+    assert (
+        client.get(
+            f"/staff/scaling/recommendations/{recommendation.pk}/cancel/"
+        ).status_code
+        == 302
+    )
+
+    recommendation.refresh_from_db()
+    assert (recommendation.status, recommendation.decided_by) == ("pending", "")
+
+
+def test_staff_decision_on_a_decided_recommendation_returns(client, scaled_customer):
+    client.force_login(_staff_member(scaled_customer.organization, *DECIDING))
+    recommendation = scaled_customer.scaling_recommendations.get()
+    base = f"/staff/scaling/recommendations/{recommendation.pk}"
+    client.post(f"{base}/reject/", {"confirm": "1"})
+
+    response = client.post(
+        f"{base}/approve/", {"confirm": "1", "new_price": "119.00"}, follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]][-1] == (
+        "This recommendation is rejected; only a pending one can be approved."
+    )
+    recommendation.refresh_from_db()
+    assert recommendation.status == "rejected"
