@@ -15,7 +15,10 @@ error shape (``billing_site.api_errors``):
 - Ids in paths are ASCII digits (``billing_site.routers``, ``billing_site.ids``);
   a path that matches no route is a 404 in the error shape (``not_found``).
 - Pagination's ``limit`` and ``offset`` are ASCII whole numbers of at most 18
-  digits, else a 400 (``StrictLimitOffsetPagination``).
+  digits, else a 400 (``StrictLimitOffsetPagination``); ``limit`` is capped at
+  1000.
+- A query parameter and its deprecated alias, given with different values, are a
+  400 naming the alias (``aliased_query_param``).
 """
 
 from decimal import Decimal
@@ -188,11 +191,34 @@ def _whole_number(params, name: str, default: int | None) -> int | None:
     return int(raw)
 
 
+def _limit_described(parameters: list, name: str, default: int, cap: int) -> list:
+    """The pagination's schema parameters, the page size stating its bounds."""
+    for parameter in parameters:
+        if parameter["name"] == name:
+            parameter["description"] = (
+                f"Number of results per page, 1 to {cap} (default {default}); "
+                "larger values are capped."
+            )
+    return parameters
+
+
 class StrictLimitOffsetPagination(pagination.LimitOffsetPagination):
     """``limit`` (1 to ``max_limit``, larger values are capped) and ``offset`` as
-    ASCII whole numbers; anything else is a 400 where DRF would fall back."""
+    ASCII whole numbers; anything else is a 400 where DRF would fall back.
+
+    Every list of the API is paginated so: ``{"count", "next", "previous",
+    "results"}``. The usage events, too many to count, page by cursor
+    (``StrictCursorPagination``): the same shape without ``count``."""
 
     max_limit = 1000
+
+    def get_schema_operation_parameters(self, view):
+        return _limit_described(
+            super().get_schema_operation_parameters(view),
+            self.limit_query_param,
+            self.default_limit,
+            self.max_limit,
+        )
 
     def get_limit(self, request):
         limit = _whole_number(request.query_params, self.limit_query_param, None)
@@ -208,12 +234,37 @@ class StrictCursorPagination(pagination.CursorPagination):
     """Cursor pagination whose page size (``limit``) is checked as above."""
 
     page_size_query_param = "limit"
+    max_page_size = 1000
+
+    def get_schema_operation_parameters(self, view):
+        return _limit_described(
+            super().get_schema_operation_parameters(view),
+            self.page_size_query_param,
+            self.page_size,
+            self.max_page_size,
+        )
 
     def get_page_size(self, request):
         size = _whole_number(request.query_params, self.page_size_query_param, None)
         if size is None or size == 0:
             return self.page_size
         return min(size, self.max_page_size or size)
+
+
+def aliased_query_param(params, name: str, *aliases: str) -> tuple[str, str] | None:
+    """``(the name given, its value)`` of query parameter ``name`` or of one of its
+    deprecated ``aliases``; ``None`` when none is given (or all are empty).
+
+    Two of them with different values are a 400 naming the alias."""
+    given = [(key, params[key]) for key in (name, *aliases) if params.get(key)]
+    if not given:
+        return None
+    for key, value in given[1:]:
+        if value != given[0][1]:
+            raise exceptions.ValidationError(
+                {key: [f"A deprecated alias of {name}; give one of them."]}
+            )
+    return given[0]
 
 
 def not_found(request, exception):

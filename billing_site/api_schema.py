@@ -22,7 +22,8 @@ customer named in the query) in its own ``extend_schema``.
 """
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 ERROR_DESCRIPTIONS = {
@@ -57,6 +58,28 @@ def error_response(code: int | str) -> OpenApiResponse:
 
 def error_responses(*codes: int) -> dict:
     return {code: error_response(code) for code in codes}
+
+
+def customer_filter_parameters(*deprecated: str) -> list[OpenApiParameter]:
+    """The customer filter of a list operation, ``customer_id``, with the names it
+    replaces, declared deprecated (``billing_site.api_input.aliased_query_param``
+    reads them)."""
+    return [
+        OpenApiParameter(
+            "customer_id",
+            OpenApiTypes.STR,
+            description="The customer's external id, or its id.",
+        ),
+        *(
+            OpenApiParameter(
+                name,
+                OpenApiTypes.STR,
+                deprecated=True,
+                description="Deprecated: use customer_id.",
+            )
+            for name in deprecated
+        ),
+    ]
 
 
 class ApiAutoSchema(AutoSchema):

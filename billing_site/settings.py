@@ -230,6 +230,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Path parameters keep their URL names ({id}, never a {pk} renamed), so the
+    # schema shows what the routes are (tests/test_api_naming.py).
+    "SCHEMA_COERCE_PATH_PK": False,
     # Request bodies get their own components (no read-only fields in them), as
     # client generators expect.
     "COMPONENT_SPLIT_REQUEST": True,

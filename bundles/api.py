@@ -22,6 +22,7 @@ from billing_site.api_fields import (
     StrictIntegerField,
     StrictPlainDecimalField,
 )
+from billing_site.api_input import StrictLimitOffsetPagination
 from billing_site.decimals import plain_decimal
 from bundles import selectors, services
 from bundles.models import (
@@ -62,13 +63,27 @@ class OperationPriceOutputSerializer(serializers.Serializer):
     )
 
 
+def _paginated(view, request, rows, render):
+    """One page of ``rows`` in the API's pagination shape; ``render`` turns the
+    page's rows into their JSON."""
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(rows, request, view=view)
+    return paginator.get_paginated_response(render(page))
+
+
 class OperationPriceListCreateApi(APIView):
     permission_model = OperationPrice
+    pagination_class = StrictLimitOffsetPagination
 
     @extend_schema(responses=OperationPriceOutputSerializer(many=True))
     def get(self, request):
         prices = selectors.operation_price_list(organization=request.organization)
-        return Response(OperationPriceOutputSerializer(prices, many=True).data)
+        return _paginated(
+            self,
+            request,
+            prices,
+            lambda page: OperationPriceOutputSerializer(page, many=True).data,
+        )
 
     @extend_schema(
         request=OperationPriceInputSerializer,
@@ -239,6 +254,8 @@ class BundleTemplateViewSet(viewsets.ViewSet):
     """Bundle templates of the organization (CRUD)."""
 
     permission_model = BundleTemplate
+    lookup_url_kwarg = "id"
+    pagination_class = StrictLimitOffsetPagination
 
     def _save(self, request, template, partial: bool):
         current = template_data(template) if template is not None else None
@@ -275,16 +292,21 @@ class BundleTemplateViewSet(viewsets.ViewSet):
         fresh = selectors.template_get(organization=request.organization, pk=saved.pk)
         return BundleTemplateSerializer(template_data(fresh)).data
 
-    def _get(self, request, pk) -> BundleTemplate:
-        return selectors.template_get(organization=request.organization, pk=pk)
+    def _get(self, request, id) -> BundleTemplate:
+        return selectors.template_get(organization=request.organization, pk=id)
 
     @extend_schema(responses=BundleTemplateSerializer(many=True))
     def list(self, request):
         templates = selectors.template_list(organization=request.organization)
-        return Response(
-            BundleTemplateSerializer(
-                [template_data(t) for t in templates], many=True
-            ).data
+        return _paginated(
+            self,
+            request,
+            templates,
+            lambda page: (
+                BundleTemplateSerializer(
+                    [template_data(t) for t in page], many=True
+                ).data
+            ),
         )
 
     @extend_schema(request=BundleTemplateSerializer, responses=BundleTemplateSerializer)
@@ -294,22 +316,22 @@ class BundleTemplateViewSet(viewsets.ViewSet):
         )
 
     @extend_schema(responses=BundleTemplateSerializer)
-    def retrieve(self, request, pk=None):
+    def retrieve(self, request, id=None):
         return Response(
-            BundleTemplateSerializer(template_data(self._get(request, pk))).data
+            BundleTemplateSerializer(template_data(self._get(request, id))).data
         )
 
     @extend_schema(request=BundleTemplateSerializer, responses=BundleTemplateSerializer)
-    def update(self, request, pk=None):
-        return Response(self._save(request, self._get(request, pk), partial=False))
+    def update(self, request, id=None):
+        return Response(self._save(request, self._get(request, id), partial=False))
 
     @extend_schema(request=BundleTemplateSerializer, responses=BundleTemplateSerializer)
-    def partial_update(self, request, pk=None):
-        return Response(self._save(request, self._get(request, pk), partial=True))
+    def partial_update(self, request, id=None):
+        return Response(self._save(request, self._get(request, id), partial=True))
 
     @extend_schema(responses={204: None})
-    def destroy(self, request, pk=None):
-        services.bundle_template_delete(template=self._get(request, pk))
+    def destroy(self, request, id=None):
+        services.bundle_template_delete(template=self._get(request, id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -343,23 +365,32 @@ class BundleOutputSerializer(serializers.Serializer):
 
 
 class CustomerBundleListApi(APIView):
+    """``GET /api/v1/customers/{id}/bundles/``: the customer's bundles, newest
+    first; ``{id}`` is the external id or the id."""
+
     permission_model = PersonalizedBundle
+    pagination_class = StrictLimitOffsetPagination
 
     @extend_schema(responses=BundleOutputSerializer(many=True))
-    def get(self, request, key):
-        customer = customer_get(organization=request.organization, key=key)
+    def get(self, request, id):
+        customer = customer_get(organization=request.organization, key=id)
         bundles = selectors.customer_bundles(
             organization=request.organization, customer=customer
         )
-        return Response(BundleOutputSerializer(bundles, many=True).data)
+        return _paginated(
+            self,
+            request,
+            bundles,
+            lambda page: BundleOutputSerializer(page, many=True).data,
+        )
 
 
 class BundleDetailApi(APIView):
     permission_model = PersonalizedBundle
 
     @extend_schema(responses=BundleOutputSerializer)
-    def get(self, request, pk):
-        bundle = selectors.bundle_get(organization=request.organization, pk=pk)
+    def get(self, request, id):
+        bundle = selectors.bundle_get(organization=request.organization, pk=id)
         return Response(BundleOutputSerializer(bundle).data)
 
 
@@ -370,10 +401,10 @@ class _BundleTransitionApi(APIView):
     service = None
 
     @extend_schema(request=None, responses=BundleOutputSerializer)
-    def post(self, request, pk):
-        bundle = selectors.bundle_get(organization=request.organization, pk=pk)
+    def post(self, request, id):
+        bundle = selectors.bundle_get(organization=request.organization, pk=id)
         type(self).service(bundle=bundle, now=timezone.now(), actor=_actor(request))
-        fresh = selectors.bundle_get(organization=request.organization, pk=pk)
+        fresh = selectors.bundle_get(organization=request.organization, pk=id)
         return Response(BundleOutputSerializer(fresh).data)
 
 

@@ -17,20 +17,20 @@ api_urlpatterns = [  # under /api/v1/
         name="operation-price-list",
     ),
     re_path(
-        r"^customers/(?P<key>[^/]+)/bundles/?$",
+        r"^customers/(?P<id>[^/]+)/bundles/?$",
         api.CustomerBundleListApi.as_view(),
         name="customer-bundles",
     ),
     re_path(
-        r"^bundles/(?P<pk>[0-9]+)/?$", api.BundleDetailApi.as_view(), name="bundle"
+        r"^bundles/(?P<id>[0-9]+)/?$", api.BundleDetailApi.as_view(), name="bundle"
     ),
     re_path(
-        r"^bundles/(?P<pk>[0-9]+)/accept/?$",
+        r"^bundles/(?P<id>[0-9]+)/accept/?$",
         api.BundleAcceptApi.as_view(),
         name="bundle-accept",
     ),
     re_path(
-        r"^bundles/(?P<pk>[0-9]+)/decline/?$",
+        r"^bundles/(?P<id>[0-9]+)/decline/?$",
         api.BundleDeclineApi.as_view(),
         name="bundle-decline",
     ),

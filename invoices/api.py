@@ -110,6 +110,7 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = InvoiceOutputSerializer
     filter_backends: list = []
+    lookup_url_kwarg = "id"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -126,11 +127,11 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self) -> Invoice:
         return selectors.invoice_get(
-            organization=self.request.organization, pk=self.kwargs["pk"]
+            organization=self.request.organization, pk=self.kwargs["id"]
         )
 
     @action(detail=True, methods=["get"])
-    def pdf(self, request, pk=None):
+    def pdf(self, request, id=None):
         invoice = self.get_object()
         response = HttpResponse(
             exports.invoice_pdf(invoice), content_type="application/pdf"
@@ -141,7 +142,7 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
         return response
 
     @action(detail=True, methods=["get"])
-    def csv(self, request, pk=None):
+    def csv(self, request, id=None):
         invoice = self.get_object()
         response = HttpResponse(
             exports.invoices_csv([invoice]), content_type="text/csv"
@@ -151,21 +152,21 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
         return response
 
     @action(detail=True, methods=["post"])
-    def finalize(self, request, pk=None):
+    def finalize(self, request, id=None):
         invoice = services.invoice_finalize(
             invoice=self.get_object(), now=timezone.now()
         )
         return Response(InvoiceOutputSerializer(self._reload(invoice)).data)
 
     @action(detail=True, methods=["post"], url_path="mark-paid")
-    def mark_paid(self, request, pk=None):
+    def mark_paid(self, request, id=None):
         invoice = services.invoice_mark_paid(
             invoice=self.get_object(), now=timezone.now()
         )
         return Response(InvoiceOutputSerializer(self._reload(invoice)).data)
 
     @action(detail=True, methods=["post"])
-    def void(self, request, pk=None):
+    def void(self, request, id=None):
         data = VoidInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.invoice_void(
@@ -175,7 +176,7 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(
             InvoiceOutputSerializer(
-                selectors.invoice_get(organization=request.organization, pk=pk)
+                selectors.invoice_get(organization=request.organization, pk=id)
             ).data
         )
 
@@ -245,6 +246,7 @@ class ProviderChargeViewSet(
 
     serializer_class = ProviderChargeOutputSerializer
     filter_backends: list = []
+    lookup_url_kwarg = "id"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -318,6 +320,7 @@ class SubscriptionViewSet(
 
     serializer_class = SubscriptionOutputSerializer
     filter_backends: list = []
+    lookup_url_kwarg = "id"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -404,8 +407,8 @@ class CurrentUsageCostApi(APIView):
     permission_model = Invoice
 
     @extend_schema(responses=CurrentUsageCostOutputSerializer)
-    def get(self, request, key: str):
-        customer = customer_get(organization=request.organization, key=key)
+    def get(self, request, id: str):
+        customer = customer_get(organization=request.organization, key=id)
         cost = selectors.current_usage_cost(customer=customer, now=timezone.now())
         return Response(
             {

@@ -19,7 +19,7 @@ router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 # under /api/v1/
 api_urlpatterns = [
     re_path(
-        r"^customers/(?P<key>[^/]+)/current-usage-cost/?$",
+        r"^customers/(?P<id>[^/]+)/current-usage-cost/?$",
         CurrentUsageCostApi.as_view(),
         name="customer-current-usage-cost",
     ),

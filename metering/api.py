@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import django_filters
 import orjson
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -28,8 +28,8 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from billing_site.api_fields import check_year
-from billing_site.api_input import StrictCursorPagination
-from billing_site.api_schema import error_response
+from billing_site.api_input import StrictCursorPagination, aliased_query_param
+from billing_site.api_schema import customer_filter_parameters, error_response
 from billing_site.collection import without_cycle_collection
 from metering import (
     api_schema,  # noqa: F401  (the API key in the schema)
@@ -145,6 +145,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
 
     serializer_class = CustomerOutputSerializer
     filterset_class = CustomerFilter
+    lookup_url_kwarg = "id"
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
@@ -154,7 +155,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
 
     def get_object(self) -> Customer:
         return selectors.customer_get(
-            organization=self.request.organization, key=self.kwargs["pk"]
+            organization=self.request.organization, key=self.kwargs["id"]
         )
 
     def get_serializer_class(self):
@@ -186,7 +187,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["get"])
-    def usage(self, request, pk=None):
+    def usage(self, request, id=None):
         """Usage of the customer over ``[from, to)``, grouped by ``group_by``
         (``operation``, ``day`` or both, comma-separated; days in UTC). Defaults:
         the current month up to now, grouped by operation."""
@@ -423,9 +424,10 @@ class UsageEventCursorPagination(StrictCursorPagination):
 
 
 class UsageEventListCreateApi(APIView):
-    """``GET``: events newest first, filtered by ``customer`` (id or external id),
-    ``operation``, ``from`` (inclusive) and ``to`` (exclusive) on ``occurred_at``,
-    cursor-paginated. ``POST``: one event; 201 accepted, 200 duplicate, 409
+    """``GET``: events newest first, filtered by ``customer_id`` (external id or
+    id; ``customer`` is its deprecated alias), ``operation``, ``from``
+    (inclusive) and ``to`` (exclusive) on ``occurred_at``, cursor-paginated.
+    ``POST``: one event; 201 accepted, 200 duplicate, 409
     conflict, 400 rejected with the fields named."""
 
     permission_model = UsageEvent
@@ -435,11 +437,7 @@ class UsageEventListCreateApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter(
-                "customer",
-                OpenApiTypes.STR,
-                description="The customer's id or external id.",
-            ),
+            *customer_filter_parameters("customer"),
             OpenApiParameter("operation", OpenApiTypes.STR),
             _time_parameter("from", "Earliest occurred_at (inclusive)."),
             _time_parameter("to", "Latest occurred_at (exclusive)."),
@@ -449,15 +447,11 @@ class UsageEventListCreateApi(APIView):
     def get(self, request):
         params = request.query_params
         customer = None
-        if params.get("customer"):
-            try:
-                customer = selectors.customer_get(
-                    organization=request.organization, key=params["customer"]
-                )
-            except Http404:
-                raise ValidationError(
-                    {"customer": [f"Unknown customer {params['customer']!r}."]}
-                ) from None
+        if named := aliased_query_param(params, "customer_id", "customer"):
+            field, key = named
+            customer = selectors.customer_named(
+                organization=request.organization, key=key, field=field
+            )
         events = selectors.usage_event_list(
             organization=request.organization,
             customer=customer,

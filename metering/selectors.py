@@ -17,6 +17,7 @@ from django.db.models import Count, DateField, F, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncMinute, TruncMonth
 from django.http import Http404
 
+from billing_site.errors import DomainError
 from billing_site.ids import ascii_id
 from metering.models import ApiKey, Customer, Operation, Organization, UsageEvent
 from metering.services import api_key_hash
@@ -135,6 +136,15 @@ def customer_get(*, organization: Organization, key: str | int) -> Customer:
     if customer is None:
         raise Http404(f"No customer {key!r}")
     return customer
+
+
+def customer_named(*, organization: Organization, key: str, field: str) -> Customer:
+    """``customer_get`` for a customer a request names in its query or body: an
+    unknown one is a ``DomainError`` naming ``field`` (a 400), not a 404."""
+    try:
+        return customer_get(organization=organization, key=key)
+    except Http404:
+        raise DomainError(f"Unknown customer {key!r}.", field=field) from None
 
 
 def portal_customer_for_request(request) -> Customer:

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_site.api_fields import StrictIntegerField
+from billing_site.api_input import StrictLimitOffsetPagination
 from metering.selectors import customer_get
 from profiling import selectors
 from profiling.models import CustomerProfile, Segment
@@ -67,8 +68,8 @@ class CustomerProfileApi(APIView):
     permission_model = CustomerProfile
 
     @extend_schema(responses=CustomerProfileOutputSerializer)
-    def get(self, request, key):
-        customer = customer_get(organization=request.organization, key=key)
+    def get(self, request, id):
+        customer = customer_get(organization=request.organization, key=id)
         behaviour = selectors.customer_profile(customer)
         segment = (
             {"id": behaviour.segment_id, "name": behaviour.segment_name}
@@ -111,8 +112,8 @@ class PredictNextApi(APIView):
     @extend_schema(
         request=PredictNextInputSerializer, responses=PredictNextOutputSerializer
     )
-    def post(self, request, key):
-        customer = customer_get(organization=request.organization, key=key)
+    def post(self, request, id):
+        customer = customer_get(organization=request.organization, key=id)
         payload = PredictNextInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         predictions = selectors.predict_next(
@@ -141,8 +142,13 @@ class SegmentListApi(APIView):
     """``GET /api/v1/segments/``: segments of the latest successful run."""
 
     permission_model = Segment
+    pagination_class = StrictLimitOffsetPagination
 
     @extend_schema(responses=SegmentOutputSerializer(many=True))
     def get(self, request):
         segments = selectors.segment_list(organization=request.organization)
-        return Response(SegmentOutputSerializer(segments, many=True).data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(segments, request, view=self)
+        return paginator.get_paginated_response(
+            SegmentOutputSerializer(page, many=True).data
+        )

@@ -7,12 +7,12 @@ from profiling.api import CustomerProfileApi, PredictNextApi, SegmentListApi
 
 api_urlpatterns = [
     re_path(
-        r"^customers/(?P<key>[^/]+)/profile/?$",
+        r"^customers/(?P<id>[^/]+)/profile/?$",
         CustomerProfileApi.as_view(),
         name="customer-profile",
     ),
     re_path(
-        r"^customers/(?P<key>[^/]+)/predict-next/?$",
+        r"^customers/(?P<id>[^/]+)/predict-next/?$",
         PredictNextApi.as_view(),
         name="customer-predict-next",
     ),

@@ -1,23 +1,31 @@
-"""Scaling API: metric batches, forecasts per account, recommendations and decisions.
+"""Scaling API: metric batches, forecasts per customer, recommendations and
+decisions.
 
 Money (costs, revenue at risk) is rendered as decimal strings; metric values and
-forecast points are JSON numbers.
+forecast points are JSON numbers. A customer is ``customer_id`` (its external id);
+``account_id``, the name this API used first, is still accepted in metric batches
+and mirrored in responses, deprecated, as is ``/api/v1/accounts/{id}/forecasts/``.
 """
 
 import math
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_site.api_fields import BoundedDateTimeField, StrictFloatField
-from billing_site.api_input import StrictLimitOffsetPagination
-from billing_site.api_schema import error_response
+from billing_site.api_input import StrictLimitOffsetPagination, aliased_query_param
+from billing_site.api_schema import customer_filter_parameters
 from billing_site.errors import DomainError
-from metering.selectors import customer_get
+from metering.selectors import customer_get, customer_named
 from scaling import selectors
 from scaling.models import (
     Forecast,
@@ -30,8 +38,20 @@ from scaling.services import metrics, recommendations
 MAX_BATCH = 10_000
 
 
+ACCOUNT_ID_HELP = "Deprecated: the same as customer_id."
+
+
+@extend_schema_serializer(deprecate_fields=["account_id"])
 class MetricItemSerializer(serializers.Serializer):
-    account_id = serializers.CharField(max_length=128)
+    customer_id = serializers.CharField(
+        max_length=128,
+        required=False,
+        help_text="The customer's external id; required unless the deprecated "
+        "account_id is given.",
+    )
+    account_id = serializers.CharField(
+        max_length=128, required=False, help_text=ACCOUNT_ID_HELP
+    )
     resource = serializers.CharField(max_length=64, validators=[code_validator])
     timestamp = BoundedDateTimeField()
     value = StrictFloatField(min_value=0)
@@ -40,6 +60,18 @@ class MetricItemSerializer(serializers.Serializer):
         if not math.isfinite(value):
             raise serializers.ValidationError("Must be a finite number.")
         return value
+
+    def validate(self, attrs: dict) -> dict:
+        alias = attrs.pop("account_id", None)
+        if alias is None and "customer_id" not in attrs:
+            raise serializers.ValidationError(
+                {"customer_id": ["This field is required."]}
+            )
+        if alias is not None and attrs.setdefault("customer_id", alias) != alias:
+            raise serializers.ValidationError(
+                {"account_id": ["A deprecated alias of customer_id; give one of them."]}
+            )
+        return attrs
 
 
 class MetricBatchInputSerializer(serializers.Serializer):
@@ -81,7 +113,7 @@ def _flatten(errors, prefix: str = "") -> dict:
 
 class MetricBatchApi(APIView):
     """``POST /api/v1/metrics/batch/``: store measured points, idempotent per
-    (account, resource, timestamp); a point replaces a derived one (bandwidth from
+    (customer, resource, timestamp); a point replaces a derived one (bandwidth from
     metering) of the same key. An invalid item rejects the batch with a 400 naming
     it."""
 
@@ -144,8 +176,10 @@ class ForecastPointSerializer(serializers.Serializer):
     upper_95 = serializers.FloatField()
 
 
-class AccountForecastOutputSerializer(serializers.Serializer):
-    account_id = serializers.CharField(help_text="The customer's external id.")
+@extend_schema_serializer(deprecate_fields=["account_id"])
+class CustomerForecastOutputSerializer(serializers.Serializer):
+    customer_id = serializers.CharField(help_text="The customer's external id.")
+    account_id = serializers.CharField(help_text=ACCOUNT_ID_HELP)
     resource = serializers.CharField()
     state = serializers.ChoiceField(choices=Forecast.State.choices)
     message = serializers.CharField(allow_blank=True)
@@ -157,17 +191,20 @@ class AccountForecastOutputSerializer(serializers.Serializer):
     points = ForecastPointSerializer(many=True)
 
 
-class AccountForecastApi(APIView):
-    """``GET /api/v1/accounts/{id}/forecasts/?resource=R``: the latest forecast."""
+FORECAST_RESOURCE = OpenApiParameter("resource", OpenApiTypes.STR, required=True)
+
+
+class CustomerForecastApi(APIView):
+    """``GET /api/v1/customers/{id}/forecasts/?resource=R``: the latest forecast.
+    ``{id}`` is the customer's external id or its id."""
 
     permission_model = Forecast
 
     @extend_schema(
-        parameters=[OpenApiParameter("resource", OpenApiTypes.STR, required=True)],
-        responses=AccountForecastOutputSerializer,
+        parameters=[FORECAST_RESOURCE], responses=CustomerForecastOutputSerializer
     )
-    def get(self, request, key: str):
-        customer = customer_get(organization=request.organization, key=key)
+    def get(self, request, id: str):
+        customer = customer_get(organization=request.organization, key=id)
         resource = request.query_params.get("resource", "").strip()
         if not resource:
             raise DomainError("This query parameter is required.", field="resource")
@@ -176,6 +213,7 @@ class AccountForecastApi(APIView):
             raise DomainError(f"No forecast for {resource!r} yet.", field="resource")
         return Response(
             {
+                "customer_id": customer.external_id,
                 "account_id": customer.external_id,
                 "resource": forecast.resource,
                 "state": forecast.state,
@@ -197,8 +235,27 @@ class AccountForecastApi(APIView):
         )
 
 
+class AccountForecastApi(CustomerForecastApi):
+    """``GET /api/v1/accounts/{id}/forecasts/``: the former path of the same."""
+
+    @extend_schema(
+        parameters=[FORECAST_RESOURCE],
+        responses=CustomerForecastOutputSerializer,
+        deprecated=True,
+        description="Deprecated: use /api/v1/customers/{id}/forecasts/.",
+    )
+    def get(self, request, id: str):
+        return super().get(request, id)
+
+
+@extend_schema_serializer(deprecate_fields=["account_id"])
 class RecommendationOutputSerializer(serializers.ModelSerializer):
-    account_id = serializers.CharField(source="customer.external_id")
+    customer_id = serializers.CharField(
+        source="customer.external_id", help_text="The customer's external id."
+    )
+    account_id = serializers.CharField(
+        source="customer.external_id", help_text=ACCOUNT_ID_HELP
+    )
     current_bundle = serializers.CharField(
         source="current_bundle.name", default=None, allow_null=True
     )
@@ -208,7 +265,7 @@ class RecommendationOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Recommendation
         fields = [
-            "id", "account_id", "current_bundle", "recommended_bundle",
+            "id", "customer_id", "account_id", "current_bundle", "recommended_bundle",
             "forecast_id", "direction", "status", "confidence", "predicted_peaks",
             "horizon_days", "currency", "upgrade_cost", "revenue_at_risk_current",
             "revenue_at_risk_recommended", "net_benefit", "reason", "decided_at",
@@ -217,7 +274,8 @@ class RecommendationOutputSerializer(serializers.ModelSerializer):
 
 
 class RecommendationListApi(APIView):
-    """``GET /api/v1/recommendations/?status=pending&account=<id>``."""
+    """``GET /api/v1/recommendations/?status=pending&customer_id=<id>``
+    (``account`` is the deprecated alias of ``customer_id``)."""
 
     permission_model = Recommendation
     pagination_class = StrictLimitOffsetPagination
@@ -227,16 +285,9 @@ class RecommendationListApi(APIView):
             OpenApiParameter(
                 "status", OpenApiTypes.STR, enum=Recommendation.Status.values
             ),
-            OpenApiParameter(
-                "account",
-                OpenApiTypes.STR,
-                description="The customer's id or external id.",
-            ),
+            *customer_filter_parameters("account"),
         ],
-        responses={
-            200: RecommendationOutputSerializer(many=True),
-            404: error_response(404),
-        },
+        responses=RecommendationOutputSerializer(many=True),
     )
     def get(self, request):
         rows = selectors.recommendation_list(organization=request.organization)
@@ -249,9 +300,11 @@ class RecommendationListApi(APIView):
                     field="status",
                 )
             rows = rows.filter(status=wanted)
-        account = request.query_params.get("account")
-        if account:
-            customer = customer_get(organization=request.organization, key=account)
+        if named := aliased_query_param(request.query_params, "customer_id", "account"):
+            field, key = named
+            customer = customer_named(
+                organization=request.organization, key=key, field=field
+            )
             rows = rows.filter(customer=customer)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
@@ -269,9 +322,9 @@ class RecommendationDecisionApi(APIView):
     decision = "approve"
 
     @extend_schema(request=None, responses=RecommendationOutputSerializer)
-    def post(self, request, pk: str):
+    def post(self, request, id: str):
         recommendation = selectors.recommendation_get(
-            organization=request.organization, pk=pk
+            organization=request.organization, pk=id
         )
         service = (
             recommendations.recommendation_approve

@@ -7,7 +7,12 @@ from scaling import api, views
 api_urlpatterns = [  # under /api/v1/
     re_path(r"^metrics/batch/?$", api.MetricBatchApi.as_view(), name="metric-batch"),
     re_path(
-        r"^accounts/(?P<key>[^/]+)/forecasts/?$",
+        r"^customers/(?P<id>[^/]+)/forecasts/?$",
+        api.CustomerForecastApi.as_view(),
+        name="customer-forecasts",
+    ),
+    re_path(
+        r"^accounts/(?P<id>[^/]+)/forecasts/?$",
         api.AccountForecastApi.as_view(),
         name="account-forecasts",
     ),
@@ -17,12 +22,12 @@ api_urlpatterns = [  # under /api/v1/
         name="recommendation-list",
     ),
     re_path(
-        r"^recommendations/(?P<pk>[0-9]+)/approve/?$",
+        r"^recommendations/(?P<id>[0-9]+)/approve/?$",
         api.RecommendationDecisionApi.as_view(decision="approve"),
         name="recommendation-approve",
     ),
     re_path(
-        r"^recommendations/(?P<pk>[0-9]+)/reject/?$",
+        r"^recommendations/(?P<id>[0-9]+)/reject/?$",
         api.RecommendationDecisionApi.as_view(decision="reject"),
         name="recommendation-reject",
     ),

@@ -153,7 +153,7 @@ def _valid_bodies(world) -> dict[tuple[str, str], dict]:
             "agents": 1,
             "starts_at": "2026-07-01T00:00:00+00:00",
         },
-        ("POST", "/api/v1/customers/{key}/predict-next/"): {
+        ("POST", "/api/v1/customers/{id}/predict-next/"): {
             "sequence": ["image.resize"],
             "k": 2,
             "user_id": "u-1",
@@ -161,7 +161,7 @@ def _valid_bodies(world) -> dict[tuple[str, str], dict]:
         ("POST", "/api/v1/metrics/batch/"): {
             "metrics": [
                 {
-                    "account_id": "fuzz-1",
+                    "customer_id": "fuzz-1",
                     "resource": "cpu",
                     "timestamp": "2026-06-17T09:00:00+00:00",
                     "value": 1.5,
@@ -179,7 +179,7 @@ def _path_values(path: str, world) -> dict[str, str]:
         return {"id": str(world["template"])}
     if path.startswith("/api/v1/bundles/"):
         return {"id": str(world["bundle"])}
-    return {"id": "fuzz-1", "key": "fuzz-1"}
+    return {"id": "fuzz-1"}
 
 
 def _fill(path: str, values: dict) -> str:
@@ -638,7 +638,7 @@ def test_subscription_start_is_within_the_years_2000_to_2100(api, hostile_org, v
 
 def test_metric_timestamp_is_within_the_years_2000_to_2100(api, hostile_org):
     CustomerFactory(organization=hostile_org, external_id="c-1")
-    metric = {"account_id": "c-1", "resource": "cpu",
+    metric = {"customer_id": "c-1", "resource": "cpu",
               "timestamp": "0001-01-01T00:00:00+00:00", "value": True}  # fmt: skip
 
     response = api.post("/api/v1/metrics/batch/", {"metrics": [metric]}, format="json")

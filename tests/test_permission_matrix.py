@@ -75,7 +75,7 @@ ROLES = (ANONYMOUS, OTHER_KEY, PORTAL, STAFF_NONE, STAFF_OTHER, STAFF_VIEW, STAF
 # POST operations that only read (a calculation, a prediction): view permission.
 READING_POSTS = {
     "/api/v1/billing-models/{id}/calculate-cost/",
-    "/api/v1/customers/{key}/predict-next/",
+    "/api/v1/customers/{id}/predict-next/",
 }
 
 
@@ -171,7 +171,7 @@ def world(settings):
     model_url = f"/api/v1/billing-models/{model.pk}/"
     template_url = f"/api/v1/bundle-templates/{template.pk}/"
     calls = {
-        ("GET", "/api/v1/accounts/{key}/forecasts/"): Call(
+        ("GET", "/api/v1/accounts/{id}/forecasts/"): Call(
             "/api/v1/accounts/acme-1/forecasts/?resource=compute_hours"
         ),
         ("GET", "/api/v1/billing-models/"): Call("/api/v1/billing-models/"),
@@ -210,17 +210,20 @@ def world(settings):
         ("POST", "/api/v1/customers/"): Call(
             "/api/v1/customers/", {"external_id": "acme-3", "name": "New"}, 201
         ),
-        ("GET", "/api/v1/customers/{key}/bundles/"): Call(
+        ("GET", "/api/v1/customers/{id}/bundles/"): Call(
             "/api/v1/customers/acme-1/bundles/"
         ),
-        ("GET", "/api/v1/customers/{key}/current-usage-cost/"): Call(
+        ("GET", "/api/v1/customers/{id}/current-usage-cost/"): Call(
             "/api/v1/customers/acme-1/current-usage-cost/"
         ),
-        ("POST", "/api/v1/customers/{key}/predict-next/"): Call(
+        ("GET", "/api/v1/customers/{id}/forecasts/"): Call(
+            "/api/v1/customers/acme-1/forecasts/?resource=compute_hours"
+        ),
+        ("POST", "/api/v1/customers/{id}/predict-next/"): Call(
             "/api/v1/customers/acme-1/predict-next/",
             {"sequence": ["image.resize"], "k": 1},
         ),
-        ("GET", "/api/v1/customers/{key}/profile/"): Call(
+        ("GET", "/api/v1/customers/{id}/profile/"): Call(
             "/api/v1/customers/acme-1/profile/"
         ),
         ("GET", "/api/v1/customers/{id}/"): Call("/api/v1/customers/acme-1/"),
@@ -263,7 +266,7 @@ def world(settings):
             {
                 "metrics": [
                     {
-                        "account_id": "acme-1",
+                        "customer_id": "acme-1",
                         "resource": "cpu",
                         "timestamp": (NOW - timedelta(hours=1)).isoformat(),
                         "value": 1.5,
@@ -365,7 +368,7 @@ OTHER_KEY_WRITES = {
     "/api/v1/operation-prices/": 201,  # likewise
     "/api/v1/events/": 400,  # unknown customer
     "/api/v1/events/batch/": 200,  # the batch answers; the event is rejected
-    "/api/v1/metrics/batch/": 400,  # unknown account
+    "/api/v1/metrics/batch/": 400,  # unknown customer
     "/api/v1/provider-charges/": 400,  # unknown customer
     "/api/v1/subscriptions/": 400,  # unknown customer
 }

@@ -131,7 +131,12 @@ def test_template_crud_round_trips_the_nested_shape(api_client, organization):
     url = f"/api/v1/bundle-templates/{body['id']}/"
 
     assert api_client.get(url).json() == body
-    assert api_client.get("/api/v1/bundle-templates/").json() == [body]
+    assert api_client.get("/api/v1/bundle-templates/").json() == {
+        "count": 1,
+        "next": None,
+        "previous": None,
+        "results": [body],
+    }
 
     patched = api_client.patch(
         url,
@@ -257,7 +262,8 @@ def test_customer_bundles_by_external_id_or_primary_key(api_client, organization
 
     assert by_external.status_code == 200
     assert by_external.json() == by_pk.json()
-    (body,) = by_external.json()
+    assert by_external.json()["count"] == 1
+    (body,) = by_external.json()["results"]
     assert body == {
         "id": bundle.pk,
         "customer_id": "cus_img",
@@ -347,7 +353,7 @@ class TestTenantIsolation:
 
     def test_templates(self, a_objects, b_client):
         url = f"/api/v1/bundle-templates/{a_objects['template'].pk}/"
-        assert b_client.get("/api/v1/bundle-templates/").json() == []
+        assert b_client.get("/api/v1/bundle-templates/").json()["results"] == []
         assert b_client.get(url).status_code == 404
         assert b_client.patch(url, {"name": "x"}, format="json").status_code == 404
         assert b_client.put(url, TEMPLATE, format="json").status_code == 404
@@ -376,7 +382,7 @@ class TestTenantIsolation:
             {"operation": "a", "unit_price": "1"},
             format="json",
         )
-        assert b_client.get("/api/v1/operation-prices/").json() == []
+        assert b_client.get("/api/v1/operation-prices/").json()["results"] == []
         response = b_client.post(
             "/api/v1/operation-prices/",
             {"operation": "a", "unit_price": "1", "customer_id": "cus_img"},

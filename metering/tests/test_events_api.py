@@ -254,7 +254,7 @@ def test_event_list_filters_and_paginates(
     UsageEventFactory(
         customer=other, event_id="b0", operation="video.encode", occurred_at=base
     )
-    response = api_client.get("/api/v1/events/", {"customer": "cus_1", "limit": 2})
+    response = api_client.get("/api/v1/events/", {"customer_id": "cus_1", "limit": 2})
     assert response.status_code == 200
     page = response.json()
     assert [row["event_id"] for row in page["results"]] == ["a4", "a3"]
@@ -273,6 +273,10 @@ def test_event_list_filters_and_paginates(
     assert [row["event_id"] for row in response.json()["results"]] == ["a2", "a1"]
     response = api_client.get("/api/v1/events/", {"operation": "video.encode"})
     assert [row["event_id"] for row in response.json()["results"]] == ["b0"]
+    # The customer's id, and the deprecated name of the filter.
+    for params in ({"customer_id": other.pk}, {"customer": "cus_2"}):
+        response = api_client.get("/api/v1/events/", params)
+        assert [row["event_id"] for row in response.json()["results"]] == ["b0"]
 
 
 def test_event_list_is_scoped_to_the_organization(
@@ -295,7 +299,13 @@ def test_event_list_is_scoped_to_the_organization(
             "to",
             "Include a time zone, e.g. 'Z' or '+02:00'.",
         ),
+        ({"customer_id": "ghost"}, "customer_id", "Unknown customer 'ghost'."),
         ({"customer": "ghost"}, "customer", "Unknown customer 'ghost'."),
+        (
+            {"customer_id": "cus_1", "customer": "cus_2"},
+            "customer",
+            "A deprecated alias of customer_id; give one of them.",
+        ),
     ],
 )
 def test_event_list_bad_filter_is_400(api_client, customer, params, field, message):

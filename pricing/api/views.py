@@ -66,6 +66,7 @@ class BillingModelViewSet(viewsets.ModelViewSet):
     serializer_class = BillingModelOutputSerializer
     filterset_class = BillingModelFilter
     parser_classes = [DecimalJSONParser]
+    lookup_url_kwarg = "id"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -74,7 +75,7 @@ class BillingModelViewSet(viewsets.ModelViewSet):
 
     def get_object(self) -> BillingModel:
         return selectors.billing_model_get(
-            organization=self.request.organization, pk=self.kwargs["pk"]
+            organization=self.request.organization, pk=self.kwargs["id"]
         )
 
     def list(self, request, *args, **kwargs):
@@ -175,7 +176,7 @@ class BillingModelViewSet(viewsets.ModelViewSet):
         "itemised breakdown whose items add up to the total. " + MONEY_FORMAT,
     )
     @action(detail=True, methods=["post"], url_path="calculate-cost")
-    def calculate_cost(self, request, pk=None):
+    def calculate_cost(self, request, id=None):
         model = self.get_object()
         serializer = CostCalculateInputSerializer(data=request.data)
         if not serializer.is_valid():

@@ -124,7 +124,8 @@ def test_predict_next_rejects_bad_input(
 def test_segments_lists_latest_run(api_client, profiled):
     response = api_client.get("/api/v1/segments/")
     assert response.status_code == 200
-    body = response.json()
+    assert response.json()["count"] == 4
+    body = response.json()["results"]
     assert [s["label"] for s in body] == [0, 1, 2, 3]
     assert sum(s["size"] for s in body) == 40
     assert all(s["run"] == profiled.pk for s in body)
@@ -134,7 +135,12 @@ def test_segments_of_another_organization_are_not_listed(
     api_client_for, other_organization, profiled
 ):
     response = api_client_for(other_organization).get("/api/v1/segments/")
-    assert response.json() == []
+    assert response.json() == {
+        "count": 0,
+        "next": None,
+        "previous": None,
+        "results": [],
+    }
 
 
 def test_predict_next_for_customer_outside_the_run_uses_global_chain(

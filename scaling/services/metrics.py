@@ -14,7 +14,7 @@ from scaling.models import ResourceKind, ResourceMetric
 
 @dataclass(frozen=True)
 class MetricPoint:
-    account_id: str  # the customer's external id
+    customer_id: str  # the customer's external id
     resource: str
     timestamp: datetime
     value: float
@@ -24,7 +24,7 @@ class MetricPoint:
 class BatchResult:
     received: int
     created: int
-    duplicates: int  # measured points already stored (same account, resource, time)
+    duplicates: int  # measured points already stored (same customer, resource, time)
     # Derived points (bandwidth from metering) the sent measurements replaced.
     replaced: int = 0
     errors: dict = field(default_factory=dict)
@@ -34,25 +34,25 @@ class BatchResult:
 def metric_batch_ingest(
     *, organization: Organization, points: list[MetricPoint], field_prefix="metrics"
 ) -> BatchResult:
-    """Store measured points, ignoring any already measured for (account, resource,
+    """Store measured points, ignoring any already measured for (customer, resource,
     timestamp) and replacing derived ones (see ``ResourceMetric.derived``).
 
-    All or nothing: an unknown account rejects the batch with a ``DomainError`` naming
-    the item, e.g. ``metrics[3].account_id``.
+    All or nothing: an unknown customer rejects the batch with a ``DomainError``
+    naming the item, e.g. ``metrics[3].customer_id``.
     """
-    external_ids = {point.account_id for point in points}
+    external_ids = {point.customer_id for point in points}
     customers = dict(
         Customer.objects.filter(
             organization=organization, external_id__in=external_ids
         ).values_list("external_id", "id")
     )
     for index, point in enumerate(points):
-        if point.account_id not in customers:
+        if point.customer_id not in customers:
             raise DomainError(
-                f"Unknown account {point.account_id!r}.",
-                field=f"{field_prefix}[{index}].account_id",
+                f"Unknown customer {point.customer_id!r}.",
+                field=f"{field_prefix}[{index}].customer_id",
             )
-    unique = {(customers[p.account_id], p.resource, p.timestamp): p for p in points}
+    unique = {(customers[p.customer_id], p.resource, p.timestamp): p for p in points}
     existing = {
         (customer_id, resource, timestamp): (pk, derived)
         for pk, customer_id, resource, timestamp, derived in (

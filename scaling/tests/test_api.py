@@ -16,7 +16,7 @@ NOW = dt.datetime(2025, 12, 31, 12, tzinfo=dt.UTC)
 
 def item(**overrides):
     return {
-        "account_id": "acme",
+        "customer_id": "acme",
         "resource": "compute_hours",
         "timestamp": "2026-01-01T10:00:00Z",
         "value": 12.5,
@@ -95,16 +95,57 @@ def test_metric_batch_names_the_bad_item_fields(api_client, customer):
     assert ResourceMetric.objects.count() == 0
 
 
-def test_metric_batch_unknown_account_is_a_400(api_client, customer):
+def test_metric_batch_unknown_customer_is_a_400(api_client, customer):
     response = api_client.post(
         "/api/v1/metrics/batch/",
-        {"metrics": [item(account_id="nobody")]},
+        {"metrics": [item(customer_id="nobody")]},
         format="json",
     )
     assert response.status_code == 400
     assert response.json() == {
-        "errors": {"metrics[0].account_id": ["Unknown account 'nobody'."]}
+        "errors": {"metrics[0].customer_id": ["Unknown customer 'nobody'."]}
     }
+
+
+def test_metric_batch_takes_the_deprecated_account_id(api_client, customer):
+    legacy = item()
+    legacy["account_id"] = legacy.pop("customer_id")
+    both = item(account_id="acme", timestamp="2026-01-01T11:00:00Z")
+
+    response = api_client.post(
+        "/api/v1/metrics/batch/", {"metrics": [legacy, both]}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["created"] == 2
+    assert ResourceMetric.objects.filter(customer=customer).count() == 2
+
+
+@pytest.mark.parametrize(
+    "fields, errors",
+    [
+        (
+            {"customer_id": "acme", "account_id": "other"},
+            {
+                "metrics[0].account_id": [
+                    "A deprecated alias of customer_id; give one of them."
+                ]
+            },
+        ),
+        ({}, {"metrics[0].customer_id": ["This field is required."]}),
+    ],
+)
+def test_metric_batch_needs_one_customer(api_client, customer, fields, errors):
+    body = item()
+    del body["customer_id"]
+
+    response = api_client.post(
+        "/api/v1/metrics/batch/", {"metrics": [{**body, **fields}]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": errors}
+    assert ResourceMetric.objects.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -117,14 +158,16 @@ def test_metric_batch_shape_errors(api_client, customer, body, field):
     assert list(response.json()["errors"]) == [field]
 
 
-def test_forecast_by_pk_or_external_id(api_client, customer):
+@pytest.mark.parametrize("collection", ["customers", "accounts"])
+def test_forecast_by_pk_or_external_id(api_client, customer, collection):
     forecast = ForecastFactory(customer=customer)
     for key in (customer.pk, "acme"):
         response = api_client.get(
-            f"/api/v1/accounts/{key}/forecasts/?resource=compute_hours"
+            f"/api/v1/{collection}/{key}/forecasts/?resource=compute_hours"
         )
         assert response.status_code == 200
         body = response.json()
+        assert (body["customer_id"], body["account_id"]) == ("acme", "acme")
         assert body["model"] == "ets"
         assert body["generated_at"] == "2025-12-31T12:00:00Z"
         assert body["backtest"] == {
@@ -139,16 +182,16 @@ def test_forecast_errors(api_client, customer, other_organization):
     ForecastFactory(customer=theirs)
     assert (
         api_client.get(
-            f"/api/v1/accounts/{theirs.pk}/forecasts/?resource=compute_hours"
+            f"/api/v1/customers/{theirs.pk}/forecasts/?resource=compute_hours"
         ).status_code
         == 404
     )
-    missing = api_client.get("/api/v1/accounts/acme/forecasts/")
+    missing = api_client.get("/api/v1/customers/acme/forecasts/")
     assert missing.status_code == 400
     assert missing.json() == {
         "errors": {"resource": ["This query parameter is required."]}
     }
-    none_yet = api_client.get("/api/v1/accounts/acme/forecasts/?resource=gpu")
+    none_yet = api_client.get("/api/v1/customers/acme/forecasts/?resource=gpu")
     assert none_yet.json() == {"errors": {"resource": ["No forecast for 'gpu' yet."]}}
 
 
@@ -162,16 +205,50 @@ def recommendation(customer, bundles):
 
 
 def test_recommendation_list(api_client, recommendation):
-    response = api_client.get("/api/v1/recommendations/?status=pending&account=acme")
+    response = api_client.get(
+        "/api/v1/recommendations/?status=pending&customer_id=acme"
+    )
     assert response.status_code == 200
     (row,) = response.json()["results"]
     assert row["id"] == recommendation.pk
+    assert (row["customer_id"], row["account_id"]) == ("acme", "acme")
     assert row["recommended_bundle"] == "Growth Accelerator"
     assert row["current_bundle"] == "Startup Launch"
     assert (row["upgrade_cost"], row["net_benefit"]) == ("4.00", "116.00")
     bad = api_client.get("/api/v1/recommendations/?status=maybe")
     assert bad.status_code == 400
     assert list(bad.json()["errors"]) == ["status"]
+
+
+def test_recommendation_list_by_customer(api_client, recommendation):
+    by_id = api_client.get(
+        f"/api/v1/recommendations/?customer_id={recommendation.customer_id}"
+    )
+    deprecated = api_client.get("/api/v1/recommendations/?account=acme")
+    both = api_client.get("/api/v1/recommendations/?customer_id=acme&account=acme")
+
+    for response in (by_id, deprecated, both):
+        assert [row["id"] for row in response.json()["results"]] == [recommendation.pk]
+
+
+@pytest.mark.parametrize(
+    "query, errors",
+    [
+        ("customer_id=nobody", {"customer_id": ["Unknown customer 'nobody'."]}),
+        ("account=nobody", {"account": ["Unknown customer 'nobody'."]}),
+        (
+            "customer_id=acme&account=other",
+            {"account": ["A deprecated alias of customer_id; give one of them."]},
+        ),
+    ],
+)
+def test_recommendation_list_unknown_customer_is_a_400(
+    api_client, recommendation, query, errors
+):
+    response = api_client.get(f"/api/v1/recommendations/?{query}")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": errors}
 
 
 def test_approve_applies_and_second_approve_is_a_400(

@@ -74,8 +74,8 @@ def test_batch_ingest_rejects_an_account_of_another_organization(
     ]
     with pytest.raises(Exception) as error:
         metric_batch_ingest(organization=organization, points=points)
-    assert error.value.field == "metrics[1].account_id"
-    assert error.value.message == "Unknown account 'theirs'."
+    assert error.value.field == "metrics[1].customer_id"
+    assert error.value.message == "Unknown customer 'theirs'."
     assert ResourceMetric.objects.count() == 0
 
 
@@ -442,7 +442,7 @@ def test_bandwidth_derivation_never_overwrites_a_measured_point(organization, cu
         organization=organization,
         points=[
             MetricPoint(
-                account_id=customer.external_id,
+                customer_id=customer.external_id,
                 resource="bandwidth_gb",
                 timestamp=hour,
                 value=1.75,

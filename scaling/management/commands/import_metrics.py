@@ -64,7 +64,9 @@ class Command(BaseCommand):
                     raise CommandError(f"line {line}: {problems}")
                 if not batch:
                     first_line = line
-                batch.append(MetricPoint(**item.validated_data))
+                fields = dict(item.validated_data)
+                customer_id = fields.pop("account_id")
+                batch.append(MetricPoint(customer_id=customer_id, **fields))
                 if len(batch) >= BATCH:
                     flush()
             flush()
