@@ -47,29 +47,82 @@ def series_keys(*, organization: Organization) -> list[tuple[int, str]]:
 def metric_arrays(
     *, organization: Organization, keys: list[tuple[int, str]]
 ) -> dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]:
-    """(epoch seconds, values) per series key, loaded with one query."""
+    """(epoch seconds, values) per series key, the input of its forecast.
+
+    A series is forecast at its step (``metric_steps``), the step its charts
+    plot. An hourly series is its points as stored. A daily series is one value
+    per UTC day, combined in SQL as the charts combine it
+    (``metric_series_by_step``): a day holding a measured point is its measured
+    points only, any other day its derived points (summed, or averaged for a level
+    resource). Its newest day is left out while derived hourly points cover only
+    part of it (the day is not over), so a day's measured total is never mixed
+    with the hourly derived points of the same or any other day.
+    """
+    kinds = _series_kinds(organization=organization, keys=keys)
+    daily = {key for key in keys if _step_of(kinds.get(key, {})) == "day"}
     customer_ids = sorted({customer_id for customer_id, _ in keys})
     resources = sorted({resource for _, resource in keys})
-    rows = (
-        ResourceMetric.objects.filter(
-            organization=organization,
-            customer_id__in=customer_ids,
-            resource__in=resources,
-        )
-        .order_by("customer_id", "resource", "timestamp")
-        .values_list("customer_id", "resource", "timestamp", "value")
+    points = ResourceMetric.objects.filter(
+        organization=organization,
+        customer_id__in=customer_ids,
+        resource__in=resources,
+    )
+    rows = points.order_by("customer_id", "resource", "timestamp").values_list(
+        "customer_id", "resource", "timestamp", "value"
     )
     collected: dict[tuple[int, str], tuple[list, list]] = {}
-    for customer_id, resource, timestamp, value in rows.iterator(chunk_size=10_000):
-        seconds, values = collected.setdefault((customer_id, resource), ([], []))
-        seconds.append(int(timestamp.timestamp()))
-        values.append(value)
-    wanted = set(keys)
+    wanted = set(keys) - daily
+    if wanted:
+        for customer_id, resource, timestamp, value in rows.iterator(chunk_size=10_000):
+            if (customer_id, resource) not in wanted:
+                continue
+            seconds, values = collected.setdefault((customer_id, resource), ([], []))
+            seconds.append(int(timestamp.timestamp()))
+            values.append(value)
+    if daily:
+        collected.update(_daily_arrays(points=points, keys=daily, kinds=kinds))
     return {
         key: (np.array(seconds, dtype=np.int64), np.array(values, dtype=float))
         for key, (seconds, values) in collected.items()
-        if key in wanted
     }
+
+
+HOURS_PER_DAY = 24
+
+
+def _daily_arrays(
+    *, points: QuerySet[ResourceMetric], keys: set, kinds: dict
+) -> dict[tuple[int, str], tuple[list, list]]:
+    """One value per UTC day of each daily series (see ``metric_arrays``)."""
+    days = (
+        points.annotate(day=TruncDay("timestamp", tzinfo=UTC))
+        .values("customer_id", "resource", "day", "derived")
+        .annotate(total=Sum("value"), mean=Avg("value"), count=Count("pk"))
+        # Measured (False) first in each day: it wins.
+        .order_by("customer_id", "resource", "day", "derived")
+        .values_list(
+            "customer_id", "resource", "day", "derived", "total", "mean", "count"
+        )
+    )
+    chosen: dict[tuple[int, str], dict[datetime, tuple]] = {}
+    for customer_id, resource, day, derived, total, mean, count in days:
+        value = mean if resource in LEVEL_RESOURCES else total
+        key = (customer_id, resource)
+        if key in keys:
+            chosen.setdefault(key, {}).setdefault(day, (derived, value, count))
+    arrays = {}
+    for key, by_day in chosen.items():
+        newest = max(by_day)
+        derived, _, count = by_day[newest]
+        hourly_derived = kinds[key].get(True, 0) > 0
+        if derived and hourly_derived and count < HOURS_PER_DAY and len(by_day) > 1:
+            del by_day[newest]
+        ordered = sorted(by_day)
+        arrays[key] = (
+            [int(day.timestamp()) for day in ordered],
+            [by_day[day][1] for day in ordered],
+        )
+    return arrays
 
 
 def metric_series(
@@ -87,22 +140,54 @@ LEVEL_RESOURCES = frozenset({ResourceKind.STORAGE_GB.value})
 CHART_STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
-def metric_step(*, customer: Customer, resource: str) -> str:
-    """The step of the series, ``"hour"`` or ``"day"``: the coarsest step of its
-    measured and of its derived points. A kind (measured or derived) whose points
-    all start at 00:00 UTC is daily, so a daily measured series is plotted daily
-    even where hourly derived points fill the gaps between its days."""
-    off_midnight = (
-        ResourceMetric.objects.filter(customer=customer, resource=resource)
+def _series_kinds(
+    *, organization: Organization | int, keys: list[tuple[int, str]]
+) -> dict[tuple[int, str], dict[bool, int]]:
+    """Per series key, per kind (derived or not), how many of its points start
+    elsewhere than at 00:00 UTC; a kind without points is absent."""
+    rows = (
+        ResourceMetric.objects.filter(
+            organization=organization,
+            customer_id__in={customer_id for customer_id, _ in keys},
+            resource__in={resource for _, resource in keys},
+        )
         .annotate(
             hour=ExtractHour("timestamp", tzinfo=UTC),
             minute=ExtractMinute("timestamp", tzinfo=UTC),
         )
-        .values("derived")
+        .values("customer_id", "resource", "derived")
         .annotate(off=Count("pk", filter=~Q(hour=0, minute=0)))
-        .values_list("off", flat=True)
+        .order_by()
+        .values_list("customer_id", "resource", "derived", "off")
     )
-    return "day" if any(off == 0 for off in off_midnight) else "hour"
+    wanted = set(keys)
+    kinds: dict[tuple[int, str], dict[bool, int]] = {}
+    for customer_id, resource, derived, off in rows:
+        if (customer_id, resource) in wanted:
+            kinds.setdefault((customer_id, resource), {})[derived] = off
+    return kinds
+
+
+def _step_of(kinds: dict[bool, int]) -> str:
+    return "day" if any(off == 0 for off in kinds.values()) else "hour"
+
+
+def metric_steps(
+    *, organization: Organization | int, keys: list[tuple[int, str]]
+) -> dict[tuple[int, str], str]:
+    """The step of each series, ``"hour"`` or ``"day"``: the coarsest step of its
+    measured and of its derived points. A kind (measured or derived) whose points
+    all start at 00:00 UTC is daily, so a daily measured series is charted and
+    forecast daily even where hourly derived points fill the gaps between its
+    days."""
+    kinds = _series_kinds(organization=organization, keys=keys)
+    return {key: _step_of(kinds.get(key, {})) for key in keys}
+
+
+def metric_step(*, customer: Customer, resource: str) -> str:
+    """The step of one series (``metric_steps``)."""
+    key = (customer.pk, resource)
+    return metric_steps(organization=customer.organization_id, keys=[key])[key]
 
 
 def metric_series_by_step(
