@@ -1,5 +1,6 @@
-"""Invoice review: list with filters, grouped lines, the lifecycle (finalize, void,
-record payment) through a confirmation page, PDF and CSV, period diff."""
+"""Invoice review: list with filters, grouped lines and figures, the lifecycle
+(finalize, void, record payment) through a confirmation page, PDF and CSV, period
+diff. Taxes and coupons have their screens in ``invoices.admin_taxes_coupons``."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,7 +16,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing_site.errors import DomainError
-from invoices import exports, selectors, services
+from invoices import (
+    admin_taxes_coupons,  # noqa: F401 (registers its screens)
+    exports,
+    selectors,
+    services,
+)
 from invoices.models import (
     CreditNote,
     Invoice,
@@ -97,7 +103,10 @@ class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
             "billing_model_name", "frequency", "period_start", "period_end",
             "status", "number",
         ]}),
-        ("Amounts", {"fields": ["currency", "subtotal", "total"]}),
+        ("Amounts", {"fields": [
+            "currency", "subtotal", "discount_total", "tax_total", "total",
+            "amount_due",
+        ]}),
         ("Dates", {"fields": [
             "issued_on", "due_on", "finalized_at", "paid_at", "voided_at",
         ]}),
@@ -269,6 +278,7 @@ class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
             extra_context["line_groups"] = selectors.invoice_line_groups(
                 invoice=invoice
             )
+            extra_context["totals"] = selectors.invoice_totals(invoice=invoice)
             extra_context["diff_url"] = reverse(
                 "admin:invoices_invoice_diff", args=[invoice.pk]
             )

@@ -1,5 +1,10 @@
 """Invoicing API: invoices (read, PDF, CSV, finalize), provider charges,
-subscriptions and the current usage cost of a customer.
+subscriptions and the current usage cost of a customer (tax rates, tax profiles
+and coupons: ``invoices.api_taxes_coupons``).
+
+An invoice's figures: ``subtotal`` (its charges, net of any tax they include),
+``discount_total``, ``tax_total``, ``total`` and ``amount_due`` (what the
+customer owes; see ``invoices.rating``).
 
 ``customer_id`` is always the customer's external id. Money is rendered as decimal
 strings. Issued invoices cannot be edited: there is no write endpoint for invoices
@@ -54,7 +59,8 @@ class InvoiceOutputSerializer(serializers.ModelSerializer):
         model = Invoice
         fields = [
             "id", "number", "customer_id", "period_start", "period_end", "status",
-            "currency", "subtotal", "total", "lines",
+            "currency", "subtotal", "discount_total", "tax_total", "total",
+            "amount_due", "lines",
         ]  # fmt: skip
 
 

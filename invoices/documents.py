@@ -27,8 +27,11 @@ class InvoiceSnapshot:
     """What (re)rating a customer's period writes onto its draft invoice."""
 
     currency: str
-    subtotal: Decimal  # lines before adjustments, rounded per line
+    subtotal: Decimal  # charges (lines before adjustments) net of included tax
+    discount_total: Decimal  # positive
+    tax_total: Decimal  # inclusive and exclusive taxes
     total: Decimal
+    amount_due: Decimal  # what the customer owes (``Rating.amount_due``)
     customer_name: str  # cut to the column's 200 characters
     customer_external_id: str
     billing_model_name: str  # empty without a subscription

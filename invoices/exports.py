@@ -26,6 +26,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             "invoice": invoice,
             "organization": invoice.organization,
             "groups": selectors.invoice_line_groups(invoice=invoice),
+            "totals": selectors.invoice_totals(invoice=invoice),
         },
     )
     return HTML(string=html).write_pdf()

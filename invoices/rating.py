@@ -38,11 +38,33 @@ input, each adding its lines, in the order the lines appear:
 7. ``provider_charge``: network charges passed through, times (1 + markup %).
 8. ``adjustment``: corrections for usage that arrived after an earlier period's
    invoice was finalized.
+9. ``discount``: each coupon the customer redeemed that applies to the period, in
+   the order redeemed: a percentage of its eligible lines (lines 1-7 of the
+   operations it names, and of the billing-model activities they are priced
+   under; all of lines 1-7 when it names none) or a fixed amount, capped at the
+   eligible amount and at what earlier discounts left of lines 1-7. A negative
+   line each.
+10. ``tax``: one line per tax rate of the customer, on the taxable amount (lines
+    1-9: charges and adjustments after discounts). An inclusive rate's tax is
+    contained in that amount, ``amount - amount / (1 + rate)``: its line
+    (``tax_included``) is shown but not added to the total. An exclusive rate is
+    charged on the amount net of the inclusive taxes. Exempt customers have no
+    rates.
 
 Rounding: every line is rounded once, with ``quantize_money`` (ROUND_HALF_UP, the
 currency's minor unit) when it is complete; tier lines come already rounded from the
-pricing engine. ``subtotal`` is the sum of lines 1-7, ``total`` the sum of all lines:
-a breakdown always adds up to its total.
+pricing engine, and discount and tax lines are computed from the rounded lines
+before them. The figures of a rating (``Rating``), all sums of rounded lines:
+
+- ``charges``: lines 1-7;
+- ``subtotal``: ``charges`` less the inclusive taxes they contain;
+- ``discount_total``: the discounts, as a positive amount;
+- ``tax_total``: every tax line, inclusive and exclusive;
+- ``total``: every line but ``tax_included``, so that
+  ``subtotal + adjustments - discount_total + tax_total == total``;
+- ``amount_due``: what the customer owes, ``total`` (see ``amount_due``).
+
+A breakdown always adds up to its total.
 """
 
 from collections.abc import Mapping
@@ -76,6 +98,9 @@ class LineKind(TextChoices):
     MINIMUM_CHARGE = "minimum_charge", "Minimum charge adjustment"
     PROVIDER_CHARGE = "provider_charge", "Provider charge"
     ADJUSTMENT = "adjustment", "Late usage adjustment"
+    DISCOUNT = "discount", "Discount"
+    TAX = "tax", "Tax"
+    TAX_INCLUDED = "tax_included", "Tax included in the amounts"
 
 
 SUBSCRIPTION = LineKind.SUBSCRIPTION.value
@@ -89,6 +114,18 @@ BASE_FEE = LineKind.BASE_FEE.value
 MINIMUM_CHARGE = LineKind.MINIMUM_CHARGE.value
 PROVIDER_CHARGE = LineKind.PROVIDER_CHARGE.value
 ADJUSTMENT = LineKind.ADJUSTMENT.value
+DISCOUNT = LineKind.DISCOUNT.value
+TAX = LineKind.TAX.value
+TAX_INCLUDED = LineKind.TAX_INCLUDED.value
+
+# Lines 1-7: what the period's usage and terms charge (discounts apply to them).
+CHARGE_KINDS = frozenset(
+    {SUBSCRIPTION, ENTITLEMENT, BUNDLE, BUNDLED_USAGE, OVERAGE, USAGE, TIER,
+     BASE_FEE, MINIMUM_CHARGE, PROVIDER_CHARGE}
+)  # fmt: skip
+# Lines shown on the document but not added to its total: the tax an inclusive
+# rate finds inside the amounts already charged.
+NOT_IN_TOTAL = frozenset({TAX_INCLUDED})
 
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -172,6 +209,29 @@ class Adjustment:
 
 
 @dataclass(frozen=True)
+class DiscountTerms:
+    """A redeemed coupon that applies to the period: exactly one of
+    ``percent_off`` and ``amount_off``."""
+
+    reference: str  # "coupon_redemption:7"
+    name: str  # "SPRING20 (Spring offer)"
+    percent_off: Decimal | None = None  # 0 < percent <= 100
+    amount_off: Decimal | None = None  # in the rating's currency
+    # Operation codes the coupon is limited to; empty means every charge.
+    operations: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TaxTerms:
+    """A tax rate the customer's invoices carry."""
+
+    reference: str  # "tax_rate:3"
+    name: str
+    rate_percent: Decimal  # 20 = 20 %
+    inclusive: bool = False  # the amounts charged already contain the tax
+
+
+@dataclass(frozen=True)
 class RatingInput:
     currency: str
     # Operation code -> units used in the period (all operations, per-use included).
@@ -194,6 +254,8 @@ class RatingInput:
     provider_charges: tuple[ProviderChargeItem, ...] = ()
     markup_percent: Decimal = ZERO
     adjustments: tuple[Adjustment, ...] = ()
+    discounts: tuple[DiscountTerms, ...] = ()
+    taxes: tuple[TaxTerms, ...] = ()
 
 
 class RatedLine(NamedTuple):
@@ -221,6 +283,15 @@ class Rating:
     out_of_bundle: Mapping[str, Decimal] = field(default_factory=dict)
     # Operation code -> units nothing prices.
     unpriced: Mapping[str, Decimal] = field(default_factory=dict)
+    charges: Decimal = ZERO  # lines 1-7
+    discount_total: Decimal = ZERO  # positive
+    tax_total: Decimal = ZERO
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What the customer owes for the period: the total (the one place a
+        later deduction from it belongs)."""
+        return self.total
 
 
 def _engine_kind(key: str) -> str:
@@ -584,6 +655,97 @@ def _adjustment_rule(data: RatingInput, ledger: _Ledger) -> None:
         )
 
 
+def _eligible(line: RatedLine, operations: frozenset[str], types: set[str]) -> bool:
+    if line.operation:
+        return line.operation in operations
+    return line.activity_type in types
+
+
+def _discount_rule(data: RatingInput, ledger: _Ledger) -> None:
+    """Each coupon applying to the period, in the order redeemed: percent of its
+    eligible lines (rounded once) or its fixed amount, capped at the eligible
+    amount and at what earlier discounts left of lines 1-7."""
+    if not data.discounts:
+        return
+    charges = [line for line in ledger.lines if line.kind in CHARGE_KINDS]
+    remaining = sum((line.amount for line in charges), ZERO)
+    for discount in data.discounts:
+        eligible_lines = charges
+        if discount.operations:
+            types = {data.activity_of.get(code) or code for code in discount.operations}
+            eligible_lines = [
+                line for line in charges if _eligible(line, discount.operations, types)
+            ]
+        eligible = sum((line.amount for line in eligible_lines), ZERO)
+        if discount.percent_off is not None:
+            amount = ledger.money(eligible * discount.percent_off / Decimal(100))
+            terms = f"{plain_decimal(discount.percent_off)}% off"
+        else:
+            amount = ledger.money(discount.amount_off or ZERO)
+            terms = f"{ledger.money(discount.amount_off or ZERO)} off"
+        amount = min(amount, eligible, remaining)
+        if amount <= ZERO:
+            continue
+        scope = ", ".join(sorted(discount.operations))
+        ledger.lines.append(
+            RatedLine(
+                kind=DISCOUNT,
+                description=f"Coupon {discount.name}: {terms}"
+                + (f" ({scope})" if scope else ""),
+                quantity=None,
+                unit_price=None,
+                amount=-amount,
+                reference=discount.reference,
+            )
+        )
+        remaining -= amount
+
+
+def _tax_rule(data: RatingInput, ledger: _Ledger) -> None:
+    """One line per tax rate on the taxable amount (every line so far): inclusive
+    rates first (the tax inside the amount, not added to the total), then
+    exclusive rates on the amount net of them; each rounded once."""
+    if not (data.taxes and ledger.lines):
+        return
+    taxable = sum((line.amount for line in ledger.lines), ZERO)
+    included = ZERO
+    for tax in data.taxes:
+        if not tax.inclusive:
+            continue
+        amount = ledger.money(
+            taxable - taxable / (Decimal(1) + tax.rate_percent / Decimal(100))
+        )
+        included += amount
+        ledger.lines.append(
+            RatedLine(
+                kind=TAX_INCLUDED,
+                description=(
+                    f"{tax.name} {plain_decimal(tax.rate_percent)}% included in "
+                    f"{taxable}"
+                ),
+                quantity=taxable,
+                unit_price=tax.rate_percent / Decimal(100),
+                amount=amount,
+                reference=tax.reference,
+            )
+        )
+    net = taxable - included
+    for tax in data.taxes:
+        if tax.inclusive:
+            continue
+        rate = tax.rate_percent / Decimal(100)
+        ledger.lines.append(
+            RatedLine(
+                kind=TAX,
+                description=f"{tax.name} {plain_decimal(tax.rate_percent)}% on {net}",
+                quantity=net,
+                unit_price=rate,
+                amount=ledger.money(net * rate),
+                reference=tax.reference,
+            )
+        )
+
+
 # The rules, in the order their lines appear on the document. Each reads the rating
 # input and adds lines (and, for bundles and usage, what later rules consume).
 RULES = (
@@ -594,6 +756,8 @@ RULES = (
     _activity_rule,
     _provider_charge_rule,
     _adjustment_rule,
+    _discount_rule,
+    _tax_rule,
 )
 
 
@@ -604,15 +768,23 @@ def rate(data: RatingInput) -> Rating:
         context.prec = _PRECISION
         for rule in RULES:
             rule(data, ledger)
-        total = sum((line.amount for line in ledger.lines), ZERO)
-        subtotal = total - sum(
-            (line.amount for line in ledger.lines if line.kind == ADJUSTMENT), ZERO
+        sums: dict[str, Decimal] = {}
+        for line in ledger.lines:
+            sums[line.kind] = sums.get(line.kind, ZERO) + line.amount
+        charges = sum((sums.get(kind, ZERO) for kind in CHARGE_KINDS), ZERO)
+        total = sum(
+            (amount for kind, amount in sums.items() if kind not in NOT_IN_TOTAL),
+            ZERO,
         )
+        included = sums.get(TAX_INCLUDED, ZERO)
     return Rating(
         currency=data.currency,
         lines=tuple(ledger.lines),
-        subtotal=subtotal,
+        subtotal=charges - included,
         total=total,
         out_of_bundle=ledger.out_of_bundle,
         unpriced=ledger.unpriced,
+        charges=charges,
+        discount_total=-sums.get(DISCOUNT, ZERO),
+        tax_total=sums.get(TAX, ZERO) + included,
     )

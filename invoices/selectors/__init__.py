@@ -13,15 +13,27 @@ Split by sub-domain; callers import from here:
 - ``usage``: usage by customer and period, fan-out slices;
 - ``terms``: an organization's terms for a period and each customer's rating input;
 - ``late_usage``: late usage of issued invoices and the adjustments billing it;
+- ``commercial``: tax rates and coupon discounts of customers, their lists;
 - ``live``: the live total of a customer's open month and day;
 - ``subscribers``: a billing model's subscribers in a period, their tier utilisation.
 """
 
 from invoices.selectors._common import ZERO
+from invoices.selectors.commercial import (
+    TaxTable,
+    coupon_list,
+    customer_redemptions,
+    customer_tax_profile,
+    discounts_by_customer,
+    redemptions_in_force,
+    tax_rate_list,
+    tax_table,
+)
 from invoices.selectors.invoices import (
     DiffRow,
     DiffTotals,
     LineGroup,
+    TotalRow,
     customer_has_invoices,
     customer_invoices,
     invoice_diff,
@@ -30,6 +42,7 @@ from invoices.selectors.invoices import (
     invoice_line_groups,
     invoice_list,
     invoice_previous,
+    invoice_totals,
     invoices_finalizable,
     invoicing_settings_for,
 )
@@ -62,6 +75,14 @@ from invoices.selectors.usage import (
 )
 
 __all__ = [
+    "coupon_list",
+    "customer_redemptions",
+    "customer_tax_profile",
+    "discounts_by_customer",
+    "redemptions_in_force",
+    "tax_rate_list",
+    "tax_table",
+    "TaxTable",
     "BILLABLE_STATUSES",
     "billing_model_subscriber_ids",
     "billing_overview",
@@ -81,11 +102,13 @@ __all__ = [
     "invoice_line_groups",
     "invoice_list",
     "invoice_previous",
+    "invoice_totals",
     "invoices_finalizable",
     "invoices_with_late_usage",
     "invoicing_settings_for",
     "late_adjustments",
     "LineGroup",
+    "TotalRow",
     "ModelTerms",
     "organization_terms",
     "OrganizationTerms",

@@ -107,8 +107,9 @@ class DiffRow:
 
 @dataclass(frozen=True)
 class DiffTotals:
-    previous: Decimal  # sum of the previous invoice's line amounts (its total)
-    current: Decimal  # sum of this invoice's line amounts (its total)
+    # Sums of the line amounts counted in each invoice's total (its total).
+    previous: Decimal
+    current: Decimal
 
     @property
     def change(self) -> Decimal:
@@ -118,9 +119,10 @@ class DiffTotals:
 def invoice_diff_totals(*, rows: list[DiffRow]) -> DiffTotals:
     """Totals of both periods as the sums of the diff's rows, so the rows shown
     add up to them (each invoice's total is the sum of its lines)."""
+    counted = [row for row in rows if row.kind not in rating.NOT_IN_TOTAL]
     return DiffTotals(
-        previous=sum((row.previous_amount for row in rows), ZERO),
-        current=sum((row.current_amount for row in rows), ZERO),
+        previous=sum((row.previous_amount for row in counted), ZERO),
+        current=sum((row.current_amount for row in counted), ZERO),
     )
 
 
@@ -174,7 +176,9 @@ def customer_has_invoices(customer: Customer) -> str:
 class LineGroup:
     label: str
     lines: tuple[InvoiceLine, ...]
-    amount: Decimal  # sum of the group's (rounded) line amounts
+    # Sum of the group's (rounded) line amounts that count in the total (not the
+    # tax an inclusive rate finds inside the charges).
+    amount: Decimal
 
 
 _GROUPS = (
@@ -186,6 +190,8 @@ _GROUPS = (
     ("Fees", (rating.BASE_FEE, rating.MINIMUM_CHARGE)),
     ("Provider charges", (rating.PROVIDER_CHARGE,)),
     ("Adjustments", (rating.ADJUSTMENT,)),
+    ("Discounts", (rating.DISCOUNT,)),
+    ("Taxes", (rating.TAX, rating.TAX_INCLUDED)),
 )
 
 
@@ -200,7 +206,41 @@ def invoice_line_groups(*, invoice: Invoice) -> list[LineGroup]:
                 LineGroup(
                     label=label,
                     lines=members,
-                    amount=sum((line.amount for line in members), ZERO),
+                    amount=sum(
+                        (
+                            line.amount
+                            for line in members
+                            if line.kind not in rating.NOT_IN_TOTAL
+                        ),
+                        ZERO,
+                    ),
                 )
             )
     return groups
+
+
+@dataclass(frozen=True)
+class TotalRow:
+    label: str
+    amount: Decimal
+    key: str  # "subtotal", "adjustments", "discount_total", "tax_total", ...
+
+
+def invoice_totals(*, invoice: Invoice) -> list[TotalRow]:
+    """The invoice's figures as shown under its lines: subtotal, late usage
+    adjustments, discounts (negative), taxes, total and amount due. The rows
+    above the total add up to it (``invoices.rating``); adjustments are what the
+    total holds beyond the others, shown only when there are any."""
+    adjustments = (
+        invoice.total - invoice.subtotal + invoice.discount_total - invoice.tax_total
+    )
+    rows = [TotalRow("Subtotal", invoice.subtotal, "subtotal")]
+    if adjustments:
+        rows.append(TotalRow("Late usage adjustments", adjustments, "adjustments"))
+    if invoice.discount_total:
+        rows.append(TotalRow("Discounts", -invoice.discount_total, "discount_total"))
+    if invoice.tax_total:
+        rows.append(TotalRow("Tax", invoice.tax_total, "tax_total"))
+    rows.append(TotalRow("Total", invoice.total, "total"))
+    rows.append(TotalRow("Amount due", invoice.amount_due, "amount_due"))
+    return rows

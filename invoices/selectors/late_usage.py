@@ -54,8 +54,10 @@ def late_adjustments(
     """Customer id -> corrections owed for earlier issued invoices of the frequency.
 
     Each earlier invoice with late events is re-rated with its period's usage as it
-    stands now and the provider charges it billed; the adjustment is the new subtotal
-    minus the invoice's subtotal and the adjustments already billed for it elsewhere.
+    stands now and the provider charges it billed; the adjustment is the new charges
+    (lines before adjustments, discounts and taxes) minus the invoice's charge lines
+    and the adjustments already billed for it elsewhere. It is a charge of the
+    invoice that bills it, discounted and taxed there.
     """
     adjustments: dict[int, list[rating.Adjustment]] = defaultdict(list)
     for invoice in invoices_with_late_usage(
@@ -89,7 +91,13 @@ def late_adjustments(
                 usage=usage,
                 per_use_events=per_use,
             )
-        ).subtotal
+        ).charges
+        issued = (
+            invoice.lines.filter(kind__in=rating.CHARGE_KINDS).aggregate(
+                total=Sum("amount")
+            )["total"]
+            or ZERO
+        )
         billed = (
             InvoiceLine.objects.filter(adjusts_invoice=invoice)
             .exclude(invoice__status=Invoice.Status.VOID)
@@ -97,7 +105,7 @@ def late_adjustments(
             .aggregate(total=Sum("amount"))["total"]
             or ZERO
         )
-        delta = corrected - invoice.subtotal - billed
+        delta = corrected - issued - billed
         if delta:
             adjustments[invoice.customer_id].append(
                 rating.Adjustment(

@@ -22,6 +22,7 @@ from invoices import allowances, rating
 from invoices.models import Invoice, InvoicingSettings, ProviderCharge, Subscription
 from invoices.periods import DAILY, MONTHLY, Period
 from invoices.selectors._common import ZERO
+from invoices.selectors.commercial import TaxTable, discounts_by_customer, tax_table
 from invoices.selectors.invoices import invoicing_settings_for
 from invoices.selectors.usage import customers_in
 from metering import selectors as metering_selectors
@@ -60,6 +61,9 @@ class OrganizationTerms:
     bundles_billed: set[int] = field(default_factory=set)
     # Customers whose subscriptions split a month: all of them, in order.
     split_subscriptions: dict[int, list[Subscription]] = field(default_factory=dict)
+    # The customers' tax rates, and the coupons discounting the (monthly) period.
+    taxes: TaxTable = field(default_factory=TaxTable)
+    discounts: dict[int, tuple[rating.DiscountTerms, ...]] = field(default_factory=dict)
     # Billing model id (None: no model) -> its share of the rating inputs.
     model_inputs: dict = field(default_factory=dict, repr=False)
 
@@ -297,8 +301,12 @@ def organization_terms(
             | {subscription.billing_model_id for subscription in subscriptions.values()}
         ),
     )
+    terms.taxes = tax_table(organization=organization, customer_ids=customer_ids)
     if period.frequency == MONTHLY:
         terms.split_subscriptions = split
+        terms.discounts = discounts_by_customer(
+            organization=organization, period=period, customer_ids=customer_ids
+        )
     if period.frequency == MONTHLY:
         terms.bundles, terms.bundles_billed = _bundles_in_force(
             organization=organization, period=period, customer_ids=customer_ids
@@ -417,6 +425,7 @@ def rating_input(
             per_use_events=per_use_events or {},
             agents=subscription.agents if subscription else 0,
             billing_model_name=inputs.name,
+            taxes=terms.taxes.for_customer(customer_id),
         )
     prices = terms.list_prices
     overrides = terms.overrides.get(customer_id)
@@ -446,4 +455,6 @@ def rating_input(
         ),
         markup_percent=terms.settings.provider_markup_percent,
         adjustments=adjustments,
+        discounts=terms.discounts.get(customer_id, ()),
+        taxes=terms.taxes.for_customer(customer_id),
     )

@@ -11,6 +11,7 @@ Split by sub-domain; callers import from here:
 - ``generation``: (re)generating a closed period's drafts, upgrade offers;
 - ``draft_storage``: the bulk SQL writes of generated drafts and their lines;
 - ``lifecycle``: finalize, mark paid, void, the periodic cycle, invoicing settings;
+- ``commercial``: tax rates, customers' tax profiles, coupons and their redemption;
 - ``charges``: subscriptions and provider charges (one or a CSV import);
 - ``webhooks``: signed deliveries of invoice events.
 """
@@ -22,6 +23,12 @@ from invoices.services.charges import (
     provider_charge_create,
     provider_charges_import,
     subscription_create,
+)
+from invoices.services.commercial import (
+    coupon_create,
+    coupon_redeem,
+    customer_tax_profile_update,
+    tax_rate_create,
 )
 from invoices.services.draft_storage import INVOICE_COLUMNS
 from invoices.services.generation import (
@@ -50,6 +57,10 @@ from invoices.services.webhooks import (
 )
 
 __all__ = [
+    "coupon_create",
+    "coupon_redeem",
+    "customer_tax_profile_update",
+    "tax_rate_create",
     "CHUNK_SIZE",
     "CSV_COLUMNS",
     "CycleResult",

@@ -256,7 +256,10 @@ def _write_chunk(
             snapshot = InvoiceSnapshot(
                 currency=organization.currency,
                 subtotal=rated.subtotal,
+                discount_total=rated.discount_total,
+                tax_total=rated.tax_total,
                 total=rated.total,
+                amount_due=rated.amount_due,
                 customer_name=name[:200],
                 customer_external_id=external_id,
                 billing_model_name=model.name if model else "",

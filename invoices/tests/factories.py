@@ -5,14 +5,16 @@ import factory
 from django.contrib.auth.models import Permission
 
 from invoices.models import (
+    Coupon,
     Invoice,
     InvoicingSettings,
     ProviderCharge,
     Subscription,
+    TaxRate,
     WebhookDelivery,
 )
 from metering.models import Organization, OrganizationMembership
-from metering.tests.factories import CustomerFactory, UserFactory
+from metering.tests.factories import CustomerFactory, OrganizationFactory, UserFactory
 from pricing.tests.factories import BillingModelFactory
 
 
@@ -97,3 +99,28 @@ def staff_member(organization: Organization, *codenames: str):
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     OrganizationMembership.objects.create(user=user, organization=organization)
     return user
+
+
+class TaxRateFactory(factory.django.DjangoModelFactory):
+    """VAT at 20 %, exclusive."""
+
+    class Meta:
+        model = TaxRate
+
+    organization = factory.SubFactory(OrganizationFactory)
+    code = factory.Sequence(lambda n: f"VAT{n}")
+    name = "VAT"
+    rate_percent = Decimal("20")
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    """20 % off, once."""
+
+    class Meta:
+        model = Coupon
+
+    organization = factory.SubFactory(OrganizationFactory)
+    code = factory.Sequence(lambda n: f"SAVE{n}")
+    name = "Spring offer"
+    percent_off = Decimal("20")
+    duration = Coupon.Duration.ONCE
