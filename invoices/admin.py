@@ -28,7 +28,6 @@ from invoices.models import (
     InvoicingSettings,
     ProviderCharge,
     Subscription,
-    WebhookDelivery,
 )
 from metering.staff import OrganizationScoped
 
@@ -381,16 +380,6 @@ class CreditNoteAdmin(OrganizationScoped, admin.ModelAdmin):
 class InvoicingSettingsAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "organization", "grace_hours", "provider_markup_percent",
-        "upgrade_offer_units", "webhook_url",
+        "upgrade_offer_units",
     ]  # fmt: skip
 
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(OrganizationScoped, admin.ModelAdmin):
-    list_display = ["invoice", "event", "status", "attempts", "last_status_code"]
-    list_filter = ["status", "event"]
-    list_select_related = ["invoice"]
-    readonly_fields = [
-        "organization", "invoice", "event", "url", "status", "attempts",
-        "last_status_code", "last_error", "delivered_at",
-    ]  # fmt: skip

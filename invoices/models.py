@@ -17,7 +17,6 @@ from django.db.models import Q
 
 from billing_site.errors import InvalidTransition
 from billing_site.timestamps import TimeStampedModel
-from billing_site.webhooks import webhook_secret_check
 from invoices import documents, periods, rating
 from metering.models import Customer, Organization, currency_validator
 from pricing.models import BillingModel
@@ -43,9 +42,6 @@ class InvoicingSettings(TimeStampedModel):
     )
     payment_terms_days = models.PositiveIntegerField(default=30)
     number_prefix = models.CharField(max_length=12, default="INV")
-    webhook_url = models.URLField(blank=True)
-    # Key of the HMAC-SHA256 signature sent with each webhook.
-    webhook_secret = models.CharField(max_length=128, blank=True)
 
     class Meta:
         verbose_name = "invoicing settings"
@@ -59,9 +55,6 @@ class InvoicingSettings(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Invoicing settings of {self.organization}"
-
-    def clean(self) -> None:
-        webhook_secret_check(url=self.webhook_url, secret=self.webhook_secret)
 
 
 class Subscription(TimeStampedModel):
@@ -405,43 +398,6 @@ class CreditNote(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.number
-
-
-class WebhookDelivery(TimeStampedModel):
-    """One webhook notification and the outcome of its latest attempt."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
-
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="+"
-    )
-    invoice = models.ForeignKey(
-        Invoice, on_delete=models.CASCADE, related_name="webhook_deliveries"
-    )
-    event = models.CharField(max_length=64)
-    url = models.URLField()
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    last_status_code = models.PositiveIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name_plural = "webhook deliveries"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["invoice", "event"], name="webhook_delivery_unique_event"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.event} for invoice {self.invoice_id}: {self.status}"
 
 
 country_validator = RegexValidator(

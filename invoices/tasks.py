@@ -1,4 +1,4 @@
-"""Celery tasks of invoicing: the periodic cycle and webhook deliveries."""
+"""Celery tasks of invoicing: the periodic cycle and its fanned-out parts."""
 
 from datetime import datetime
 
@@ -6,7 +6,6 @@ from celery import shared_task
 from django.utils import timezone
 
 from invoices import periods, services
-from invoices.models import WebhookDelivery
 from metering.models import Organization
 
 
@@ -57,22 +56,3 @@ def invoicing_cycle_all() -> int:
         invoicing_cycle.delay(organization_id)
     return len(ids)
 
-
-@shared_task(
-    bind=True,
-    autoretry_for=(ConnectionError,),
-    retry_backoff=30,
-    retry_backoff_max=3600,
-    retry_jitter=True,
-    max_retries=8,
-)
-def invoice_webhook_deliver(self, delivery_id: int) -> str:
-    """POST one webhook; transient failures retry with exponential backoff."""
-    delivery = WebhookDelivery.objects.get(pk=delivery_id)
-    try:
-        services.webhook_delivery_attempt(delivery=delivery, now=timezone.now())
-    except ConnectionError:
-        if self.request.retries >= self.max_retries:
-            services.webhook_delivery_give_up(delivery_id=delivery_id)
-        raise
-    return WebhookDelivery.objects.get(pk=delivery_id).status

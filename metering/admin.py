@@ -1,9 +1,15 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Subquery, Sum
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 
 from billing_site.errors import DomainError
-from metering import services
+from metering import services, webhook_signing
 from metering.models import (
     ApiKey,
     Customer,
@@ -14,6 +20,10 @@ from metering.models import (
     UsageCounter,
     UsageCounterIncrement,
     UsageEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
 )
 from metering.staff import OrganizationScoped
 
@@ -225,3 +235,179 @@ class UsageCounterAdmin(ReadOnlyAdmin):
     @admin.display(description="increments not folded yet")
     def pending_increments(self, counter):
         return counter.pending_rows or 0
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        choices=WebhookEvent.Type.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event type.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["organization", "url", "event_types", "active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.secret:
+            self.instance.secret = webhook_signing.secret_generate()
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(OrganizationScoped, admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ["url", "organization", "event_type_list", "active"]
+    list_filter = ["organization", "active"]
+    list_select_related = ["organization"]
+    search_fields = ["url"]
+    readonly_fields = ["secret"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["organization", "url", "event_types", "active"]
+        return [*fields, "secret"] if obj is not None else fields
+
+    @admin.display(description="event types")
+    def event_type_list(self, endpoint: WebhookEndpoint) -> str:
+        return ", ".join(endpoint.event_types) or "all"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        created = services.webhook_endpoint_create(
+            organization=obj.organization,
+            url=obj.url,
+            secret=obj.secret,
+            event_types=obj.event_types,
+            active=obj.active,
+        )
+        obj.pk = created.pk
+        self.message_user(
+            request,
+            "Verify its requests with the signing secret shown on its page.",
+            messages.INFO,
+        )
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["type", "key", "organization", "occurred_at"]
+    list_filter = ["type", "organization"]
+    list_select_related = ["organization"]
+    search_fields = ["key"]
+    readonly_fields = ["organization", "type", "key", "payload", "occurred_at"]
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = [
+        "attempted_at", "status_code", "duration_ms", "error", "response_excerpt",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(OrganizationScoped, admin.ModelAdmin):
+    """Deliveries with every attempt; failed or delivered ones can be resent
+    (the action, or the Resend button on a delivery's page, through a
+    confirmation)."""
+
+    list_display = [
+        "event_type", "url", "status", "attempts", "last_status_code", "created_at",
+    ]  # fmt: skip
+    list_filter = ["status", "event__type", "organization"]
+    list_select_related = ["event"]
+    search_fields = ["url", "event__key"]
+    readonly_fields = [
+        "organization", "event", "endpoint", "url", "status", "attempts",
+        "last_status_code", "last_error", "next_attempt_at", "delivered_at",
+        "created_at",
+    ]  # fmt: skip
+    fields = readonly_fields
+    inlines = [WebhookAttemptInline]
+    actions = ["resend"]
+    change_form_template = "metering/admin/webhook_delivery_change_form.html"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Only resending changes a delivery; its page is for reading.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    @admin.display(description="event", ordering="event__type")
+    def event_type(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.type
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/resend/",
+                view(self.resend_view),
+                name="metering_webhookdelivery_resend",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_resend": request.user.has_perm("metering.change_webhookdelivery"),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def resend_view(self, request, pk: int):
+        """GET, or a POST from the delivery's page: the confirmation. A POST of
+        the confirmation (``confirm``): the resend, through its service."""
+        if not request.user.has_perm("metering.change_webhookdelivery"):
+            raise PermissionDenied
+        delivery = get_object_or_404(
+            self.get_queryset(request).select_related("event"), pk=pk
+        )
+        if request.method == "POST" and "confirm" in request.POST:
+            self._resend(request, delivery)
+            return HttpResponseRedirect(
+                reverse("admin:metering_webhookdelivery_change", args=[delivery.pk])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Resend {delivery.event.type} to {delivery.url}",
+            "delivery": delivery,
+            "original": delivery,
+        }
+        return TemplateResponse(
+            request, "metering/admin/webhook_delivery_resend.html", context
+        )
+
+    @admin.action(
+        description="Resend selected webhook deliveries", permissions=["change"]
+    )
+    def resend(self, request, queryset):
+        for delivery in queryset.select_related("event"):
+            self._resend(request, delivery)
+
+    def _resend(self, request, delivery: WebhookDelivery) -> None:
+        name = f"{delivery.event.type} to {delivery.url}"
+        try:
+            services.webhook_delivery_resend(delivery=delivery, now=timezone.now())
+        except DomainError as error:
+            self.message_user(
+                request, f"{name} was not resent: {error.message}", messages.ERROR
+            )
+            return
+        self.log_change(request, delivery, "Resent")
+        self.message_user(request, f"Resending {name}.", messages.SUCCESS)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from billing_site.timestamps import TimeStampedModel
+from metering.webhook_signing import secret_key_problem
 
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code.")
 
@@ -469,3 +470,158 @@ class UsageCounterPart(_UsageCounterView):
 
     def __str__(self) -> str:
         return f"{self.source} {self.row_id}"
+
+
+class WebhookEvent(TimeStampedModel):
+    """Something that happened in an organization, sent to its webhook endpoints
+    that subscribe to its type; ``payload`` is the ``data`` of the body sent."""
+
+    class Type(models.TextChoices):
+        INVOICE_FINALIZED = "invoice.finalized", "Invoice finalized"
+        INVOICE_PAID = "invoice.paid", "Invoice paid"
+        INVOICE_OVERDUE = "invoice.overdue", "Invoice overdue"
+        CREDIT_NOTE_CREATED = "credit_note.created", "Credit note created"
+        ALERT_TRIGGERED = "alert.triggered", "Alert triggered"
+        WALLET_LOW_BALANCE = "wallet.low_balance", "Wallet low balance"
+        RECOMMENDATION_CREATED = "recommendation.created", "Recommendation created"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhook_events"
+    )
+    type = models.CharField(max_length=64, choices=Type.choices)
+    payload = models.JSONField(default=dict)
+    # The producer's name for what the event is about ("invoice:42"): an event
+    # of one type is emitted once per key; empty for events that never repeat.
+    key = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "type", "key"],
+                condition=~models.Q(key=""),
+                name="webhook_event_unique_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.key or self.pk}"
+
+    @property
+    def message_id(self) -> str:
+        """The ``webhook-id`` header: the same for every attempt and endpoint."""
+        return f"evt_{self.pk}"
+
+
+class WebhookEndpoint(TimeStampedModel):
+    """A URL of the organization's that receives its events, signed in the
+    Standard Webhooks scheme with the endpoint's secret."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=500)
+    # "whsec_" then the base64 of the signing key, at least 32 bytes of key.
+    secret = models.CharField(max_length=200)
+    # Event types (WebhookEvent.Type values) sent here; empty sends every type.
+    event_types = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["organization", "url", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(secret=""), name="webhook_endpoint_secret_set"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def clean(self) -> None:
+        problem = secret_key_problem(self.secret)
+        if problem:
+            raise ValidationError({"secret": [problem]})
+        types = self.event_types
+        if not isinstance(types, list) or not all(
+            isinstance(name, str) and name in WebhookEvent.Type.values for name in types
+        ):
+            raise ValidationError(
+                {
+                    "event_types": [
+                        "A list of event types, among: "
+                        + ", ".join(WebhookEvent.Type.values)
+                        + "."
+                    ]
+                }
+            )
+
+    def receives(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+class WebhookDelivery(TimeStampedModel):
+    """One event sent to one endpoint: its state and its latest attempt's outcome
+    (every attempt is a ``WebhookAttempt``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    event = models.ForeignKey(
+        WebhookEvent, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    url = models.URLField(max_length=500)  # the endpoint's URL when created
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    # Attempts since the delivery was created or last resent (capped).
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "endpoint"], name="webhook_delivery_unique_endpoint"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.type} to {self.url}: {self.status}"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery and what came back."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_rows"
+    )
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)  # none: no reply
+    duration_ms = models.PositiveIntegerField(default=0)  # milliseconds
+    error = models.CharField(max_length=300, blank=True)
+    # The start of the reply's body, as text.
+    response_excerpt = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.attempted_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error}"

@@ -19,7 +19,14 @@ from django.http import Http404
 
 from billing_site.errors import DomainError
 from billing_site.ids import ascii_id
-from metering.models import ApiKey, Customer, Operation, Organization, UsageEvent
+from metering.models import (
+    ApiKey,
+    Customer,
+    Operation,
+    Organization,
+    UsageEvent,
+    WebhookDelivery,
+)
 from metering.services import api_key_hash
 from metering.usage import Metric as Metric
 from metering.usage import active_customer_ids as active_customer_ids
@@ -314,3 +321,14 @@ def live_usage(
             else Decimal("0")
         ),
     )
+
+
+def webhook_delivery_list(
+    *, organizations: QuerySet[Organization], status: str | None = None
+) -> QuerySet[WebhookDelivery]:
+    """Webhook deliveries of ``organizations``, newest first; ``status`` limits
+    them to one state (``WebhookDelivery.Status``)."""
+    deliveries = WebhookDelivery.objects.filter(organization__in=organizations)
+    if status is not None:
+        deliveries = deliveries.filter(status=status)
+    return deliveries

@@ -3,7 +3,11 @@
 from celery import shared_task
 from django.utils import timezone
 
-from metering.services import usage_counters_fold, usage_partitions_ensure
+from metering.services import (
+    usage_counters_fold,
+    usage_partitions_ensure,
+    webhook_delivery_attempt,
+)
 
 
 @shared_task(name="metering.ensure_usage_partitions")
@@ -18,3 +22,20 @@ def ensure_usage_partitions(months_ahead: int = 3) -> list[str]:
 def fold_usage_counters() -> int:
     """Fold pending counter increments into the usage counters (every minute)."""
     return usage_counters_fold()
+
+
+@shared_task(
+    name="metering.deliver_webhook",
+    autoretry_for=(ConnectionError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def webhook_deliver(delivery_id: int) -> str:
+    """POST one webhook delivery once; while it stays pending, the next attempt
+    is scheduled after the delivery's backoff (``retry_delay_seconds``)."""
+    outcome = webhook_delivery_attempt(delivery_id=delivery_id, now=timezone.now())
+    if outcome.retry_in_seconds is not None:
+        webhook_deliver.apply_async(
+            args=[delivery_id], countdown=outcome.retry_in_seconds
+        )
+    return outcome.status

@@ -24,12 +24,8 @@ from bundles.tests.factories import (
     PersonalizedBundleFactory,
 )
 from invoices.models import ProviderCharge
-from invoices.tests.factories import (
-    InvoicingSettingsFactory,
-    ProviderChargeFactory,
-    SubscriptionFactory,
-)
-from metering.models import Customer
+from invoices.tests.factories import ProviderChargeFactory, SubscriptionFactory
+from metering.models import Customer, WebhookEndpoint
 from metering.services import api_key_create
 from metering.tests.factories import CustomerFactory, OrganizationFactory
 from pricing.models import BillingModel
@@ -765,19 +761,39 @@ def test_webhook_url_needs_a_secret_of_32_bytes(hostile_org, secret, valid):
         organization=hostile_org, customer=customer,
         webhook_url="https://example.com/hook", webhook_secret=secret,
     )  # fmt: skip
-    settings = InvoicingSettingsFactory.build(
-        organization=hostile_org,
-        webhook_url="https://example.com/hook", webhook_secret=secret,
-    )  # fmt: skip
     message = {"webhook_secret": ["A webhook URL needs a secret of at least 32 bytes."]}
 
-    for row in (policy, settings):
-        if valid:
-            row.clean()
-        else:
-            with pytest.raises(ValidationError) as error:
-                row.clean()
-            assert error.value.message_dict == message
+    if valid:
+        policy.clean()
+    else:
+        with pytest.raises(ValidationError) as error:
+            policy.clean()
+        assert error.value.message_dict == message
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ("", "An endpoint needs a secret."),
+        ("s" * 40, "A secret starts with 'whsec_'."),
+        ("whsec_not base64!", "A secret's key is base64 after the prefix."),
+        ("whsec_" + "MTIz" * 10, "A secret's key is at least 32 bytes."),  # 30
+        ("whsec_w6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6k=", None),  # "é" * 16
+    ],
+)
+def test_webhook_endpoint_secret_is_a_whsec_key_of_32_bytes(
+    hostile_org, secret, message
+):
+    endpoint = WebhookEndpoint(
+        organization=hostile_org, url="https://example.com/hook", secret=secret
+    )
+
+    if message is None:
+        endpoint.clean()
+    else:
+        with pytest.raises(ValidationError) as error:
+            endpoint.clean()
+        assert error.value.message_dict == {"secret": [message]}
 
 
 def test_bundle_template_validity_seconds_beyond_64_bits_is_400(api):

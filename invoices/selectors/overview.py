@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
-from invoices.models import Invoice, WebhookDelivery
+from invoices.models import Invoice
 from invoices.periods import MONTHLY, Period, period_containing
-from metering.models import Organization
+from metering.models import Organization, WebhookDelivery
+from metering.selectors import webhook_delivery_list
 from scaling.models import Recommendation
 
 # Issued invoices that count as revenue (void ones were cancelled by a credit note).
@@ -61,8 +62,8 @@ def billing_overview(
         drafts=Invoice.objects.filter(
             organization__in=organizations, status=Invoice.Status.DRAFT
         ).count(),
-        failed_webhooks=WebhookDelivery.objects.filter(
-            organization__in=organizations, status=WebhookDelivery.Status.FAILED
+        failed_webhooks=webhook_delivery_list(
+            organizations=organizations, status=WebhookDelivery.Status.FAILED
         ).count(),
         pending_recommendations=Recommendation.objects.filter(
             organization__in=organizations, status=Recommendation.Status.PENDING

@@ -12,8 +12,10 @@ Split by sub-domain; callers import from here:
 - ``draft_storage``: the bulk SQL writes of generated drafts and their lines;
 - ``lifecycle``: finalize, mark paid, void, the periodic cycle, invoicing settings;
 - ``commercial``: tax rates, customers' tax profiles, coupons and their redemption;
-- ``charges``: subscriptions and provider charges (one or a CSV import);
-- ``webhooks``: signed deliveries of invoice events.
+- ``charges``: subscriptions and provider charges (one or a CSV import).
+
+Invoice events reach the organization's webhook endpoints through metering's
+``webhook_event_emit``.
 """
 
 from invoices.documents import LINE_COLUMNS, SNAPSHOT_COLUMNS
@@ -47,14 +49,6 @@ from invoices.services.lifecycle import (
     invoicing_cycle_run,
     invoicing_settings_update,
 )
-from invoices.services.webhooks import (
-    WEBHOOK_TIMEOUT_SECONDS,
-    WebhookTransientError,
-    webhook_delivery_attempt,
-    webhook_delivery_give_up,
-    webhook_payload,
-    webhook_signature,
-)
 
 __all__ = [
     "coupon_create",
@@ -81,10 +75,4 @@ __all__ = [
     "provider_charges_import",
     "SNAPSHOT_COLUMNS",
     "subscription_create",
-    "webhook_delivery_attempt",
-    "webhook_delivery_give_up",
-    "webhook_payload",
-    "webhook_signature",
-    "WEBHOOK_TIMEOUT_SECONDS",
-    "WebhookTransientError",
 ]

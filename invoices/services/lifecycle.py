@@ -20,7 +20,6 @@ from invoices.models import (
     InvoiceNumberSequence,
     InvoicingSettings,
     ProviderCharge,
-    WebhookDelivery,
 )
 from invoices.periods import DAILY, MONTHLY
 from invoices.services.generation import (
@@ -28,7 +27,8 @@ from invoices.services.generation import (
     invoices_generate,
     invoices_generate_fanout,
 )
-from metering.models import Organization
+from metering.models import Organization, WebhookEvent
+from metering.services import webhook_event_emit
 
 
 def _next_number(*, organization: Organization, kind: str) -> int:
@@ -53,7 +53,7 @@ def _locked(invoice: Invoice) -> Invoice:
 @transaction.atomic
 def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     """Issue a draft: number it from the gap-free sequence, date it, freeze it, and
-    notify the organization's webhook after commit."""
+    emit ``invoice.finalized`` to the organization's webhook endpoints."""
     invoice = _locked(invoice)
     if invoice.status != Invoice.Status.DRAFT:
         raise InvalidTransition(
@@ -71,21 +71,29 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
     invoice.issued_on = now.date()
     invoice.due_on = invoice.issued_on + timedelta(days=settings.payment_terms_days)
     invoice.save()
-    if settings.webhook_url:
-        delivery = WebhookDelivery.objects.create(
-            organization=invoice.organization,
-            invoice=invoice,
-            event="invoice.finalized",
-            url=settings.webhook_url,
-        )
-        transaction.on_commit(lambda: _enqueue_webhook(delivery.pk))
+    webhook_event_emit(
+        organization=invoice.organization,
+        type=WebhookEvent.Type.INVOICE_FINALIZED,
+        payload={"invoice": invoice_event_data(invoice)},
+        now=now,
+        key=f"invoice:{invoice.pk}",
+    )
     return invoice
 
 
-def _enqueue_webhook(delivery_id: int) -> None:
-    from invoices.tasks import invoice_webhook_deliver
-
-    invoice_webhook_deliver.delay(delivery_id)
+def invoice_event_data(invoice: Invoice) -> dict:
+    """An invoice as webhook events describe it (amounts as decimal strings)."""
+    return {
+        "id": invoice.pk,
+        "number": invoice.number,
+        "customer_id": invoice.customer_external_id,
+        "period_start": invoice.period_start.isoformat(),
+        "period_end": invoice.period_end.isoformat(),
+        "status": invoice.status,
+        "currency": invoice.currency,
+        "subtotal": str(invoice.subtotal),
+        "total": str(invoice.total),
+    }
 
 
 @transaction.atomic

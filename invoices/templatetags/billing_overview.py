@@ -57,12 +57,12 @@ def billing_overview(context) -> dict:
                 url=_changelist("invoices_invoice", status__exact="draft"),
             )
         )
-    if user.has_perm("invoices.view_webhookdelivery"):
+    if user.has_perm("metering.view_webhookdelivery"):
         tiles.append(
             Tile(
                 label="Failed webhook deliveries",
                 figures=(str(overview.failed_webhooks),),
-                url=_changelist("invoices_webhookdelivery", status__exact="failed"),
+                url=_changelist("metering_webhookdelivery", status__exact="failed"),
             )
         )
     if user.has_perm("scaling.view_recommendation"):

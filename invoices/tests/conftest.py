@@ -18,6 +18,7 @@ from invoices.tests.factories import (
 )
 from metering.models import Operation
 from metering.tests.factories import CustomerFactory, usage_events_bulk_create
+from metering.tests.webhook_receiver import receiver  # noqa: F401 - a fixture
 from pricing.tests.factories import (
     ActivityBasedConfigFactory,
     BillingModelFactory,

@@ -11,7 +11,6 @@ from invoices.models import (
     ProviderCharge,
     Subscription,
     TaxRate,
-    WebhookDelivery,
 )
 from metering.models import Organization, OrganizationMembership
 from metering.tests.factories import CustomerFactory, OrganizationFactory, UserFactory
@@ -80,16 +79,6 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
         void = factory.Trait(
             status="void", number=factory.Sequence(lambda n: f"INV-7{n:05d}")
         )
-
-
-class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = WebhookDelivery
-
-    invoice = factory.SubFactory(InvoiceFactory, finalized=True)
-    organization = factory.SelfAttribute("invoice.organization")
-    event = "invoice.finalized"
-    url = "https://hooks.example.com/billing"
 
 
 def staff_member(organization: Organization, *codenames: str):

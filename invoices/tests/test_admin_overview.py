@@ -11,13 +11,9 @@ from django.urls import reverse
 from invoices import selectors
 from invoices.models import Invoice
 from invoices.periods import MONTHLY, Period
-from invoices.tests.factories import (
-    InvoiceFactory,
-    WebhookDeliveryFactory,
-    staff_member,
-)
+from invoices.tests.factories import InvoiceFactory, staff_member
 from metering.models import Organization
-from metering.tests.factories import CustomerFactory
+from metering.tests.factories import CustomerFactory, WebhookDeliveryFactory
 from scaling.models import Recommendation
 from scaling.tests.factories import FeatureBundleFactory
 
@@ -77,14 +73,10 @@ def overview_data(organization, other_organization):
     monthly(may, org=other_organization)  # draft
 
     WebhookDeliveryFactory.create_batch(
-        2, invoice__customer__organization=organization, status="failed"
+        2, endpoint__organization=organization, status="failed"
     )
-    WebhookDeliveryFactory(
-        invoice__customer__organization=organization, status="delivered"
-    )
-    WebhookDeliveryFactory(
-        invoice__customer__organization=other_organization, status="failed"
-    )
+    WebhookDeliveryFactory(endpoint__organization=organization, status="delivered")
+    WebhookDeliveryFactory(endpoint__organization=other_organization, status="failed")
     RecommendationFactory(customer__organization=organization)
     RecommendationFactory(customer__organization=organization, status="approved")
     RecommendationFactory(customer__organization=other_organization)
@@ -137,7 +129,7 @@ def test_admin_index_shows_the_overview_with_filtered_links(
         ),
         (f"{invoices}?status__exact=draft", "Drafts awaiting finalization", "2"),
         (
-            reverse("admin:invoices_webhookdelivery_changelist")
+            reverse("admin:metering_webhookdelivery_changelist")
             + "?status__exact=failed",
             "Failed webhook deliveries",
             "2",

@@ -2,9 +2,9 @@
 
 Tenancy (organizations, customers, API keys, portal users) lives here; usage event
 ingestion in ``ingest.py`` (its batch storage in ``ingest_postgresql.py`` and
-``ingest_orm.py``), folding counter increments in ``counters.py`` and event table
-partitions in ``partitions.py``, re-exported so callers import everything from
-``metering.services``.
+``ingest_orm.py``), folding counter increments in ``counters.py``, event table
+partitions in ``partitions.py`` and outbound webhooks in ``webhooks.py``,
+re-exported so callers import everything from ``metering.services``.
 """
 
 import hashlib
@@ -26,6 +26,18 @@ from metering.services.ingest import usage_events_ingest as usage_events_ingest
 from metering.services.partitions import (
     usage_partitions_ensure as usage_partitions_ensure,
 )
+from metering.services.webhooks import AttemptOutcome as AttemptOutcome
+from metering.services.webhooks import webhook_body as webhook_body
+from metering.services.webhooks import (
+    webhook_delivery_attempt as webhook_delivery_attempt,
+)
+from metering.services.webhooks import (
+    webhook_delivery_resend as webhook_delivery_resend,
+)
+from metering.services.webhooks import (
+    webhook_endpoint_create as webhook_endpoint_create,
+)
+from metering.services.webhooks import webhook_event_emit as webhook_event_emit
 
 API_KEY_PREFIX = "bk_"
 _LAST_USED_RESOLUTION = timedelta(minutes=1)

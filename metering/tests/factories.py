@@ -11,6 +11,9 @@ from metering.models import (
     Organization,
     PortalUser,
     UsageEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
 )
 
 
@@ -144,3 +147,34 @@ def usage_events_bulk_create(
         )
     }
     return [stored[row["event_id"]] for row in payload]
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    organization = factory.SubFactory(OrganizationFactory)
+    url = "https://hooks.example.com/billing"
+    secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # 32 bytes of key
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEvent
+
+    organization = factory.SubFactory(OrganizationFactory)
+    type = WebhookEvent.Type.INVOICE_FINALIZED
+    payload = factory.LazyFunction(lambda: {"invoice": {"number": "INV-000001"}})
+    occurred_at = factory.LazyFunction(timezone.now)
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    organization = factory.SelfAttribute("endpoint.organization")
+    event = factory.SubFactory(
+        WebhookEventFactory, organization=factory.SelfAttribute("..organization")
+    )
+    url = factory.SelfAttribute("endpoint.url")
