@@ -20,6 +20,7 @@ from billing_site.api_fields import (
     StrictDecimalField,
     StrictIntegerField,
 )
+from billing_site.api_input import StrictLimitOffsetPagination
 from billing_site.api_schema import error_response
 from billing_site.errors import DomainError
 from invoices import selectors, services
@@ -316,14 +317,17 @@ class CustomerCouponsApi(APIView):
     once it reached its maximum or the customer already redeemed it)."""
 
     permission_model = CouponRedemption
+    pagination_class = StrictLimitOffsetPagination
 
     @extend_schema(responses=RedemptionOutputSerializer(many=True))
     def get(self, request, id: str):
         customer = customer_get(organization=request.organization, key=id)
-        return Response(
-            RedemptionOutputSerializer(
-                selectors.customer_redemptions(customer=customer), many=True
-            ).data
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(
+            selectors.customer_redemptions(customer=customer), request, view=self
+        )
+        return paginator.get_paginated_response(
+            RedemptionOutputSerializer(page, many=True).data
         )
 
     @extend_schema(

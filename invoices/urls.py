@@ -10,14 +10,32 @@ from invoices.api import (
     ProviderChargeViewSet,
     SubscriptionViewSet,
 )
+from invoices.api_taxes_coupons import (
+    CouponViewSet,
+    CustomerCouponsApi,
+    CustomerTaxProfileApi,
+    TaxRateViewSet,
+)
 
 router = OptionalSlashRouter()
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("provider-charges", ProviderChargeViewSet, basename="provider-charge")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+router.register("tax-rates", TaxRateViewSet, basename="tax-rate")
+router.register("coupons", CouponViewSet, basename="coupon")
 
 # under /api/v1/
 api_urlpatterns = [
+    re_path(
+        r"^customers/(?P<id>[^/]+)/tax-profile/?$",
+        CustomerTaxProfileApi.as_view(),
+        name="customer-tax-profile",
+    ),
+    re_path(
+        r"^customers/(?P<id>[^/]+)/coupons/?$",
+        CustomerCouponsApi.as_view(),
+        name="customer-coupons",
+    ),
     re_path(
         r"^customers/(?P<id>[^/]+)/current-usage-cost/?$",
         CurrentUsageCostApi.as_view(),
@@ -35,5 +53,6 @@ staff_urlpatterns = [  # under /staff/, namespace "staff"
 # under /portal/, namespace "portal"
 portal_urlpatterns = [
     path("invoices/", views.portal_invoices, name="invoices"),
+    path("invoices/<int:pk>/", views.portal_invoice, name="invoice"),
     path("invoices/<int:pk>/pdf/", views.portal_invoice_pdf, name="invoice-pdf"),
 ]

@@ -33,6 +33,30 @@ def portal_invoices(request):
 
 
 @login_required
+def portal_invoice(request, pk: int):
+    """One issued invoice of the customer: its lines by group and its figures."""
+    customer = portal_customer_for_request(request)
+    invoice = (
+        selectors.customer_invoices(customer=customer)
+        .prefetch_related("lines")
+        .filter(pk=pk)
+        .first()
+    )
+    if invoice is None:
+        raise Http404("No such invoice")
+    return render(
+        request,
+        "invoices/portal_invoice.html",
+        {
+            "customer": customer,
+            "invoice": invoice,
+            "groups": selectors.invoice_line_groups(invoice=invoice),
+            "totals": selectors.invoice_totals(invoice=invoice),
+        },
+    )
+
+
+@login_required
 def portal_invoice_pdf(request, pk: int):
     customer = portal_customer_for_request(request)
     invoice = (

@@ -28,7 +28,12 @@ from bundles.tests.factories import (
 )
 from invoices.periods import MONTHLY, Period
 from invoices.services import invoice_finalize, invoices_generate
-from invoices.tests.factories import ProviderChargeFactory, SubscriptionFactory
+from invoices.tests.factories import (
+    CouponFactory,
+    ProviderChargeFactory,
+    SubscriptionFactory,
+    TaxRateFactory,
+)
 from metering.models import OrganizationMembership
 from metering.services import api_key_create
 from metering.tests.factories import (
@@ -168,6 +173,8 @@ def world(settings):
         "validity": "month",
         "operations": [{"operation": "image.resize", "included_quantity": "10"}],
     }
+    CouponFactory(organization=acme, code="WELCOME")
+    TaxRateFactory(organization=acme, code="DE19", rate_percent=Decimal("19"))
     model_url = f"/api/v1/billing-models/{model.pk}/"
     template_url = f"/api/v1/bundle-templates/{template.pk}/"
     calls = {
@@ -205,6 +212,31 @@ def world(settings):
         ),
         ("POST", "/api/v1/bundles/{id}/decline/"): Call(
             f"/api/v1/bundles/{offered.pk}/decline/", {}
+        ),
+        ("GET", "/api/v1/coupons/"): Call("/api/v1/coupons/"),
+        ("POST", "/api/v1/coupons/"): Call(
+            "/api/v1/coupons/",
+            {"code": "NEW10", "name": "New", "percent_off": "10", "duration": "once"},
+            201,
+        ),
+        ("GET", "/api/v1/customers/{id}/coupons/"): Call(
+            "/api/v1/customers/acme-1/coupons/"
+        ),
+        ("POST", "/api/v1/customers/{id}/coupons/"): Call(
+            "/api/v1/customers/acme-1/coupons/", {"code": "WELCOME"}, 201
+        ),
+        ("GET", "/api/v1/customers/{id}/tax-profile/"): Call(
+            "/api/v1/customers/acme-1/tax-profile/"
+        ),
+        ("PUT", "/api/v1/customers/{id}/tax-profile/"): Call(
+            "/api/v1/customers/acme-1/tax-profile/",
+            {"country": "DE", "tax_id": "DE1", "tax_rate_codes": ["DE19"]},
+        ),
+        ("GET", "/api/v1/tax-rates/"): Call("/api/v1/tax-rates/"),
+        ("POST", "/api/v1/tax-rates/"): Call(
+            "/api/v1/tax-rates/",
+            {"code": "VAT20", "name": "VAT", "rate_percent": "20"},
+            201,
         ),
         ("GET", "/api/v1/customers/"): Call("/api/v1/customers/"),
         ("POST", "/api/v1/customers/"): Call(
@@ -365,6 +397,8 @@ OTHER_KEY_WRITES = {
     "/api/v1/billing-models/": 201,  # created in the key's own organization
     "/api/v1/bundle-templates/": 201,  # likewise
     "/api/v1/customers/": 201,  # likewise
+    "/api/v1/coupons/": 201,  # likewise
+    "/api/v1/tax-rates/": 201,  # likewise
     "/api/v1/operation-prices/": 201,  # likewise
     "/api/v1/events/": 400,  # unknown customer
     "/api/v1/events/batch/": 200,  # the batch answers; the event is rejected

@@ -196,3 +196,36 @@ def test_redemption_limits(organization):
         services.coupon_redeem(coupon=old, customer=first, now=now)
     coupon.refresh_from_db()
     assert coupon.times_redeemed == 1
+
+
+def test_portal_invoice_page_shows_discount_and_totals(
+    client, organization, taxed_customers
+):
+    from metering.tests.factories import PortalUserFactory
+
+    vat, mwst = taxed_customers
+    period = _month(MONTHS[0])
+    services.invoices_generate(
+        organization=organization, period=period, now=period.closes_at
+    )
+    invoice = services.invoice_finalize(
+        invoice=Invoice.objects.get(customer=vat), now=period.closes_at
+    )
+    client.force_login(PortalUserFactory(customer=vat).user)
+    page = client.get(f"/portal/invoices/{invoice.pk}/").content.decode()
+    for text in (
+        "Coupon SPRING20: 20% off",
+        "VAT 20% on 80.00",
+        '<tr id="total-subtotal"><th>Subtotal</th><td class="num">USD 100.00</td>',
+        '<tr id="total-discount_total"><th>Discounts</th>'
+        '<td class="num">USD -20.00</td>',
+        '<tr id="total-tax_total"><th>Tax</th><td class="num">USD 16.00</td>',
+        '<tr id="total-total"><th>Total</th><td class="num">USD 96.00</td>',
+        '<tr id="total-amount_due"><th>Amount due</th><td class="num">USD 96.00</td>',
+    ):
+        assert text in page
+    # Another customer's invoice, and a draft, are not found.
+    draft = Invoice.objects.get(customer=mwst)
+    assert client.get(f"/portal/invoices/{draft.pk}/").status_code == 404
+    client.force_login(PortalUserFactory(customer=mwst).user)
+    assert client.get(f"/portal/invoices/{invoice.pk}/").status_code == 404
