@@ -1,10 +1,10 @@
 """Invoice documents: the PDF (WeasyPrint, from a template) and CSV exports."""
 
-import csv
 import io
 
 from django.template.loader import render_to_string
 
+from billing_site.csv_cells import SafeCsvWriter
 from billing_site.decimals import plain_decimal
 from invoices import selectors
 from invoices.models import Invoice
@@ -51,9 +51,10 @@ def _units(value) -> str:
 
 
 def invoices_csv(invoices) -> str:
-    """One row per invoice line (invoice columns repeated), amounts as decimals."""
+    """One row per invoice line (invoice columns repeated), amounts as decimals;
+    text that a spreadsheet would run as a formula is quoted (``csv_cell``)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(CSV_HEADER)
     for invoice in invoices:
         for line in sorted(invoice.lines.all(), key=lambda line: line.position):
