@@ -203,6 +203,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "billing_site.api_schema.ApiAutoSchema",
+    # Path parameters keep their URL names ({id}, never a {pk} renamed), so the
+    # schema shows what the routes are (tests/test_api_naming.py).
+    "SCHEMA_COERCE_PATH_PK": False,
     "EXCEPTION_HANDLER": "billing_site.api_errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -230,9 +233,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    # Path parameters keep their URL names ({id}, never a {pk} renamed), so the
-    # schema shows what the routes are (tests/test_api_naming.py).
-    "SCHEMA_COERCE_PATH_PK": False,
     # Request bodies get their own components (no read-only fields in them), as
     # client generators expect.
     "COMPONENT_SPLIT_REQUEST": True,

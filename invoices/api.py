@@ -29,13 +29,14 @@ from billing_site.api_fields import (
     StrictDecimalField,
     StrictIntegerField,
 )
-from billing_site.api_schema import error_response
+from billing_site.api_input import aliased_query_param
+from billing_site.api_schema import customer_filter_parameters, error_response
 from billing_site.decimals import plain_decimal
 from billing_site.errors import DomainError
 from invoices import exports, periods, selectors, services
 from invoices.models import Invoice, ProviderCharge, Subscription
 from metering.models import Customer
-from metering.selectors import customer_get
+from metering.selectors import customer_get, customer_named
 from pricing.selectors import billing_model_get
 
 
@@ -66,7 +67,9 @@ class InvoiceOutputSerializer(serializers.ModelSerializer):
 
 class InvoiceFilterSerializer(serializers.Serializer):
     customer_id = serializers.CharField(
-        required=False, max_length=128, help_text="The customer's external id."
+        required=False,
+        max_length=128,
+        help_text="The customer's external id, or its id.",
     )
     status = serializers.ChoiceField(choices=Invoice.Status.choices, required=False)
     period = serializers.CharField(
@@ -124,9 +127,16 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
         filters = InvoiceFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
+        customer = None
+        if data.get("customer_id"):
+            customer = customer_named(
+                organization=self.request.organization,
+                key=data["customer_id"],
+                field="customer_id",
+            )
         return selectors.invoice_list(
             organization=self.request.organization,
-            customer_external_id=data.get("customer_id"),
+            customer_external_id=customer and customer.external_id,
             status=data.get("status"),
             period=data.get("period"),
         )
@@ -237,11 +247,24 @@ class ProviderChargeOutputSerializer(serializers.ModelSerializer):
         return charge.period_start.strftime("%Y-%m")
 
 
+def _of_named_customer(request, rows):
+    """``rows`` of the customer the ``customer_id`` query parameter names, if any;
+    an unknown customer is a 400 naming it."""
+    if named := aliased_query_param(request.query_params, "customer_id"):
+        field, key = named
+        customer = customer_named(
+            organization=request.organization, key=key, field=field
+        )
+        rows = rows.filter(customer=customer)
+    return rows
+
+
 @extend_schema_view(
+    list=extend_schema(parameters=customer_filter_parameters()),
     create=extend_schema(
         request=ProviderChargeInputSerializer,
         responses={201: ProviderChargeOutputSerializer, 409: error_response(409)},
-    )
+    ),
 )
 class ProviderChargeViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
@@ -257,9 +280,12 @@ class ProviderChargeViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return ProviderCharge.objects.none()
-        return ProviderCharge.objects.filter(
-            organization=self.request.organization
-        ).select_related("customer")
+        return _of_named_customer(
+            self.request,
+            ProviderCharge.objects.filter(
+                organization=self.request.organization
+            ).select_related("customer"),
+        )
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -312,10 +338,11 @@ class SubscriptionOutputSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_view(
+    list=extend_schema(parameters=customer_filter_parameters()),
     create=extend_schema(
         request=SubscriptionInputSerializer,
         responses={201: SubscriptionOutputSerializer, 409: error_response(409)},
-    )
+    ),
 )
 class SubscriptionViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
@@ -331,9 +358,12 @@ class SubscriptionViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Subscription.objects.none()
-        return Subscription.objects.filter(
-            organization=self.request.organization
-        ).select_related("customer")
+        return _of_named_customer(
+            self.request,
+            Subscription.objects.filter(
+                organization=self.request.organization
+            ).select_related("customer"),
+        )
 
     def get_serializer_class(self):
         if self.action == "create":

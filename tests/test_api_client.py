@@ -2,8 +2,9 @@
 
 A Python client is generated from the schema with openapi-python-client (offline,
 into a temporary folder), imported, and drives the core flow against a live
-server: create a customer, send a batch of events, read the current usage cost,
-list invoices and download one as PDF.
+server: create a customer, send a batch of events, list the customer's events a
+page at a time, read the current usage cost, list invoices and download one as
+PDF.
 """
 
 import importlib
@@ -85,7 +86,7 @@ def test_generated_client_runs_the_core_flow(generated, live_server):
         customers_create,
         customers_current_usage_cost_retrieve,
     )
-    from billing_api_client.api.events import events_batch_create
+    from billing_api_client.api.events import events_batch_create, events_list
     from billing_api_client.api.invoices import invoices_list, invoices_pdf_retrieve
     from billing_api_client.api.operation_prices import operation_prices_create
 
@@ -133,6 +134,12 @@ def test_generated_client_runs_the_core_flow(generated, live_server):
     assert [row.status.value for row in batch.results] == [
         "accepted", "accepted", "accepted", "duplicate",
     ]  # fmt: skip
+
+    events = events_list.sync(client=client, customer_id="acme-1", limit=2)
+    assert isinstance(events, models.PaginatedUsageEventOutputList), events
+    assert [row.event_id for row in events.results] == ["june-1", "may-2"]
+    assert [row.customer_id for row in events.results] == ["acme-1", "acme-1"]
+    assert "cursor=" in events.to_dict()["next"]
 
     cost = customers_current_usage_cost_retrieve.sync("acme-1", client=client)
     assert isinstance(cost, models.CurrentUsageCostOutput), cost

@@ -8,7 +8,7 @@ from django.utils import timezone
 from invoices import services
 from invoices.models import Invoice, ProviderCharge, Subscription
 from invoices.tests.conftest import AFTER_OCTOBER, OCTOBER, ingest
-from invoices.tests.factories import SubscriptionFactory
+from invoices.tests.factories import ProviderChargeFactory, SubscriptionFactory
 from metering.tests.factories import CustomerFactory
 from pricing.tests.factories import ActivityBasedConfigFactory, BillingModelFactory
 
@@ -63,6 +63,7 @@ def test_list_filters(api_client, invoice, organization):
         return [row["id"] for row in response.json()["results"]]
 
     assert ids("customer_id=acme") == [invoice.pk]
+    assert ids(f"customer_id={invoice.customer_id}") == [invoice.pk]
     assert ids("period=2026-10") == [invoice.pk]
     assert ids("status=draft&period=2026-09&customer_id=acme") == []
     assert len(ids("status=draft")) == 2
@@ -73,6 +74,7 @@ def test_list_filters(api_client, invoice, organization):
     [
         ("period=2026-13", "period", "Use YYYY-MM or YYYY-MM-DD, not '2026-13'."),
         ("status=open", "status", '"open" is not a valid choice.'),
+        ("customer_id=nobody", "customer_id", "Unknown customer 'nobody'."),
     ],
 )
 def test_bad_filters_are_400_naming_the_field(api_client, query, field, message):
@@ -169,6 +171,27 @@ def test_provider_charge_bad_input(api_client, organization, payload, field, mes
     response = api_client.post("/api/v1/provider-charges/", data, format="json")
     assert response.status_code == 400
     assert response.json() == {"errors": {field: [message]}}
+
+
+@pytest.mark.parametrize("collection", ["provider-charges", "subscriptions"])
+def test_lists_filter_by_customer_id(api_client, organization, collection):
+    acme = CustomerFactory(organization=organization, external_id="acme")
+    other = CustomerFactory(organization=organization, external_id="other")
+    for customer in (acme, other):
+        ProviderChargeFactory(customer=customer)
+        SubscriptionFactory(customer=customer)
+
+    def customers(query=""):
+        response = api_client.get(f"/api/v1/{collection}/?{query}")
+        assert response.status_code == 200, response.json()
+        return sorted(row["customer_id"] for row in response.json()["results"])
+
+    assert customers() == ["acme", "other"]
+    assert customers("customer_id=acme") == ["acme"]
+    assert customers(f"customer_id={other.pk}") == ["other"]
+    unknown = api_client.get(f"/api/v1/{collection}/?customer_id=nobody")
+    assert unknown.status_code == 400
+    assert unknown.json() == {"errors": {"customer_id": ["Unknown customer 'nobody'."]}}
 
 
 def test_subscription_post(api_client, organization, hybrid_model):
