@@ -2,6 +2,10 @@
 (kind, activity, tier band, prices), never from their breakdown keys:
 ``Tokens — tier 1 (0–10,000 at 0.002)`` rather than ``tokens.tier_1_cost``."""
 
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing_site.decimals import plain_decimal
 from billing_site.formatting import format_money, format_number
 from pricing import engine
 
@@ -50,3 +54,57 @@ def line_label(line: engine.CostLine, currency: str) -> str:
     if line.kind == engine.MINIMUM_CHARGE_ADJUSTMENT:
         return f"{prefix}top-up to the minimum charge"
     return f"{prefix}{line.key}"
+
+
+@dataclass(frozen=True)
+class LabelledLine:
+    key: str  # the engine's breakdown key
+    label: str
+    units: Decimal | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class CostPreview:
+    """A cost result as screens show it: labelled lines adding up to the total."""
+
+    currency: str
+    lines: tuple[LabelledLine, ...]
+    total: Decimal
+    minimum_charge_applied: bool
+
+
+def cost_preview(result: engine.CostResult) -> CostPreview:
+    return CostPreview(
+        currency=result.currency,
+        lines=tuple(
+            LabelledLine(
+                key=line.key,
+                label=line_label(line, result.currency),
+                units=line.units,
+                amount=line.amount,
+            )
+            for line in result.lines
+        ),
+        total=result.total,
+        minimum_charge_applied=result.minimum_charge_applied,
+    )
+
+
+def cost_preview_data(preview: CostPreview) -> dict:
+    """The preview as JSON values: amounts as decimal strings to the minor unit,
+    units as exact decimal strings."""
+    return {
+        "currency": preview.currency,
+        "total": f"{preview.total:f}",
+        "minimum_charge_applied": preview.minimum_charge_applied,
+        "lines": [
+            {
+                "key": line.key,
+                "label": line.label,
+                "units": None if line.units is None else plain_decimal(line.units),
+                "amount": f"{line.amount:f}",
+            }
+            for line in preview.lines
+        ],
+    }

@@ -111,6 +111,44 @@ def billing_model_pricing(billing_model: BillingModel) -> engine.ModelPricing:
     )
 
 
+def unsaved_model_pricing(
+    *,
+    billing_model: BillingModel,
+    activities: list[tuple[ActivityBasedConfig, list]],
+    currency: str,
+) -> engine.ModelPricing:
+    """The engine input of a billing model held in memory (a form's, not saved):
+    ``activities`` pairs each activity pricing with its tiers in order (anything
+    with ``up_to``, ``unit_price`` and ``flat_fee``). Active activities only, as
+    ``billing_model_pricing`` reads a saved one."""
+    return engine.ModelPricing(
+        model_type=billing_model.model_type,
+        subscription_fee=billing_model.subscription_fee,
+        activities=tuple(
+            engine.ActivityPricing(
+                price_per_unit=config.price_per_unit,
+                activity_type=config.activity_type,
+                base_agent_fee=config.base_agent_fee,
+                volume_pricing_enabled=config.volume_pricing_enabled,
+                tier_mode=config.tier_mode,
+                tiers=tuple(
+                    engine.Tier(
+                        up_to=tier.up_to,
+                        unit_price=tier.unit_price,
+                        flat_fee=tier.flat_fee,
+                    )
+                    for tier in tiers
+                ),
+                minimum_charge=config.minimum_charge,
+                currency=currency,
+            )
+            for config, tiers in activities
+            if config.is_active
+        ),
+        currency=currency,
+    )
+
+
 def organization_with_billing_models(
     *, slug: str | None, among=None
 ) -> Organization | None:

@@ -1,63 +1,31 @@
 """Staff pages: the cost calculator and the BPO comparison (the tier utilisation
 report counts a model's subscribers, so invoicing serves it)."""
 
-from decimal import Decimal
+from dataclasses import dataclass
 
 from django.shortcuts import render
 
 from billing_site.chart_embed import figure_embed
 from billing_site.ids import ascii_id
-from billing_site.money import minor_units
 from metering.models import Organization
 from metering.selectors import staff_organizations
 from metering.staff import staff_page
-from pricing import charts, engine, selectors
-from pricing.forms import BpoComparisonForm
-from pricing.models import BillingModel
+from pricing import charts, engine, labels, selectors
+from pricing.forms import BpoComparisonForm, CostPreviewForm
 
 
-def _plain(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
-
-
-def calculator_config(billing_model: BillingModel) -> dict:
-    """The engine input of ``billing_model`` as JSON for the client-side calculator.
-
-    Decimals travel as exact strings; the page computes with scaled integers.
-    """
-    pricing = selectors.billing_model_pricing(billing_model)
-    return {
-        "id": billing_model.pk,
-        "name": billing_model.name,
-        "model_type": pricing.model_type,
-        "currency": pricing.currency,
-        "minor_units": minor_units(pricing.currency),
-        "subscription_fee": _plain(pricing.subscription_fee),
-        "activities": [
-            {
-                "activity_type": activity.activity_type,
-                "price_per_unit": _plain(activity.price_per_unit),
-                "base_agent_fee": _plain(activity.base_agent_fee),
-                "volume_pricing_enabled": activity.volume_pricing_enabled,
-                "tier_mode": activity.tier_mode,
-                "tiers": [
-                    {
-                        "up_to": _plain(tier.up_to),
-                        "unit_price": _plain(tier.unit_price),
-                        "flat_fee": _plain(tier.flat_fee),
-                    }
-                    for tier in activity.tiers
-                ],
-                "minimum_charge": _plain(activity.minimum_charge),
-                "summary": engine.describe_tiers(activity),
-            }
-            for activity in pricing.activities
-        ],
-    }
+@dataclass(frozen=True)
+class UnitsInput:
+    name: str  # the input's name
+    activity_type: str
+    value: str
+    summary: str  # the activity's tiers in short
 
 
 @staff_page("pricing.view_billingmodel")
 def cost_calculator(request):
+    """What a saved billing model costs for the agents and units typed in, priced
+    by the engine (the page refreshes its figures as they are typed)."""
     models = list(
         selectors.billing_model_all(organizations=staff_organizations(request.user))
     )
@@ -67,16 +35,54 @@ def cost_calculator(request):
         selected = next((m for m in models if m.pk == wanted), None)
     if selected is None and models:
         selected = models[0]
-    return render(
-        request,
-        "pricing/calculator.html",
-        {
-            "title": "Cost calculator",
-            "billing_models": models,
-            "selected": selected,
-            "config": calculator_config(selected) if selected else None,
-        },
-    )
+    context = {"title": "Cost calculator", "billing_models": models}
+    if selected is not None:
+        pricing = selectors.billing_model_pricing(selected)
+        prefix = CostPreviewForm.UNITS_PREFIX
+        values = {
+            "preview_agents": request.GET.get("preview_agents", "1"),
+            **{
+                f"{prefix}{index}": request.GET.get(f"{prefix}{index}", "0")
+                for index in range(len(pricing.activities))
+            },
+        }
+        sample = CostPreviewForm(values)
+        units = [
+            UnitsInput(
+                name=f"{prefix}{index}",
+                activity_type=activity.activity_type,
+                value=values[f"{prefix}{index}"],
+                summary=engine.describe_tiers(activity),
+            )
+            for index, activity in enumerate(pricing.activities)
+        ]
+        preview = errors = None
+        if sample.is_valid():
+            result = engine.calculate_model_cost(
+                pricing,
+                {
+                    activity.activity_type: sample.units(index)
+                    for index, activity in enumerate(pricing.activities)
+                },
+                sample.cleaned_data["preview_agents"],
+            )
+            preview = labels.cost_preview(result)
+        else:
+            words = {u.name: f"Units of {u.activity_type}" for u in units}
+            words["preview_agents"] = "Agents"
+            errors = [
+                f"{words.get(name, name)}: {message}"
+                for name, messages in sample.errors.items()
+                for message in messages
+            ]
+        context.update(
+            selected=selected,
+            agents=values["preview_agents"],
+            units=units,
+            preview=preview,
+            errors=errors,
+        )
+    return render(request, "pricing/calculator.html", context)
 
 
 def _organization(request) -> Organization | None:

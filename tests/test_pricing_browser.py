@@ -1,5 +1,6 @@
-"""The pricing cost calculator, driven in a real browser: its live figures must be
-the server engine's, line by line."""
+"""Pricing screens in a real browser: the billing model page's preview of its
+unsaved form and the staff cost calculator both show the server engine's figures,
+line by line, with labels in words."""
 
 from decimal import Decimal
 
@@ -7,6 +8,7 @@ import pytest
 
 from metering.tests.factories import OrganizationFactory, UserFactory
 from pricing import engine, selectors, services
+from pricing.models import PriceTier
 from pricing.services import ActivitySpec, BillingModelSpec, TierSpec
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,25 +26,9 @@ def login(page, live_server) -> None:
     page.wait_for_selector("#site-name")
 
 
-def shown_breakdown(page) -> dict[str, Decimal]:
-    page.wait_for_selector("#pricing-calculator[data-state]")
-    rows = page.eval_on_selector_all(
-        "[data-calc-breakdown] tr",
-        "rows => rows.map(r => [r.dataset.key, r.cells[1].textContent])",
-    )
-    total = page.inner_text("[data-calc-total]")
-    return {**{key: D(amount) for key, amount in rows}, "total": D(total)}
-
-
-def set_inputs(page, agents: str, units: dict[str, str]) -> None:
-    page.fill("[data-calc-agents]", agents)
-    for activity_type, value in units.items():
-        page.fill(f"[data-calc-units='{activity_type}']", value)
-
-
-def test_calculator_matches_the_engine(live_server, page):
-    organization = OrganizationFactory()
-    gpt = services.billing_model_create(
+def gpt_tokens_model(organization):
+    """The seed's "Token-Based AI Services" model (2 agents, 15,000 tokens: 47.50)."""
+    return services.billing_model_create(
         organization=organization,
         spec=BillingModelSpec(
             name="Token-Based AI Services",
@@ -61,64 +47,87 @@ def test_calculator_matches_the_engine(live_server, page):
             ),
         ),
     )
-    odd = services.billing_model_create(
-        organization=organization,
-        spec=BillingModelSpec(
-            name="Odd volume",
-            activities=(
-                ActivitySpec(
-                    activity_type="minutes",
-                    price_per_unit=D("0.00333333"),
-                    base_agent_fee=D("0.50"),
-                    volume_pricing_enabled=True,
-                    tier_mode="volume",
-                    tiers=(
-                        TierSpec(D("12.5"), D("0.01234567"), D("1.25")),
-                        TierSpec(D(1000), D("0.00555555"), D("2")),
-                    ),
-                    minimum_charge=D("3.00"),
-                ),
-            ),
-        ),
+
+
+def preview_total(page, total: str) -> None:
+    page.wait_for_selector(f"#pricing-preview[data-state=ready][data-total='{total}']")
+
+
+def no_empty_error_box(page) -> None:
+    empty = page.eval_on_selector_all(
+        ".errornote", "boxes => boxes.filter(b => !b.textContent.trim()).length"
     )
+    assert empty == 0
+
+
+def stored_prices(model) -> list[Decimal]:
+    return list(
+        PriceTier.objects.filter(config__billing_model=model)
+        .order_by("position")
+        .values_list("unit_price", flat=True)
+    )
+
+
+def test_billing_model_page_previews_unsaved_tiers_then_saves_them(live_server, page):
+    model = gpt_tokens_model(OrganizationFactory())
     login(page, live_server)
-
-    page.goto(f"{live_server.url}/staff/pricing/calculator/?model={gpt.pk}")
-    set_inputs(page, "2", {"gpt_tokens": "15000"})
-    assert shown_breakdown(page) == {
-        "base_agent_fee": D("30.00"),
-        "tier_1_cost": D("7.50"),
-        "tier_2_cost": D("10.00"),
-        "total": D("47.50"),
-    }
-    gpt_pricing = selectors.billing_model_pricing(gpt)
-    for agents, units in [("0", "0"), ("1", "5000"), ("3", "20000.5"),
-                          ("0", "1234567.891"), ("7", "19999.999999")]:  # fmt: skip
-        set_inputs(page, agents, {"gpt_tokens": units})
-        expected = engine.calculate_model_cost(gpt_pricing, D(units), int(agents))
-        assert shown_breakdown(page) == expected.breakdown, (agents, units)
-    set_inputs(page, "0", {"gpt_tokens": "100"})
-    assert shown_breakdown(page)["minimum_charge_adjustment"] == D("9.85")
-    assert page.is_visible("[data-calc-minimum]")
-
-    page.goto(f"{live_server.url}/staff/pricing/calculator/?model={odd.pk}")
-    odd_pricing = selectors.billing_model_pricing(odd)
-    for agents, units in [("1", "0"), ("0", "12.5"), ("2", "12.500001"),
-                          ("1", "999.999"), ("3", "5000.123456")]:  # fmt: skip
-        set_inputs(page, agents, {"minutes": units})
-        expected = engine.calculate_model_cost(odd_pricing, D(units), int(agents))
-        assert shown_breakdown(page) == expected.breakdown, (agents, units)
-
-    set_inputs(page, "1.5", {"minutes": "-3"})
-    page.wait_for_selector("#pricing-calculator[data-state=invalid]")
-    assert page.inner_text("[data-calc-errors]") == (
-        "Agents must be a whole number, 0 or more. Units (minutes) must be a "
-        "number, 0 or more, with at most 6 decimals."
+    page.goto(f"{live_server.url}/admin/pricing/billingmodel/{model.pk}/change/")
+    page.fill("#preview-agents", "2")
+    page.fill("#preview-units-0", "15000")
+    preview_total(page, "47.50")
+    rows = page.eval_on_selector_all(
+        "#pricing-preview tbody tr",
+        "rows => rows.map(r => Array.from(r.cells, c => c.textContent.trim()))",
     )
-    assert page.inner_text("[data-calc-total]") == "—"
+    assert rows == [
+        ["Gpt tokens — base fee (2 agents at USD 15.00)", "2", "USD 30.00"],
+        ["Gpt tokens — tier 1 (0–5,000 at 0.0015)", "5,000", "USD 7.50"],
+        ["Gpt tokens — tier 2 (5,000–20,000 at 0.001)", "10,000", "USD 10.00"],
+    ]
+
+    # Tier 2 repriced in the form, not saved: the preview follows, the database
+    # does not.
+    page.fill("[name='activity_configs-0-tiers-1-unit_price']", "0.0012")
+    preview_total(page, "49.50")
+    assert page.inner_text("#pricing-preview tfoot [data-total]") == "USD 49.50"
+    assert stored_prices(model) == [D("0.0015"), D("0.001")]
+    no_empty_error_box(page)
+
+    # A threshold below the previous one: the preview names the problem.
+    page.fill("[name='activity_configs-0-tiers-1-up_to']", "4000")
+    page.wait_for_selector("#pricing-preview[data-state=invalid]")
+    assert "Activity 1, tier 2, up to: Must be greater than the previous tier's" in (
+        page.inner_text("#pricing-preview [data-preview-errors]")
+    )
+    page.fill("[name='activity_configs-0-tiers-1-up_to']", "20000")
+    preview_total(page, "49.50")
+    assert page.inner_text("#pricing-preview [data-preview-errors]") == ""
+    no_empty_error_box(page)
+
+    # A third tier typed into a blank row, then Save: every tier is stored.
+    page.fill("[name='activity_configs-0-tiers-2-up_to']", "50000")
+    page.fill("[name='activity_configs-0-tiers-2-unit_price']", "0.0008")
+    page.fill("#preview-units-0", "30000")
+    # 30.00 + 7.50 + 15,000 x 0.0012 + 10,000 x 0.0008 = 30 + 7.50 + 18 + 8
+    preview_total(page, "63.50")
+    page.click("input[name=_save]")
+    page.wait_for_selector("#changelist")
+    assert list(
+        PriceTier.objects.filter(config__billing_model=model)
+        .order_by("position")
+        .values_list("position", "up_to", "unit_price")
+    ) == [
+        (1, D(5000), D("0.0015")),
+        (2, D(20000), D("0.0012")),
+        (3, D(50000), D("0.0008")),
+    ]
+    expected = engine.calculate_model_cost(
+        selectors.billing_model_pricing(model), D(30000), 2
+    )
+    assert expected.total == D("63.50")
 
 
-def test_hybrid_calculator_on_the_admin_page_matches_the_engine(live_server, page):
+def test_hybrid_preview_has_units_for_each_activity(live_server, page):
     organization = OrganizationFactory()
     hybrid = services.billing_model_create(
         organization=organization,
@@ -141,10 +150,48 @@ def test_hybrid_calculator_on_the_admin_page_matches_the_engine(live_server, pag
     login(page, live_server)
     page.goto(f"{live_server.url}/admin/pricing/billingmodel/{hybrid.pk}/change/")
     pricing = selectors.billing_model_pricing(hybrid)
-    for agents, calls, tokens in [("2", "100", "15000"), ("0", "0", "0"),
-                                  ("5", "333", "75000.25")]:  # fmt: skip
-        set_inputs(page, agents, {"api_calls": calls, "tokens": tokens})
+    assert page.inner_text("label[for=preview-units-0]") == "Units of api_calls"
+    assert page.inner_text("label[for=preview-units-1]") == "Units of tokens"
+    for agents, calls, tokens in [("2", "100", "15000"), ("5", "333", "75000.25")]:
+        page.fill("#preview-agents", agents)
+        page.fill("#preview-units-0", calls)
+        page.fill("#preview-units-1", tokens)
         expected = engine.calculate_model_cost(
             pricing, {"api_calls": D(calls), "tokens": D(tokens)}, int(agents)
         )
-        assert shown_breakdown(page) == expected.breakdown
+        preview_total(page, f"{expected.total:f}")
+        amounts = page.eval_on_selector_all(
+            "#pricing-preview tbody tr",
+            "rows => rows.map(r => [r.dataset.key, r.cells[2].dataset.amount])",
+        )
+        assert {key: D(amount) for key, amount in amounts} == {
+            key: amount for key, amount in expected.breakdown.items() if key != "total"
+        }
+
+    # Another activity added in the form gets its own units box.
+    page.click("#activity_configs-group .add-row a")
+    page.wait_for_selector("#preview-units-2")
+    page.fill("[name='activity_configs-2-activity_type']", "minutes")
+    assert page.inner_text("label[for=preview-units-2]") == "Units of minutes"
+
+
+def test_calculator_shows_the_engine_figures(live_server, page):
+    gpt = gpt_tokens_model(OrganizationFactory())
+    login(page, live_server)
+    page.goto(f"{live_server.url}/staff/pricing/calculator/?model={gpt.pk}")
+    page.fill("#calc-agents", "2")
+    page.fill("#calc-units-0", "15000")
+    page.wait_for_selector("#pricing-calculator [data-total='47.50']")
+    assert page.inner_text("#pricing-calculator [data-total]") == "USD 47.50"
+    assert page.inner_text("#pricing-calculator tbody tr:nth-child(3) td") == (
+        "Gpt tokens — tier 2 (5,000–20,000 at 0.001)"
+    )
+    page.fill("#calc-units-0", "100")
+    page.fill("#calc-agents", "0")
+    page.wait_for_selector("#pricing-calculator [data-total='10.00']")
+    assert "The minimum charge applies." in page.inner_text("#pricing-calculator")
+    page.fill("#calc-agents", "1.5")
+    page.wait_for_selector("#pricing-calculator[data-state=invalid]")
+    assert page.inner_text("#pricing-calculator .errornote") == (
+        "Agents: Enter a whole number."
+    )

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.urls import reverse
 
 from metering.tests.factories import UserFactory
@@ -18,29 +19,45 @@ def staff_client(client):
     return client
 
 
-def config_form(config: ActivityBasedConfig, rows: list[dict], initial: int) -> dict:
-    """The POST of the activity pricing admin page with ``rows`` as tier forms."""
-    data = {
-        "billing_model": config.billing_model_id,
-        "activity_type": config.activity_type,
-        "unit_type": config.unit_type,
-        "price_per_unit": str(config.price_per_unit),
-        "base_agent_fee": str(config.base_agent_fee),
-        "volume_pricing_enabled": "on",
-        "tier_mode": config.tier_mode,
-        "minimum_charge": str(config.minimum_charge),
-        "billing_frequency": config.billing_frequency,
-        "is_active": "on",
-        "tiers-TOTAL_FORMS": str(len(rows)),
-        "tiers-INITIAL_FORMS": str(initial),
-        "tiers-MIN_NUM_FORMS": "0",
-        "tiers-MAX_NUM_FORMS": "1000",
-        "_save": "Save",
-    }
+def page_data(response) -> dict[str, str]:
+    """The POST the billing model page sends as it was shown: the model, each
+    activity pricing form and its tier forms, with their management forms."""
+    data: dict[str, str] = {"_save": "Save"}
+
+    def add(form) -> None:
+        for bound in form:
+            value = bound.value()
+            if isinstance(bound.field.widget, forms.CheckboxInput):
+                if value:
+                    data[bound.html_name] = "on"
+                continue
+            data[bound.html_name] = "" if value is None else str(value)
+
+    add(response.context["adminform"].form)
+    formset = response.context["inline_admin_formsets"][0].formset
+    add(formset.management_form)
+    for form in formset.forms:
+        add(form)
+        add(form.tier_formset.management_form)
+        for tier_form in form.tier_formset.forms:
+            add(tier_form)
+    return data
+
+
+def set_tiers(data: dict, rows: list[dict], activity: int = 0) -> dict:
+    """``data`` with the tier forms of one activity replaced by ``rows`` (new
+    rows, or saved ones naming their ``id``)."""
+    prefix = f"activity_configs-{activity}-tiers-"
+    for key in [key for key in data if key.startswith(prefix)]:
+        del data[key]
+    data[f"{prefix}TOTAL_FORMS"] = str(len(rows))
+    data[f"{prefix}INITIAL_FORMS"] = str(sum(1 for row in rows if "id" in row))
+    data[f"{prefix}MIN_NUM_FORMS"] = "0"
+    data[f"{prefix}MAX_NUM_FORMS"] = "1000"
     for index, row in enumerate(rows):
+        row = {"flat_fee": "0", **row}  # as the page shows a blank row
         for key, value in row.items():
-            data[f"tiers-{index}-{key}"] = "" if value is None else str(value)
-        data[f"tiers-{index}-config"] = str(config.pk)
+            data[f"{prefix}{index}-{key}"] = "" if value is None else str(value)
     return data
 
 
@@ -49,6 +66,10 @@ def stored_tiers(config) -> list[tuple]:
         (tier.position, tier.up_to, tier.unit_price, tier.flat_fee)
         for tier in PriceTier.objects.filter(config=config).order_by("position")
     ]
+
+
+def change_url(model) -> str:
+    return reverse("admin:pricing_billingmodel_change", args=[model.pk])
 
 
 FIVE_TIERS = [
@@ -60,10 +81,41 @@ FIVE_TIERS = [
 ]
 
 
-def test_tier_editor_round_trips_a_five_tier_model(staff_client):
-    config = ActivityBasedConfigFactory(volume_pricing_enabled=True)
-    url = reverse("admin:pricing_activitybasedconfig_change", args=[config.pk])
-    response = staff_client.post(url, config_form(config, FIVE_TIERS, 0))
+def test_tiers_are_edited_on_the_billing_model_page(staff_client, gpt_token_model):
+    config = gpt_token_model.activity_configs.get()
+    url = change_url(gpt_token_model)
+    page = staff_client.get(url)
+    tiers = page.context["inline_admin_formsets"][0].formset.forms[0].tier_formset
+    # The two saved tiers, unpadded, then two blank rows numbered after them.
+    assert [(form["up_to"].value(), form["unit_price"].value()) for form in tiers] == [
+        ("5000", "0.0015"), ("20000", "0.001"), (None, None), (None, None),
+    ]  # fmt: skip
+    assert [form["position"].value() for form in tiers.forms[2:]] == [3, 4]
+
+    data = page_data(page)
+    data["activity_configs-0-tiers-1-unit_price"] = "0.0012"
+    data["activity_configs-0-tiers-2-up_to"] = "50000"
+    data["activity_configs-0-tiers-2-unit_price"] = "0.0008"
+    data["activity_configs-0-price_per_unit"] = "0.0005"
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.context["errors"]
+    assert stored_tiers(config) == [
+        (1, D("5000"), D("0.0015"), D("0")),
+        (2, D("20000"), D("0.0012"), D("0")),
+        (3, D("50000"), D("0.0008"), D("0")),
+    ]
+    config.refresh_from_db()
+    assert config.price_per_unit == D("0.0005")
+
+
+def test_tiers_round_trip_five_tiers_reordered_and_deleted(staff_client, organization):
+    config = ActivityBasedConfigFactory(
+        billing_model=BillingModelFactory(organization=organization),
+        volume_pricing_enabled=True,
+    )
+    url = change_url(config.billing_model)
+    data = set_tiers(page_data(staff_client.get(url)), FIVE_TIERS)
+    response = staff_client.post(url, data)
     assert response.status_code == 302, response.context["errors"]
     assert stored_tiers(config) == [
         (1, D("1000"), D("0.01"), D("0")),
@@ -73,18 +125,12 @@ def test_tier_editor_round_trips_a_five_tier_model(staff_client):
         (5, None, D("0.002"), D("0")),
     ]
 
-    # The page shows the same five tiers back, in order.
-    page = staff_client.get(url)
-    formset = page.context["inline_admin_formsets"][0].formset
-    shown = [
-        (form.instance.position, form.instance.up_to, form.instance.unit_price)
-        for form in formset.forms
-        if form.instance.pk
-    ]
-    assert shown == [(t[0], t[1], t[2]) for t in stored_tiers(config)]
-
     # Reorder (swap the first two positions' bands), drop tier 4, save again.
-    ids = [tier.pk for tier in PriceTier.objects.filter(config=config)]
+    ids = list(
+        PriceTier.objects.filter(config=config)
+        .order_by("position")
+        .values_list("pk", flat=True)
+    )
     rows = [
         {"id": ids[0], "position": 2, "up_to": "5000", "unit_price": "0.009"},
         {"id": ids[1], "position": 1, "up_to": "1000", "unit_price": "0.011"},
@@ -96,7 +142,9 @@ def test_tier_editor_round_trips_a_five_tier_model(staff_client):
     ]  # fmt: skip
     for row in rows:
         row.setdefault("flat_fee", "0")
-    response = staff_client.post(url, config_form(config, rows, 5))
+        row["config"] = config.pk
+    data = set_tiers(page_data(staff_client.get(url)), rows)
+    response = staff_client.post(url, data)
     assert response.status_code == 302, response.context["errors"]
     assert stored_tiers(config) == [
         (1, D("1000"), D("0.011"), D("0")),
@@ -106,35 +154,88 @@ def test_tier_editor_round_trips_a_five_tier_model(staff_client):
     ]
 
 
-def test_tier_editor_shows_validation_messages_inline(staff_client):
-    config = ActivityBasedConfigFactory(volume_pricing_enabled=True)
-    url = reverse("admin:pricing_activitybasedconfig_change", args=[config.pk])
-    rows = [
-        {"position": 1, "up_to": "5000", "unit_price": "0.01", "flat_fee": "0"},
-        {"position": 2, "up_to": "4000", "unit_price": "-1", "flat_fee": "0"},
-    ]
-    response = staff_client.post(url, config_form(config, rows, 0))
+def test_tier_problems_show_on_their_rows_and_nothing_is_saved(
+    staff_client, gpt_token_model
+):
+    config = gpt_token_model.activity_configs.get()
+    url = change_url(gpt_token_model)
+    data = page_data(staff_client.get(url))
+    data["activity_configs-0-tiers-1-up_to"] = "4000"
+    data["activity_configs-0-tiers-1-unit_price"] = "-1"
+    data["name"] = "Renamed"
+    response = staff_client.post(url, data)
     assert response.status_code == 200
-    formset = response.context["inline_admin_formsets"][0].formset
-    assert formset.forms[1].errors == {
+    activity = response.context["inline_admin_formsets"][0].formset.forms[0]
+    assert activity.tier_formset.forms[1].errors == {
         "up_to": ["Must be greater than the previous tier's threshold (5000)."],
         "unit_price": ["Must not be negative."],
     }
-    assert "Must be greater than the previous tier" in response.content.decode()
-    assert stored_tiers(config) == []
+    assert activity.non_field_errors() == ["Correct the tiers of this activity below."]
+    body = response.content.decode()
+    assert "Must be greater than the previous tier" in body
+    assert "Please correct the error below." in body
+    assert stored_tiers(config) == [
+        (1, D("5000"), D("0.0015"), D("0")),
+        (2, D("20000"), D("0.001"), D("0")),
+    ]
+    gpt_token_model.refresh_from_db()
+    assert gpt_token_model.name == "Token-Based AI Services"
 
 
-def test_tier_editor_refuses_tiers_without_volume_pricing(staff_client):
-    config = ActivityBasedConfigFactory(volume_pricing_enabled=False)
-    url = reverse("admin:pricing_activitybasedconfig_change", args=[config.pk])
-    data = config_form(config, FIVE_TIERS[:1], 0)
-    del data["volume_pricing_enabled"]
+def test_tiers_need_volume_pricing(staff_client, gpt_token_model):
+    url = change_url(gpt_token_model)
+    data = page_data(staff_client.get(url))
+    del data["activity_configs-0-volume_pricing_enabled"]
     response = staff_client.post(url, data)
     assert response.status_code == 200
-    formset = response.context["inline_admin_formsets"][0].formset
-    assert formset.non_form_errors() == [
+    activity = response.context["inline_admin_formsets"][0].formset.forms[0]
+    assert activity.tier_formset.non_form_errors() == [
         "Tiers apply only when volume pricing is enabled."
     ]
+
+
+def test_a_new_activity_is_saved_with_its_tiers(staff_client, organization):
+    response = staff_client.get(reverse("admin:pricing_billingmodel_add"))
+    data = page_data(response)
+    data.update(
+        {
+            "organization": str(organization.pk),
+            "name": "Tiered from scratch",
+            "model_type": "activity",
+            "activity_configs-TOTAL_FORMS": "1",
+            "activity_configs-0-activity_type": "tokens",
+            "activity_configs-0-unit_type": "token",
+            "activity_configs-0-is_active": "on",
+            "activity_configs-0-price_per_unit": "0.001",
+            "activity_configs-0-base_agent_fee": "0",
+            "activity_configs-0-minimum_charge": "0",
+            "activity_configs-0-volume_pricing_enabled": "on",
+            "activity_configs-0-tier_mode": "graduated",
+            "activity_configs-0-billing_frequency": "monthly",
+        }
+    )
+    set_tiers(
+        data,
+        [
+            {"position": 1, "up_to": "10000", "unit_price": "0.002"},
+            {"position": 2, "up_to": "", "unit_price": ""},
+        ],
+    )
+    response = staff_client.post(reverse("admin:pricing_billingmodel_add"), data)
+    assert response.status_code == 302, response.context["errors"]
+    config = ActivityBasedConfig.objects.get(billing_model__name="Tiered from scratch")
+    assert stored_tiers(config) == [(1, D("10000"), D("0.002"), D("0"))]
+
+
+def test_the_activity_pricing_page_sends_to_its_billing_model(
+    staff_client, gpt_token_model
+):
+    config = gpt_token_model.activity_configs.get()
+    response = staff_client.get(
+        reverse("admin:pricing_activitybasedconfig_change", args=[config.pk])
+    )
+    assert response.status_code == 302
+    assert response["Location"] == change_url(gpt_token_model)
 
 
 def test_billing_model_changelist_shows_tiers_compactly(
@@ -165,19 +266,20 @@ def test_billing_model_changelist_filters_by_type_and_activity(
     assert list(response.context["cl"].result_list) == []
 
 
-def test_billing_model_change_page_embeds_the_calculator(staff_client, gpt_token_model):
-    url = reverse("admin:pricing_billingmodel_change", args=[gpt_token_model.pk])
-    response = staff_client.get(url)
+def test_billing_model_page_has_the_preview_and_no_empty_error_box(
+    staff_client, gpt_token_model
+):
+    response = staff_client.get(change_url(gpt_token_model))
     assert response.status_code == 200
-    config = response.context["config"]
-    assert config["activities"][0]["tiers"] == [
-        {"up_to": "5000", "unit_price": "0.0015", "flat_fee": "0"},
-        {"up_to": "20000", "unit_price": "0.001", "flat_fee": "0"},
-    ]
     body = response.content.decode()
-    assert 'id="pricing-calculator-config"' in body
-    assert "pricing/calculator.js" in body
-    assert "edit tiers" in body
+    preview = reverse(
+        "admin:pricing_billingmodel_change_preview", args=[gpt_token_model.pk]
+    )
+    assert f'data-url="{preview}"' in body
+    assert "errornote" not in body
+    assert "calculator.js" not in body
+    assert "<script>" not in body  # no inline script: the CSP refuses them
+    assert "10000.000000" not in body and "0.00150000" not in body
 
 
 def test_activity_model_needs_exactly_one_activity_in_admin(staff_client, organization):

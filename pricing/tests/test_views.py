@@ -23,19 +23,46 @@ def test_staff_pages_need_staff(client):
         assert "/admin/login/" in response["Location"]
 
 
-def test_calculator_page_carries_the_selected_model(
+def test_calculator_page_prices_the_selected_model_on_the_server(
     staff_client, gpt_token_model, api_calls_model
 ):
     url = reverse("staff:pricing-calculator")
-    response = staff_client.get(url, {"model": gpt_token_model.pk})
-    assert response.status_code == 200
-    config = response.context["config"]
-    assert config["name"] == "Token-Based AI Services"
-    assert config["minor_units"] == 2
-    assert config["activities"][0]["summary"] == (
-        "0-5k @0.0015 | 5k-20k @0.001 | 20k+ @0.002"
+    response = staff_client.get(
+        url,
+        {
+            "model": gpt_token_model.pk,
+            "preview_agents": "2",
+            "preview_units-0": "15000",
+        },
     )
-    assert "data-calculator" in response.content.decode()
+    assert response.status_code == 200
+    assert response.context["selected"] == gpt_token_model
+    (units,) = response.context["units"]
+    assert units.summary == "0-5k @0.0015 | 5k-20k @0.001 | 20k+ @0.002"
+    preview = response.context["preview"]
+    assert [(line.label, line.amount) for line in preview.lines] == [
+        ("Gpt tokens — base fee (2 agents at USD 15.00)", Decimal("30.00")),
+        ("Gpt tokens — tier 1 (0–5,000 at 0.0015)", Decimal("7.50")),
+        ("Gpt tokens — tier 2 (5,000–20,000 at 0.001)", Decimal("10.00")),
+    ]
+    assert preview.total == Decimal("47.50")
+    body = response.content.decode()
+    assert "USD 47.50" in body
+    assert "calculator.js" not in body
+    assert "errornote" not in body
+
+
+def test_calculator_page_names_bad_samples(staff_client, gpt_token_model):
+    response = staff_client.get(
+        reverse("staff:pricing-calculator"),
+        {"preview_agents": "1.5", "preview_units-0": "-3"},
+    )
+    assert response.context["preview"] is None
+    assert response.context["errors"] == [
+        "Agents: Enter a whole number.",
+        "Units of gpt_tokens: Ensure this value is greater than or equal to 0.",
+    ]
+    assert 'data-state="invalid"' in response.content.decode()
 
 
 def test_calculator_page_without_models(staff_client):
