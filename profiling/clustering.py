@@ -26,6 +26,9 @@ from sklearn.neighbors import NearestNeighbors
 MINIBATCH_THRESHOLD = 5_000
 SILHOUETTE_SAMPLE = 3_000
 DEFAULT_K_RANGE = (2, 10)
+# Principal components segments are found in; a group of customers is tested
+# only with at least four customers per component (``profiling.splits``).
+SEGMENT_COMPONENTS = 20
 UNUSUAL = -1
 
 

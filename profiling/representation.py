@@ -6,11 +6,10 @@ Blocks (each column computed per customer):
 - ``mix``: the shares of each operation;
 - ``sequences``: the shares of the most frequent transitions (operation -> next
   operation inside a session);
-- ``timing``: the shares of each hour of the day and weekday;
-- ``activity``: log rates per day of the customer's own observed span (events,
-  sessions), log session length and duration, log data volume, the dispersion of
-  the daily event counts and the share of days with any event (how bursty the days
-  are).
+- ``hours`` and ``weekdays``: the shares of each hour of the day and weekday;
+- ``rates``: log rates per day of the customer's own observed span (events,
+  sessions), log session length and duration, log data volume;
+- ``rhythm``: the dispersion of the daily event counts (how bursty the days are).
 
 Shares are unbiased whatever the number of events, so a young customer with few
 events lands near their group, not in a corner of their own (square roots of
@@ -28,17 +27,29 @@ differently) counts for nothing. Each block is then scaled to a total variance
 equal to its share of customer signal (the reliability of its weighted variance):
 a block counts by how reliably it tells customers apart, not by its number of
 columns, and no block has a fixed weight.
+
+Groups. Reliable is not the same as grouped: customers' rates differ reliably
+but continuously, and such a block would carve segments out of a continuum. So
+each block is tested for groups among the settled customers with the split test
+of ``profiling.splits`` (its best split in two against Gaussian data of the same
+covariance, at the one-sided 1% level); blocks in which no two groups are found
+count for nothing. When no block shows groups, every block keeps its weight (the
+segments are then only as good as the reliable columns make them), and with too
+few customers for the test to have power (``group_tests``) every block is kept.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from profiling import clustering, splits
 from profiling.features import DAY, EventArrays
 
 # Transition columns kept: the most frequent ones across the organization.
 MAX_TRANSITION_COLUMNS = 200
-BLOCKS = ("mix", "sequences", "timing", "activity")
+BLOCKS = ("mix", "sequences", "hours", "weekdays", "rates", "rhythm")
+# Principal components a block is tested for groups in.
+GROUP_TEST_COMPONENTS = 10
 # Days a customer must be seen for their weekday shares and burstiness to be theirs.
 WEEK_DAYS = 7
 
@@ -56,12 +67,17 @@ class Representation:
     # seen and their burstiness is the average (``week_columns``).
     settled: np.ndarray
     # Per column: needs a week of the customer to mean anything (weekday shares,
-    # the dispersion of daily counts, the share of active days).
+    # the dispersion of daily counts).
     week_columns: np.ndarray
+    # Per block: the split test for groups (None: too few customers to test).
+    group_tests: tuple[splits.SplitTest | None, ...] = ()
+    # Per block: it counts (groups found, not tested, or no block shows groups).
+    kept: tuple[bool, ...] = ()
 
     def block_report(self) -> list[dict]:
         """Per block: columns, columns that tell customers apart, the block's
-        reliability and its share of the total variance segments are found in."""
+        reliability, the test for groups (z against Gaussian data, groups found)
+        and its share of the total variance segments are found in."""
         variance = (self.matrix**2).sum(axis=0)
         total = float(variance.sum()) or 1.0
         report = []
@@ -69,6 +85,7 @@ class Representation:
             mine = self.block_of_column == index
             own = self.reliability[mine]
             squares = float((own**2).sum())
+            test = self.group_tests[index] if self.group_tests else None
             report.append(
                 {
                     "block": name,
@@ -77,6 +94,9 @@ class Representation:
                     "reliability": round(float((own**3).sum()) / squares, 3)
                     if squares
                     else 0.0,
+                    "groups_z": round(test.z, 1) if test is not None else None,
+                    "groups": test.two_groups if test is not None else None,
+                    "kept": self.kept[index] if self.kept else bool(squares),
                     "weight_share": round(float(variance[mine].sum()) / total, 3),
                 }
             )
@@ -180,27 +200,28 @@ def _blocks(
     span_days = np.maximum(np.round(spans), 1)
     daily_mean = counts / span_days
     daily_var = (per_day**2).sum(axis=1) / span_days - daily_mean**2
+    # The coefficient of variation of the daily counts: near 0 for steady days,
+    # near 1 or more for bursts between quiet days. (The share of active days
+    # says the same coarsely: near-constant for daily customers, whose rare
+    # missed day then looks like a group of its own.)
     dispersion = np.sqrt(np.maximum(daily_var, 0)) / np.maximum(daily_mean, 1e-9)
-    active_days = (per_day > 0).sum(axis=1) / span_days
     # How bursty the days are needs a week to tell; younger customers take the
     # average of those who had one, which moves them towards no group.
     week = spans >= WEEK_DAYS
     if week.any():
         dispersion = np.where(week, dispersion, dispersion[week].mean())
-        active_days = np.where(week, active_days, active_days[week].mean())
     safe_sessions = np.maximum(session_count, 1)
-    activity = np.column_stack(
+    rates = np.column_stack(
         [
             np.log1p(counts / spans),
             np.log1p(session_count / spans),
             np.log1p(counts / safe_sessions),
             np.log1p(duration / safe_sessions),
             np.log1p(volume_sum / np.maximum(volume_count, 1)),
-            np.log1p(dispersion),
-            active_days,
         ]
     )
-    return [mix, sequences, np.hstack([hours, weekdays]), activity]
+    rhythm = np.log1p(dispersion)[:, None]
+    return [mix, sequences, hours, weekdays, rates, rhythm]
 
 
 def reliability(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -227,8 +248,10 @@ def represent(
     window_start: int,
     window_end: int,
     utc_offset_seconds: int = 0,
+    seed: int = 0,
 ) -> Representation:
-    """The weighted feature matrix of every customer (see the module docstring)."""
+    """The weighted feature matrix of every customer (see the module docstring);
+    ``seed`` draws the Gaussian data of the tests for groups."""
     customer_of, codes = _transition_codes(events, starts)
     totals = np.bincount(codes, minlength=events.vocab_size**2)
     ranked = np.argsort(-totals, kind="stable")[:MAX_TRANSITION_COLUMNS]
@@ -263,16 +286,61 @@ def represent(
         owners.append(np.full(block.shape[1], index))
     counts = np.bincount(events.customer, minlength=events.customer_count)
     typical = max(float(np.median(counts)), 1.0)
-    # Weekday shares (after the 24 hour shares of the timing block) and the last
-    # two activity columns (dispersion, active days) take a week to know.
+    settled = (options["spans"] >= WEEK_DAYS) & (counts > 0)
+    tests = group_tests(scaled, weights, settled, seed)
+    signal = [bool((weight > 0).any()) for weight in weights]
+    kept = [
+        has and (test is None or test.two_groups)
+        for has, test in zip(signal, tests, strict=True)
+    ]
+    if not any(test is not None and test.two_groups for test in tests):
+        kept = signal
+    scaled = [
+        block if keep else block * 0.0 for block, keep in zip(scaled, kept, strict=True)
+    ]
+    # Weekday shares and the rhythm of the days take a week to know.
     week_columns = [np.zeros(block.shape[1], dtype=bool) for block in full]
-    week_columns[BLOCKS.index("timing")][24:] = True
-    week_columns[BLOCKS.index("activity")][-2:] = True
+    week_columns[BLOCKS.index("weekdays")][:] = True
+    week_columns[BLOCKS.index("rhythm")][:] = True
     return Representation(
         matrix=np.hstack(scaled),
         reliability=np.concatenate(weights),
         block_of_column=np.concatenate(owners),
         weights=np.minimum(counts / typical, 1.0),
-        settled=(options["spans"] >= WEEK_DAYS) & (counts > 0),
+        settled=settled,
         week_columns=np.concatenate(week_columns),
+        group_tests=tuple(tests),
+        kept=tuple(kept),
     )
+
+
+def group_tests(
+    blocks: list[np.ndarray],
+    reliabilities: list[np.ndarray],
+    settled: np.ndarray,
+    seed: int,
+) -> list[splits.SplitTest | None]:
+    """Per weighted block: the split test for two groups (``profiling.splits``) on
+    its first principal components, among the settled customers (everyone when
+    there are too few of them). None for a block without a reliable column or
+    with fewer than four customers per component tested, the least the test
+    needs to estimate a covariance. No block is tested (all None) with fewer
+    customers than segments are tested with (four per component segments are
+    found in): at that size the test finds little, and a block it cannot vouch
+    for is better kept than dropped."""
+    rng = np.random.default_rng(seed)
+    enough = 4 * clustering.SEGMENT_COMPONENTS
+    rows = settled if settled.sum() >= enough else None
+    if rows is None and len(settled) < enough:
+        return [None] * len(blocks)
+    tests: list[splits.SplitTest | None] = []
+    for block, reliability_of_column in zip(blocks, reliabilities, strict=True):
+        live = reliability_of_column > 0
+        points = block[:, live] if rows is None else block[rows][:, live]
+        components = min(GROUP_TEST_COMPONENTS, int(live.sum()))
+        if not components or len(points) < 4 * components:
+            tests.append(None)
+            continue
+        reduced = clustering.reduce(points, components=components, seed=seed)
+        tests.append(splits.split_test(reduced, np.ones(len(reduced)), rng))
+    return tests

@@ -65,6 +65,7 @@ def evaluate(
         features.session_starts,
         window_start=window_start,
         window_end=window_end,
+        seed=seed,
     )
     labels, _, _, scores = cluster(
         representation, k_range=k_range, seed=seed, algorithm="auto"

@@ -67,6 +67,7 @@ def profile(
         window_start=window_start,
         window_end=window_end,
         utc_offset_seconds=utc_offset_seconds,
+        seed=seed,
     )
     lap("features")
     labels, unusual, projection, scores = cluster(

@@ -58,7 +58,9 @@ def cluster(
         settled = np.ones(len(matrix), dtype=bool)  # too few to try every k alone
     weights = representation.weights[settled]
     with threadpool_limits(limits=1):
-        reduced = clustering.reduce(matrix, components=20, seed=seed)
+        reduced = clustering.reduce(
+            matrix, components=clustering.SEGMENT_COMPONENTS, seed=seed
+        )
         fit = reduced[settled]
         density = clustering.dbscan(fit[:, :10])
         best_k = partition = None

@@ -114,7 +114,14 @@ def test_run_page_reports_how_segments_were_chosen(staff_client, profiled):
         in content
     )
     blocks = {block["block"]: block for block in scores["blocks"]}
-    assert set(blocks) == {"mix", "sequences", "timing", "activity"}
+    assert set(blocks) == {
+        "mix",
+        "sequences",
+        "hours",
+        "weekdays",
+        "rates",
+        "rhythm",
+    }
     assert sum(block["weight_share"] for block in blocks.values()) == pytest.approx(
         1, abs=0.005
     )

@@ -4,17 +4,30 @@ scenarios generated with fixed seeds (``profiling.planted``)."""
 import numpy as np
 import pytest
 
-from profiling import pipeline, planted
+from profiling import features, pipeline, planted
 from profiling.features import DAY
+from profiling.representation import represent
 
 pytestmark = pytest.mark.clockless
 
 CUSTOMERS = 200
+# The mixed scenario's four groups, noise customers and three ages leave about 30
+# settled customers per group out of 200: too few to tell five groups apart.
+MIXED_CUSTOMERS = 1_000
 
 
 @pytest.fixture(scope="module")
 def scores() -> dict[str, planted.PlantedScores]:
-    return {s.scenario: s for s in planted.score_all(customers=CUSTOMERS, seed=1)}
+    return {
+        scenario.name: planted.score(
+            planted.generate(
+                scenario,
+                customers=MIXED_CUSTOMERS if scenario.name == "mixed" else CUSTOMERS,
+                seed=1,
+            )
+        )
+        for scenario in planted.scenarios()
+    }
 
 
 def _scenario(name: str) -> planted.Scenario:
@@ -42,13 +55,23 @@ def test_segments_recover_the_planted_groups(scores, name):
     assert result.adjusted_rand >= 0.9
 
 
+@pytest.mark.parametrize("seed", [2, 3])
+@pytest.mark.parametrize("name", ["sequences", "mixes", "timing"])
+def test_segments_recover_the_planted_groups_whatever_the_draw(name, seed):
+    result = planted.score(
+        planted.generate(_scenario(name), customers=CUSTOMERS, seed=seed)
+    )
+    assert result.k == result.planted_groups == 4
+    assert result.adjusted_rand >= 0.9
+
+
 def test_segments_of_the_mixed_scenario_with_noise_and_young_customers(scores):
     result = scores["mixed"]
     assert result.adjusted_rand >= 0.9
     # Left out of ARI: exactly the grouped customers without a single event in the
     # window (one-day customers of the group active on half of the days).
-    usage = planted.generate(_scenario("mixed"), customers=CUSTOMERS, seed=1)
-    silent = np.bincount(usage.events.customer, minlength=CUSTOMERS) == 0
+    usage = planted.generate(_scenario("mixed"), customers=MIXED_CUSTOMERS, seed=1)
+    silent = np.bincount(usage.events.customer, minlength=MIXED_CUSTOMERS) == 0
     assert result.unseen == int((silent & (usage.labels != planted.NOISE)).sum()) > 0
 
 
@@ -122,3 +145,47 @@ def test_the_generator_is_deterministic():
     assert np.array_equal(one.events.timestamp, two.events.timestamp)
     assert np.array_equal(one.future_events, two.future_events)
     assert (one.labels == planted.NOISE).any()
+
+
+def _blocks_of(scenario: planted.Scenario, seed: int = 1) -> dict[str, dict]:
+    usage = planted.generate(scenario, customers=CUSTOMERS, seed=seed)
+    representation = represent(
+        usage.events,
+        features.session_starts(usage.events),
+        window_start=usage.window_start,
+        window_end=usage.window_end,
+    )
+    return {block["block"]: block for block in representation.block_report()}
+
+
+def test_blocks_that_vary_reliably_but_without_groups_count_for_nothing():
+    blocks = _blocks_of(_scenario("sequences"))
+    # Rates differ from customer to customer (a gamma multiplier), reliably...
+    assert blocks["rates"]["reliability"] > 0.5
+    # ...but continuously: no two groups, so they do not shape the segments.
+    assert blocks["rates"]["groups"] is False
+    assert blocks["rates"]["kept"] is False
+    assert blocks["rates"]["weight_share"] == 0
+    assert blocks["sequences"]["groups"] is True
+    assert blocks["sequences"]["weight_share"] == 1.0
+
+
+def test_hours_and_the_rhythm_of_the_days_count_when_they_hold_the_groups():
+    blocks = _blocks_of(_scenario("timing"))
+    assert {name for name, block in blocks.items() if block["kept"]} == {
+        "hours",
+        "rhythm",
+    }
+    assert blocks["hours"]["weight_share"] + blocks["rhythm"]["weight_share"] == 1.0
+
+
+def test_without_groups_in_any_block_every_reliable_block_counts():
+    one_group = planted.Scenario(
+        "one", "one group", (_scenario("sequences").behaviours[0],)
+    )
+    blocks = _blocks_of(one_group)
+    assert not any(block["groups"] for block in blocks.values())
+    assert {name for name, block in blocks.items() if block["kept"]} == {
+        name for name, block in blocks.items() if block["informative_columns"]
+    }
+    assert blocks["rates"]["kept"] is True
