@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 
 from billing_site.decimals import plain_decimal
+from billing_site.formatting import format_money, format_number
 from billing_site.ids import ascii_id
 from metering.selectors import staff_organizations
 from metering.staff import OrganizationScoped
@@ -143,9 +144,9 @@ class ActivityBasedConfigAdmin(OrganizationScoped, admin.ModelAdmin):
         "billing_model",
         "activity_type",
         "unit_type",
-        "price_per_unit",
-        "base_agent_fee",
-        "minimum_charge",
+        "unit_price",
+        "agent_fee",
+        "minimum",
         "tier_summary",
     ]
     list_filter = ["tier_mode", "volume_pricing_enabled", "unit_type", "activity_type"]
@@ -163,6 +164,18 @@ class ActivityBasedConfigAdmin(OrganizationScoped, admin.ModelAdmin):
         return HttpResponseRedirect(
             reverse("admin:pricing_billingmodel_change", args=[config.billing_model_id])
         )
+
+    @admin.display(description="price per unit", ordering="price_per_unit")
+    def unit_price(self, obj: ActivityBasedConfig) -> str:
+        return format_number(obj.price_per_unit)
+
+    @admin.display(description="base agent fee", ordering="base_agent_fee")
+    def agent_fee(self, obj: ActivityBasedConfig) -> str:
+        return format_money(obj.base_agent_fee, obj.billing_model.currency)
+
+    @admin.display(description="minimum charge", ordering="minimum_charge")
+    def minimum(self, obj: ActivityBasedConfig) -> str:
+        return format_money(obj.minimum_charge, obj.billing_model.currency)
 
     @admin.display(description="tiers")
     def tier_summary(self, obj: ActivityBasedConfig) -> str:
@@ -280,7 +293,7 @@ class BillingModelAdmin(OrganizationScoped, admin.ModelAdmin):
         "name",
         "organization",
         "model_type",
-        "subscription_fee",
+        "subscription",
         "pricing_summary",
         "is_active",
     ]
@@ -299,6 +312,10 @@ class BillingModelAdmin(OrganizationScoped, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("activity_configs__tiers")
+
+    @admin.display(description="subscription fee", ordering="subscription_fee")
+    def subscription(self, obj: BillingModel) -> str:
+        return format_money(obj.subscription_fee, obj.currency)
 
     @admin.display(description="pricing")
     def pricing_summary(self, obj: BillingModel) -> str:

@@ -250,10 +250,12 @@ def test_billing_model_changelist_shows_tiers_compactly(
     with django_assert_max_num_queries(12):
         response = staff_client.get(reverse("admin:pricing_billingmodel_changelist"))
     assert response.status_code == 200
+    body = response.content.decode()
     assert (
         "tokens: 0-10k @0.0008 | 10k-50k @0.0006 | 50k-100k @0.0004 | 100k+ @0.001"
-        in response.content.decode()
+        in body
     )
+    assert '<td class="field-subscription">USD 0.00</td>' in body
 
 
 def test_billing_model_changelist_filters_by_type_and_activity(
@@ -315,4 +317,10 @@ def test_activity_pricing_changelist_query_count(
             reverse("admin:pricing_activitybasedconfig_changelist")
         )
     assert response.status_code == 200
-    assert "0-10k @0.0008 | 10k-50k @0.0006" in response.content.decode()
+    body = response.content.decode()
+    assert "0-10k @0.0008 | 10k-50k @0.0006" in body
+    # Prices unpadded, fees with their currency.
+    assert '<td class="field-unit_price">0.001</td>' in body
+    assert '<td class="field-agent_fee">USD 10.00</td>' in body
+    assert '<td class="field-minimum">USD 5.00</td>' in body
+    assert "0.00100000" not in body
