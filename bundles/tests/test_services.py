@@ -399,3 +399,67 @@ def test_validity_windows_and_period_keys():
 def test_fan_out_task_runs_each_organization(organization, catalogue, image_customer):
     assert tasks.create_personalized_bundles_all.delay().get() == [organization.pk]
     assert PersonalizedBundle.objects.filter(customer=image_customer).count() == 1
+
+
+def _daily_events(customer, *, operation, per_day, first_day, now):
+    """``per_day`` uses of ``operation`` on every day from ``first_day`` days before
+    ``now`` to yesterday, an hour apart from 08:00."""
+    start = (now - dt.timedelta(days=first_day)).replace(hour=8, minute=0)
+    return [
+        {
+            "event_id": f"{customer.external_id}-{day}-{n}",
+            "customer_id": customer.external_id,
+            "operation": operation,
+            "occurred_at": (start + dt.timedelta(days=day, hours=n)).isoformat(),
+        }
+        for day in range(first_day)
+        for n in range(per_day)
+    ]
+
+
+def test_customers_fifteen_days_old_are_offered_the_bundle_their_week_exceeds(
+    organization, now
+):
+    from metering.services import usage_events_ingest
+    from profiling.services import profiling_run_execute
+
+    services.operation_price_set(
+        organization=organization, operation="doc.parse", unit_price=Decimal("0.10")
+    )
+    services.bundle_template_save(
+        organization=organization,
+        name="Document starter week",
+        discount_percent=Decimal("20"),
+        validity="week",
+        operations=[services.TemplateOperationInput("doc.parse", Decimal("50"))],
+    )
+    # Seen for 15 of the run's 90 days: 9 parses a day (63 a week) or 3 (21).
+    heavy = CustomerFactory.create_batch(3, organization=organization)
+    light = CustomerFactory.create_batch(3, organization=organization)
+    events = []
+    for customer in heavy:
+        events += _daily_events(
+            customer, operation="doc.parse", per_day=9, first_day=15, now=now
+        )
+    for customer in light:
+        events += _daily_events(
+            customer, operation="doc.parse", per_day=3, first_day=15, now=now
+        )
+    assert usage_events_ingest(
+        organization=organization, events=events, now=now
+    ).accepted == len(events)
+    run = profiling_run_execute(organization=organization, now=now, window_days=90)
+    assert (run.window_end - run.window_start).days == 90
+
+    summary = services.personalized_bundles_create(organization=organization, now=now)
+
+    assert (summary.customers, summary.offered, summary.not_worth_offering) == (6, 3, 3)
+    offered = PersonalizedBundle.objects.filter(organization=organization)
+    assert {bundle.customer_id for bundle in offered} == {c.pk for c in heavy}
+    bundle = offered.get(customer=heavy[0])
+    assert [
+        (line.operation, line.included_quantity, line.unit_price)
+        for line in bundle.lines.all()
+    ] == [("doc.parse", Decimal("50"), Decimal("0.10"))]
+    assert (bundle.list_value, bundle.discount) == (Decimal("5.00"), Decimal("1.00"))
+    assert bundle.period_key.startswith("week:")
