@@ -11,12 +11,14 @@ from django.utils import timezone
 from billing_site.errors import DomainError
 from metering import services, webhook_signing
 from metering.models import (
+    AlertTrigger,
     ApiKey,
     Customer,
     Operation,
     Organization,
     OrganizationMembership,
     PortalUser,
+    UsageAlert,
     UsageCounter,
     UsageCounterIncrement,
     UsageEvent,
@@ -411,3 +413,37 @@ class WebhookDeliveryAdmin(OrganizationScoped, admin.ModelAdmin):
             return
         self.log_change(request, delivery, "Resent")
         self.message_user(request, f"Resending {name}.", messages.SUCCESS)
+
+
+class AlertTriggerInline(admin.TabularInline):
+    model = AlertTrigger
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["period_start", "value", "triggered_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(UsageAlert)
+class UsageAlertAdmin(OrganizationScoped, admin.ModelAdmin):
+    """A customer's alerts and the periods they fired in; created through the
+    API, which checks them."""
+
+    list_display = ["customer", "kind", "operation", "threshold", "period"]
+    list_filter = ["kind", "period", "organization"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__external_id", "customer__name", "operation"]
+    readonly_fields = [
+        "organization", "customer", "kind", "operation", "threshold", "period",
+    ]  # fmt: skip
+    inlines = [AlertTriggerInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

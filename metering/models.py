@@ -625,3 +625,76 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempted_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error}"
+
+
+class UsageAlert(TimeStampedModel):
+    """A threshold on a customer's usage of one operation (``usage``) or on its
+    running bill (``spend``) over each period; it fires once per period in which
+    it is reached (an ``AlertTrigger``), as an ``alert.triggered`` webhook event."""
+
+    class Kind(models.TextChoices):
+        USAGE = "usage", "Usage of an operation"
+        SPEND = "spend", "Spend"
+
+    class Period(models.TextChoices):
+        BILLING_PERIOD = "billing_period", "Billing period (calendar month, UTC)"
+        DAY = "day", "Day (UTC)"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="usage_alerts"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="usage_alerts"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # The operation code a usage alert watches; empty for spend.
+    operation = models.CharField(max_length=100, blank=True)
+    # Billable units of the operation (usage), or an amount in the organization's
+    # currency (spend); reached when the period's figure is at least this.
+    threshold = models.DecimalField(max_digits=24, decimal_places=6)
+    period = models.CharField(
+        max_length=16, choices=Period.choices, default=Period.BILLING_PERIOD
+    )
+
+    class Meta:
+        ordering = ["customer", "kind", "operation", "threshold", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="usage") & ~models.Q(operation=""))
+                | (models.Q(kind="spend") & models.Q(operation="")),
+                name="usage_alert_operation_for_usage_only",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(threshold__gt=0),
+                name="usage_alert_threshold_positive",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "kind"])]
+
+    def __str__(self) -> str:
+        subject = self.operation if self.kind == self.Kind.USAGE else "spend"
+        return f"{subject} >= {self.threshold} per {self.period}"
+
+
+class AlertTrigger(models.Model):
+    """A usage alert reached in one period: at most one per alert and period,
+    which the database enforces against concurrent batches."""
+
+    alert = models.ForeignKey(
+        UsageAlert, on_delete=models.CASCADE, related_name="triggers"
+    )
+    period_start = models.DateTimeField()  # first instant of the period (UTC)
+    # The period's figure when the alert fired (units, or an amount for spend).
+    value = models.DecimalField(max_digits=24, decimal_places=6)
+    triggered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-period_start", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "period_start"], name="alert_trigger_once_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert} reached {self.value} on {self.triggered_at:%Y-%m-%d}"

@@ -20,14 +20,16 @@ from django.http import Http404
 from billing_site.errors import DomainError
 from billing_site.ids import ascii_id
 from metering.models import (
+    AlertTrigger,
     ApiKey,
     Customer,
     Operation,
     Organization,
+    UsageAlert,
     UsageEvent,
     WebhookDelivery,
 )
-from metering.services import api_key_hash
+from metering.services import alert_period_bounds, api_key_hash
 from metering.usage import Metric as Metric
 from metering.usage import active_customer_ids as active_customer_ids
 from metering.usage import customer_usage as customer_usage
@@ -332,3 +334,55 @@ def webhook_delivery_list(
     if status is not None:
         deliveries = deliveries.filter(status=status)
     return deliveries
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """An alert and whether it fired in its period containing the moment asked
+    about."""
+
+    alert: UsageAlert
+    period_start: datetime
+    period_end: datetime
+    triggered_at: datetime | None  # in that period; None while not reached
+    value: Decimal | None  # the period's figure when it fired
+
+
+def usage_alert_list(*, customer: Customer) -> QuerySet[UsageAlert]:
+    return UsageAlert.objects.filter(
+        organization_id=customer.organization_id, customer=customer
+    )
+
+
+def usage_alert_get(*, customer: Customer, key: str | int) -> UsageAlert:
+    """One of the customer's alerts by its id; 404 for anything else."""
+    alert_id = ascii_id(key)
+    alert = (
+        usage_alert_list(customer=customer).filter(pk=alert_id).first()
+        if alert_id is not None
+        else None
+    )
+    if alert is None:
+        raise Http404("No such alert.")
+    return alert
+
+
+def usage_alert_states(*, customer: Customer, now: datetime) -> list[AlertState]:
+    """The customer's alerts with their state in their periods containing
+    ``now`` (two queries)."""
+    alerts = list(usage_alert_list(customer=customer))
+    bounds = {
+        period.value: alert_period_bounds(period, now) for period in UsageAlert.Period
+    }
+    fired = {
+        (alert_id, start): (triggered_at, value)
+        for alert_id, start, triggered_at, value in AlertTrigger.objects.filter(
+            alert__in=alerts, period_start__in=[s for s, _ in bounds.values()]
+        ).values_list("alert_id", "period_start", "triggered_at", "value")
+    }
+    states = []
+    for alert in alerts:
+        start, end = bounds[alert.period]
+        triggered_at, value = fired.get((alert.pk, start), (None, None))
+        states.append(AlertState(alert, start, end, triggered_at, value))
+    return states

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from billing_site.routers import OptionalSlashRouter
 from metering import views
 from metering.api import CustomerViewSet, UsageEventBatchApi, UsageEventListCreateApi
+from metering.api_alerts import CustomerAlertApi, CustomerAlertsApi
 
 router = OptionalSlashRouter()
 router.register("customers", CustomerViewSet, basename="customer")
@@ -12,6 +13,16 @@ api_urlpatterns = [
     re_path(r"^events/?$", UsageEventListCreateApi.as_view(), name="usage-event-list"),
     re_path(
         r"^events/batch/?$", UsageEventBatchApi.as_view(), name="usage-event-batch"
+    ),
+    re_path(
+        r"^customers/(?P<id>[^/]+)/alerts/?$",
+        CustomerAlertsApi.as_view(),
+        name="customer-alerts",
+    ),
+    re_path(
+        r"^customers/(?P<customer_id>[^/]+)/alerts/(?P<id>[^/]+)/?$",
+        CustomerAlertApi.as_view(),
+        name="customer-alert",
     ),
     *router.urls,
 ]

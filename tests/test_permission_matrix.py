@@ -35,7 +35,7 @@ from invoices.tests.factories import (
     TaxRateFactory,
 )
 from metering.models import OrganizationMembership
-from metering.services import api_key_create
+from metering.services import api_key_create, usage_alert_create
 from metering.tests.factories import (
     CustomerFactory,
     OrganizationFactory,
@@ -173,6 +173,9 @@ def world(settings):
         "validity": "month",
         "operations": [{"operation": "image.resize", "included_quantity": "10"}],
     }
+    alert = usage_alert_create(
+        customer=customer, kind="spend", threshold=Decimal("100.00")
+    )
     CouponFactory(organization=acme, code="WELCOME")
     TaxRateFactory(organization=acme, code="DE19", rate_percent=Decimal("19"))
     model_url = f"/api/v1/billing-models/{model.pk}/"
@@ -241,6 +244,17 @@ def world(settings):
         ("GET", "/api/v1/customers/"): Call("/api/v1/customers/"),
         ("POST", "/api/v1/customers/"): Call(
             "/api/v1/customers/", {"external_id": "acme-3", "name": "New"}, 201
+        ),
+        ("GET", "/api/v1/customers/{id}/alerts/"): Call(
+            "/api/v1/customers/acme-1/alerts/"
+        ),
+        ("POST", "/api/v1/customers/{id}/alerts/"): Call(
+            "/api/v1/customers/acme-1/alerts/",
+            {"kind": "usage", "operation": "image.resize", "threshold": "500"},
+            201,
+        ),
+        ("DELETE", "/api/v1/customers/{customer_id}/alerts/{id}/"): Call(
+            f"/api/v1/customers/acme-1/alerts/{alert.pk}/", success=204
         ),
         ("GET", "/api/v1/customers/{id}/bundles/"): Call(
             "/api/v1/customers/acme-1/bundles/"

@@ -3,8 +3,9 @@
 Tenancy (organizations, customers, API keys, portal users) lives here; usage event
 ingestion in ``ingest.py`` (its batch storage in ``ingest_postgresql.py`` and
 ``ingest_orm.py``), folding counter increments in ``counters.py``, event table
-partitions in ``partitions.py`` and outbound webhooks in ``webhooks.py``,
-re-exported so callers import everything from ``metering.services``.
+partitions in ``partitions.py``, outbound webhooks in ``webhooks.py`` and usage
+alerts in ``alerts.py``, re-exported so callers import everything from
+``metering.services``.
 """
 
 import hashlib
@@ -17,6 +18,13 @@ from django.db import transaction
 
 from billing_site.errors import DomainError, InvalidTransition
 from metering.models import ApiKey, Customer, Organization, PortalUser
+from metering.services.alerts import DueAlert as DueAlert
+from metering.services.alerts import alert_period_bounds as alert_period_bounds
+from metering.services.alerts import usage_alert_create as usage_alert_create
+from metering.services.alerts import usage_alert_delete as usage_alert_delete
+from metering.services.alerts import usage_alert_fire as usage_alert_fire
+from metering.services.alerts import usage_alerts_due as usage_alerts_due
+from metering.services.alerts import usage_alerts_evaluate as usage_alerts_evaluate
 from metering.services.counters import usage_counters_fold as usage_counters_fold
 from metering.services.ingest import MAX_BATCH_EVENTS as MAX_BATCH_EVENTS
 from metering.services.ingest import EventOutcome as EventOutcome

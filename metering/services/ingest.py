@@ -26,10 +26,12 @@ from billing_site.collection import without_cycle_collection
 from billing_site.transactions import in_outermost_atomic
 from metering.ingestion import CleanEvent, EventCleaner, Limits, month_start
 from metering.models import Customer, Organization, UsageEventKey
+from metering.services.alerts import usage_alerts_evaluate
 from metering.services.ingest_orm import _store_orm as _store_orm
 from metering.services.ingest_postgresql import (
     _store_postgresql as _store_postgresql,
 )
+from metering.signals import usage_batch_stored
 
 MAX_BATCH_EVENTS = 10_000
 
@@ -207,6 +209,12 @@ def _ingest(*, organization: Organization, events: list, now: datetime) -> Inges
             stored_hashes = _stored_hashes(
                 organization=organization, event_ids=sorted(unclaimed)
             )
+        if to_store:
+            _after_store(
+                organization=organization,
+                customer_ids=set(customer_ids.values()),
+                now=now,
+            )
         if unclaimed:
             for index, event in zip(positions, valid, strict=True):
                 if event.event_id not in unclaimed:
@@ -217,6 +225,18 @@ def _ingest(*, organization: Organization, events: list, now: datetime) -> Inges
                     statuses[index] = Status.CONFLICT
                     errors[index] = {"event_id": [_conflict_message(event.event_id)]}
     return IngestResult(event_ids=event_ids, statuses=statuses, errors=errors)
+
+
+def _after_store(*, organization: Organization, customer_ids: set[int], now) -> None:
+    """Usage alerts reached by the stored batch fire; the apps above metering
+    hear of the batch (spend alerts)."""
+    usage_alerts_evaluate(organization=organization, customer_ids=customer_ids, now=now)
+    usage_batch_stored.send(
+        sender=Organization,
+        organization=organization,
+        customer_ids=customer_ids,
+        now=now,
+    )
 
 
 def _conflict_message(event_id: str) -> str:
