@@ -440,6 +440,10 @@ class ScalingEvent(models.Model):
         related_name="scaling_event",
     )
     monthly_price = models.DecimalField(max_digits=18, decimal_places=2)
+    # The bundle's capacities when it took effect, units per step of each
+    # resource's series: {"compute_hours": "240.0000", ...}. Later edits of the
+    # bundle change what it offers from then on, not this history.
+    capacities = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField()
     backend = models.CharField(max_length=20)
     detail = models.JSONField(default=dict, blank=True)

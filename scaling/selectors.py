@@ -13,7 +13,6 @@ from metering.models import Customer, Organization
 from metering.selectors import usage_event_list
 from scaling import explaining
 from scaling.models import (
-    BundleCapacity,
     Campaign,
     CapacityFloor,
     Entitlement,
@@ -259,37 +258,33 @@ class CapacityChange:
 
 def capacity_history(*, customer: Customer, resource: str) -> list[CapacityChange]:
     """The capacity of ``resource`` from each of the account's scaling events,
-    oldest first: the event's bundle's capacity from ``occurred_at`` on. The plan
-    in force takes the capacity provisioned with it (the entitlement's snapshot)."""
-    events = list(
-        ScalingEvent.objects.filter(customer=customer)
-        .order_by("occurred_at", "id")
-        .values_list("occurred_at", "to_bundle_id")
-    )
-    capacities = dict(
-        BundleCapacity.objects.filter(
-            bundle_id__in={bundle for _, bundle in events}, resource=resource
-        ).values_list("bundle_id", "capacity")
-    )
-    changes = [
+    oldest first: the capacity the event's plan had when it took effect (its
+    snapshot), from ``occurred_at`` on, so a plan edited or replaced later never
+    rewrites the past."""
+    return [
         CapacityChange(
-            at,
-            float(capacities[bundle]) if bundle in capacities else None,
+            at, float(capacities[resource]) if resource in capacities else None
         )
-        for at, bundle in events
+        for at, capacities in ScalingEvent.objects.filter(customer=customer)
+        .order_by("occurred_at", "id")
+        .values_list("occurred_at", "capacities")
     ]
-    entitlement = entitlement_for(customer=customer)
-    if entitlement is not None:
-        snapshot = entitlement.capacities.get(resource)
-        current = CapacityChange(
-            entitlement.activated_at,
-            float(snapshot) if snapshot is not None else None,
-        )
-        if changes and changes[-1].at == entitlement.activated_at:
-            changes[-1] = current
-        elif not changes or changes[-1].at < entitlement.activated_at:
-            changes.append(current)
-    return changes
+
+
+def plan_capacities_at(
+    *, customer: Customer, at: datetime
+) -> dict[str, Decimal] | None:
+    """The capacities of the plan in force at ``at`` (the last scaling event at or
+    before it), as they were when it took effect; None before the first plan."""
+    capacities = (
+        ScalingEvent.objects.filter(customer=customer, occurred_at__lte=at)
+        .order_by("-occurred_at", "-id")
+        .values_list("capacities", flat=True)
+        .first()
+    )
+    if capacities is None:
+        return None
+    return {resource: Decimal(value) for resource, value in capacities.items()}
 
 
 def customer_resources(*, customer: Customer) -> list[str]:
@@ -526,14 +521,16 @@ def recommendation_reason(*, recommendation: Recommendation) -> str:
         return ""
     capacity = None
     if recommendation.current_bundle is not None:
-        capacity = next(
-            (
-                c.capacity
-                for c in recommendation.current_bundle.capacities.all()
-                if c.resource == forecast.resource
-            ),
-            Decimal(0),
+        # The plan in force when the recommendation was made, as it was then.
+        in_force = plan_capacities_at(
+            customer=recommendation.customer, at=recommendation.created_at
         )
+        if in_force is None:
+            in_force = {
+                c.resource: c.capacity
+                for c in recommendation.current_bundle.capacities.all()
+            }
+        capacity = in_force.get(forecast.resource, Decimal(0))
     return explaining.recommendation_reason(
         resource=forecast.resource,
         upgrade=recommendation.direction == Recommendation.Direction.UPGRADE,

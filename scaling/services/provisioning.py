@@ -104,7 +104,8 @@ def entitlement_record(
     backend: str = EntitlementProvisioner.name,
     detail: dict | None = None,
 ) -> Entitlement:
-    """Make ``bundle`` the account's active bundle and append a scaling event."""
+    """Make ``bundle`` the account's active bundle and append a scaling event;
+    both keep the bundle's capacities as they are now."""
     currency = customer.organization.currency
     price: Decimal = selectors.bundle_price(bundle=bundle, currency=currency)
     current = Entitlement.objects.select_for_update().filter(customer=customer).first()
@@ -118,12 +119,13 @@ def entitlement_record(
             if price >= old_price
             else ScalingEvent.Kind.DOWNGRADE
         )
+    capacities = _capacities(bundle)
     entitlement, _ = Entitlement.objects.update_or_create(
         customer=customer,
         defaults={
             "organization_id": customer.organization_id,
             "bundle": bundle,
-            "capacities": _capacities(bundle),
+            "capacities": capacities,
             "monthly_price": price,
             "activated_at": now,
         },
@@ -136,6 +138,7 @@ def entitlement_record(
         to_bundle=bundle,
         recommendation=recommendation,
         monthly_price=price,
+        capacities=capacities,
         occurred_at=now,
         backend=backend,
         detail=detail or {},

@@ -7,15 +7,16 @@ from decimal import Decimal
 import pytest
 
 from scaling import charts, selectors
-from scaling.models import ResourceMetric
+from scaling.models import BundleCapacity, Recommendation, ResourceMetric
 from scaling.services import provisioning
-from scaling.tests.factories import ForecastFactory
+from scaling.tests.factories import ForecastFactory, account_with_recommendation
 
 pytestmark = pytest.mark.django_db
 
 DAY1 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 DAY2 = DAY1 + dt.timedelta(days=1)
 DAY3 = DAY1 + dt.timedelta(days=2)
+SECOND = dt.timedelta(seconds=1)
 
 
 def _point(customer, resource, at, value, *, derived=False):
@@ -202,3 +203,57 @@ def test_a_long_time_axis_keeps_plotlys_range():
 )
 def test_every_value_axis_names_its_unit(resource, step, title):
     assert charts.value_axis_title(resource, step) == title
+
+
+def test_past_capacity_is_the_plan_in_force_then_as_it_was_then(customer, bundles):
+    """Startup Launch (100 compute hours) from day 1, Growth Accelerator (200)
+    from day 2; both plans are edited afterwards (150 and 400)."""
+    provisioning.entitlement_record(
+        customer=customer, bundle=bundles["Startup Launch"], now=DAY1
+    )
+    provisioning.entitlement_record(
+        customer=customer, bundle=bundles["Growth Accelerator"], now=DAY2
+    )
+    for name, capacity in (("Startup Launch", "150"), ("Growth Accelerator", "400")):
+        BundleCapacity.objects.filter(bundle=bundles[name]).update(
+            capacity=Decimal(capacity)
+        )
+
+    history = selectors.capacity_history(customer=customer, resource="compute_hours")
+    figure = charts.utilisation_figure(
+        resource="compute_hours",
+        step="day",
+        actuals=[(DAY1, 60.0), (DAY2, 120.0), (DAY3, 150.0)],
+        capacity=history,
+    )
+
+    assert history == [
+        selectors.CapacityChange(DAY1, 100.0),
+        selectors.CapacityChange(DAY2, 200.0),
+    ]
+    capacity = figure.data[1]
+    assert list(capacity.x) == [DAY1, DAY2, DAY3]
+    assert list(capacity.y) == [100.0, 200.0, 200.0]
+    assert selectors.plan_capacities_at(customer=customer, at=DAY2 - SECOND) == {
+        "compute_hours": Decimal("100.0000")
+    }
+    assert selectors.plan_capacities_at(customer=customer, at=DAY2) == {
+        "compute_hours": Decimal("200.0000")
+    }
+    assert selectors.plan_capacities_at(customer=customer, at=DAY1 - SECOND) is None
+
+
+def test_a_recommendations_reason_quotes_the_capacity_it_was_made_against(customer):
+    now = dt.datetime(2026, 11, 10, tzinfo=dt.UTC)
+    recommendation = account_with_recommendation(customer=customer, now=now)
+    recommendation.created_at = now
+    recommendation.save(update_fields=["created_at"])
+    BundleCapacity.objects.filter(bundle=recommendation.current_bundle).update(
+        capacity=Decimal("150")
+    )
+    recommendation = Recommendation.objects.get(pk=recommendation.pk)
+
+    assert selectors.recommendation_reason(recommendation=recommendation) == (
+        "Your use of compute hours is forecast to exceed your plan's 100 on "
+        "10 Nov 2026."
+    )
