@@ -79,7 +79,7 @@ def test_customer_accepts_one_offer_and_declines_another(live_server, page):
     assert card.locator(".saving").inner_text() == "2.80 USD"
     assert card.locator("table.lines tbody tr").all_inner_texts() == [
         "image.crop\tUnlimited\t0.02",
-        "image.resize\t1000\t0.02",
+        "image.resize\t1,000\t0.02",
     ]
 
     card.locator("a.accept").click()
@@ -97,7 +97,7 @@ def test_customer_accepts_one_offer_and_declines_another(live_server, page):
     assert active.locator("button, a.accept").count() == 0
     assert active.locator("table.usage tbody tr").all_inner_texts() == [
         "image.crop\t0 / unlimited\t0.02",
-        "image.resize\t300 / 1000\t0.02",
+        "image.resize\t300 / 1,000\t0.02",
     ]
 
     page.locator(f"#bundle-{exports.pk} button.decline").click()

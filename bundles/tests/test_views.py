@@ -170,7 +170,7 @@ def test_portal_active_bundle_shows_used_and_included(client, portal_user):
         ("image.crop", Decimal("12"), None, Decimal(0)),
     }
     content = response.content.decode()
-    assert "1150 / 1000" in content and "12 / unlimited" in content
+    assert "1,150 / 1,000" in content and "12 / unlimited" in content
     assert "(150 beyond, at list price)" in content
 
 
