@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from bundles.models import PersonalizedBundle
 from bundles.tests.factories import (
     BundleTemplateFactory,
     PersonalizedBundleFactory,
@@ -24,6 +25,7 @@ from metering.tests.factories import (
 )
 from pricing.tests.factories import ActivityBasedConfigFactory, BillingModelFactory
 from profiling.models import ProfilingRun
+from scaling.models import Recommendation
 from scaling.tests.factories import (
     account_with_recommendation,
 )
@@ -239,17 +241,44 @@ PORTAL_NAV = "header.topbar a"
         ("/portal/bundles/", "#offers table.lines"),
         ("/portal/invoices/", "#invoices"),
         ("/portal/scaling/", ".resource .plotly-graph-div .main-svg"),
+        (
+            "/portal/scaling/recommendations/{recommendation}/approve/confirm/",
+            "#confirm-plan-change #invoice-change",
+        ),
+        ("/portal/bundles/{bundle}/accept/confirm/", "#confirm-bundle #new-price"),
     ],
 )
 def test_portal_page_fits_the_screen(
     live_server, page, portal_user, tmp_path, viewport, path, ready
 ):
+    path = path.format(**_objects(portal_user.customer))
     page.set_viewport_size(viewport)
     portal_login(page, live_server, portal_user)
     page.goto(f"{live_server.url}{path}")
     page.wait_for_selector(ready)
     name = path.strip("/").replace("/", "-")
     assert_fits(page, viewport, tmp_path, name, PORTAL_NAV)
+
+
+def _objects(customer) -> dict:
+    """The pending recommendation and the first bundle offer of ``customer``."""
+    return {
+        "recommendation": Recommendation.objects.get(
+            customer=customer, status="pending"
+        ).pk,
+        "bundle": PersonalizedBundle.objects.filter(customer=customer)
+        .order_by("pk")
+        .first()
+        .pk,
+    }
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_portal_login_page_fits_the_screen(live_server, page, tmp_path, viewport):
+    page.set_viewport_size(viewport)
+    page.goto(f"{live_server.url}/portal/login/")
+    page.wait_for_selector("#id_password")
+    assert_fits(page, viewport, tmp_path, "portal-login", PORTAL_NAV)
 
 
 STAFF_NAV = "#header a, .breadcrumbs a, .pricing-nav a"
@@ -263,12 +292,21 @@ STAFF_NAV = "#header a, .breadcrumbs a, .pricing-nav a"
         ("/staff/pricing/calculator/", "#pricing-calculator[data-state]"),
         ("/staff/profiling/", "#content table tbody tr"),
         ("/staff/scaling/", ".resource .plotly-graph-div .main-svg"),
+        (
+            "/staff/scaling/recommendations/{recommendation}/approve/",
+            "#confirm-plan-change #invoice-change",
+        ),
+        (
+            "/staff/scaling/recommendations/{recommendation}/reject/",
+            "#confirm-plan-change #id_reason",
+        ),
     ],
 )
 def test_staff_page_fits_the_screen(
     live_server, page, portal_user, tmp_path, viewport, path, ready
 ):
     customer = portal_user.customer
+    path = path.format(**_objects(customer))
     query = f"?organization={customer.organization.slug}"
     if path == "/staff/scaling/":
         query += f"&account={customer.pk}"
