@@ -56,3 +56,15 @@ def invoicing_cycle_all() -> int:
         invoicing_cycle.delay(organization_id)
     return len(ids)
 
+
+@shared_task
+def spend_alerts_evaluate(
+    organization_id: int, customer_ids: list[int], now_iso: str
+) -> int:
+    """Spend alerts of the customers a stored usage batch named (see
+    ``invoices.apps``); returns how many fired."""
+    return services.spend_alerts_evaluate(
+        organization=Organization.objects.get(pk=organization_id),
+        customer_ids=customer_ids,
+        now=datetime.fromisoformat(now_iso),
+    )

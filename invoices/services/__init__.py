@@ -12,7 +12,8 @@ Split by sub-domain; callers import from here:
 - ``draft_storage``: the bulk SQL writes of generated drafts and their lines;
 - ``lifecycle``: finalize, mark paid, void, the periodic cycle, invoicing settings;
 - ``commercial``: tax rates, customers' tax profiles, coupons and their redemption;
-- ``charges``: subscriptions and provider charges (one or a CSV import).
+- ``charges``: subscriptions and provider charges (one or a CSV import);
+- ``spend_alerts``: customers' running bills against their spend alerts.
 
 Invoice events reach the organization's webhook endpoints through metering's
 ``webhook_event_emit``.
@@ -49,6 +50,7 @@ from invoices.services.lifecycle import (
     invoicing_cycle_run,
     invoicing_settings_update,
 )
+from invoices.services.spend_alerts import spend_alerts_evaluate
 
 __all__ = [
     "coupon_create",
@@ -74,5 +76,6 @@ __all__ = [
     "provider_charge_create",
     "provider_charges_import",
     "SNAPSHOT_COLUMNS",
+    "spend_alerts_evaluate",
     "subscription_create",
 ]

@@ -5,7 +5,8 @@ Usage alerts are evaluated as usage arrives: after a batch of events is stored,
 in one aggregate (``metering.usage.usage_by_customer``) and fires those that are
 reached. Spend alerts need prices, which metering does not know: the
 ``usage_batch_stored`` signal (``metering.signals``) tells the invoicing app, which
-computes the running bill and calls ``usage_alert_fire``. An alert fires at most
+computes the running bill and calls ``usage_alert_fire``; it is sent only for
+the batch's customers with spend alerts. An alert fires at most
 once per period: ``AlertTrigger``'s unique (alert, period_start) settles
 concurrent batches.
 """
@@ -160,6 +161,23 @@ def usage_alert_fire(
     except IntegrityError:
         return None
     return trigger
+
+
+def alert_kinds_by_customer(
+    *, organization, customer_ids: Collection[int]
+) -> dict[int, set[str]]:
+    """Customer id -> the kinds of alert it has, for those customers that have
+    any (one query)."""
+    kinds: dict[int, set[str]] = {}
+    for customer_id, kind in (
+        UsageAlert.objects.filter(
+            organization=organization, customer_id__in=customer_ids
+        )
+        .values_list("customer_id", "kind")
+        .distinct()
+    ):
+        kinds.setdefault(customer_id, set()).add(kind)
+    return kinds
 
 
 def usage_alerts_evaluate(

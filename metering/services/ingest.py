@@ -25,8 +25,8 @@ from django.db import connection, transaction
 from billing_site.collection import without_cycle_collection
 from billing_site.transactions import in_outermost_atomic
 from metering.ingestion import CleanEvent, EventCleaner, Limits, month_start
-from metering.models import Customer, Organization, UsageEventKey
-from metering.services.alerts import usage_alerts_evaluate
+from metering.models import Customer, Organization, UsageAlert, UsageEventKey
+from metering.services.alerts import alert_kinds_by_customer, usage_alerts_evaluate
 from metering.services.ingest_orm import _store_orm as _store_orm
 from metering.services.ingest_postgresql import (
     _store_postgresql as _store_postgresql,
@@ -229,14 +229,19 @@ def _ingest(*, organization: Organization, events: list, now: datetime) -> Inges
 
 def _after_store(*, organization: Organization, customer_ids: set[int], now) -> None:
     """Usage alerts reached by the stored batch fire; the apps above metering
-    hear of the batch (spend alerts)."""
-    usage_alerts_evaluate(organization=organization, customer_ids=customer_ids, now=now)
-    usage_batch_stored.send(
-        sender=Organization,
-        organization=organization,
-        customer_ids=customer_ids,
-        now=now,
+    hear of the batch's customers with spend alerts. One query when none of the
+    batch's customers has an alert."""
+    kinds = alert_kinds_by_customer(
+        organization=organization, customer_ids=customer_ids
     )
+    usage = {pk for pk, of in kinds.items() if UsageAlert.Kind.USAGE in of}
+    spend = {pk for pk, of in kinds.items() if UsageAlert.Kind.SPEND in of}
+    if usage:
+        usage_alerts_evaluate(organization=organization, customer_ids=usage, now=now)
+    if spend:
+        usage_batch_stored.send(
+            sender=Organization, organization=organization, customer_ids=spend, now=now
+        )
 
 
 def _conflict_message(event_id: str) -> str:
