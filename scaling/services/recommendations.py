@@ -9,7 +9,8 @@ import numpy as np
 from django.db import transaction
 
 from billing_site.errors import InvalidTransition
-from metering.models import Customer, Organization
+from metering.models import Customer, Organization, WebhookEvent
+from metering.services import webhook_event_emit
 from scaling import selectors
 from scaling.models import Forecast, Recommendation
 from scaling.recommending import (
@@ -194,9 +195,33 @@ def recommendation_generate(
         decided_at=now if auto else None,
         decided_by="auto-approval" if auto else "",
     )
+    webhook_event_emit(
+        organization=organization,
+        type=WebhookEvent.Type.RECOMMENDATION_CREATED,
+        payload={"recommendation": _recommendation_event_data(recommendation)},
+        now=now,
+        key=f"recommendation:{recommendation.pk}",
+    )
     if auto:
         _enqueue_apply(recommendation.pk)
     return recommendation
+
+
+def _recommendation_event_data(recommendation: Recommendation) -> dict:
+    """A recommendation as its webhook event describes it (amounts as decimal
+    strings, in its currency)."""
+    return {
+        "id": recommendation.pk,
+        "customer_id": recommendation.customer.external_id,
+        "direction": recommendation.direction,
+        "status": recommendation.status,
+        "current_bundle_id": recommendation.current_bundle_id,
+        "recommended_bundle_id": recommendation.recommended_bundle_id,
+        "confidence": recommendation.confidence,
+        "currency": recommendation.currency,
+        "upgrade_cost": str(recommendation.upgrade_cost),
+        "net_benefit": str(recommendation.net_benefit),
+    }
 
 
 def recommendations_generate_for_organization(
