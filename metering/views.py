@@ -12,6 +12,7 @@ from metering.selectors import (
     live_usage,
     portal_customer_for_request,
     staff_organizations,
+    usage_alert_states,
     usage_total_list,
 )
 from metering.staff import staff_page
@@ -19,16 +20,23 @@ from metering.staff import staff_page
 
 @login_required
 def portal_home(request):
-    """The customer's account and this month's usage per operation (from counters)."""
+    """The customer's account, this month's usage per operation (from counters)
+    and its alerts with whether each fired in its current period."""
     customer = portal_customer_for_request(request)
-    period_start = month_start(timezone.now()).date()
+    now = timezone.now()
+    period_start = month_start(now).date()
     usage = usage_total_list(
         organization=customer.organization, customer=customer, period_start=period_start
     ).order_by("-quantity", "operation")
     return render(
         request,
         "portal/home.html",
-        {"customer": customer, "period_start": period_start, "usage": usage},
+        {
+            "customer": customer,
+            "period_start": period_start,
+            "usage": usage,
+            "alerts": usage_alert_states(customer=customer, now=now),
+        },
     )
 
 

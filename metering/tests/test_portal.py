@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from metering.services import usage_alert_create, usage_events_ingest
 from metering.tests.factories import (
     CustomerFactory,
     PortalUserFactory,
@@ -94,3 +95,42 @@ def test_portal_this_month_starts_at_the_first_utc_instant_of_the_month(client):
     assert response.context["period_start"] == date(2027, 3, 1)
     rows = [(c.operation, c.quantity, c.event_count) for c in response.context["usage"]]
     assert rows == [("doc.ocr", Decimal("3.5"), 2)]
+
+
+@pytest.mark.clock("2026-11-18T09:30:00+00:00")
+def test_portal_home_lists_the_customers_alerts_with_their_state(client):
+    portal_user = PortalUserFactory(customer__external_id="cus_1")
+    customer = portal_user.customer
+    usage_alert_create(
+        customer=customer, kind="usage", operation="image.resize", threshold=Decimal(5)
+    )
+    usage_alert_create(customer=customer, kind="spend", threshold=Decimal("250.00"))
+    other = CustomerFactory(organization=customer.organization)
+    usage_alert_create(customer=other, kind="usage", operation="x", threshold=1)
+    now = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
+    usage_events_ingest(
+        organization=customer.organization,
+        events=[
+            {
+                "event_id": "e-1",
+                "customer_id": "cus_1",
+                "operation": "image.resize",
+                "quantity": "7",
+                "occurred_at": now.isoformat(),
+            }
+        ],
+        now=now,
+    )
+    client.force_login(portal_user.user)
+
+    response = client.get("/portal/")
+
+    states = response.context["alerts"]
+    assert [(s.alert.kind, s.triggered_at, s.value) for s in states] == [
+        ("spend", None, None),
+        ("usage", now, Decimal("7")),
+    ]
+    content = response.content.decode()
+    assert "Usage of image.resize" in content
+    assert "Reached 7 on 18 Nov 2026 09:00 UTC" in content
+    assert "Not reached" in content
