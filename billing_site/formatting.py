@@ -5,6 +5,10 @@ The one way a quantity, a unit price or an amount of money is written on a scree
 numbers``). Quantities and prices show every significant digit and no trailing
 zeros (``10000.000000`` -> ``10,000``, ``0.00150000`` -> ``0.0015``); money shows
 the currency and exactly its minor unit (``USD 12.50``, ``JPY 1,200``).
+
+Text stored on a document (an invoice line's description) must not depend on the
+language of whoever generated it: ``document_number`` and ``document_money`` write
+the same forms with a comma for thousands and a point for decimals, always.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -51,3 +55,15 @@ def format_money(amount, currency: str) -> str:
         rounded, decimal_pos=minor_units(currency), use_l10n=True, force_grouping=True
     )
     return f"{currency} {text}"
+
+
+def document_number(value: Decimal) -> str:
+    """A quantity or unit price on a document: exact, grouped, whatever the active
+    locale: ``Decimal("10000.000000")`` -> ``10,000``."""
+    return format(Decimal(plain_decimal(value)), ",f")
+
+
+def document_money(amount: Decimal, currency: str) -> str:
+    """Money on a document: ``USD 1,234.50``, rounded half-up with
+    ``quantize_money`` to the currency's minor unit, whatever the active locale."""
+    return f"{currency} {quantize_money(amount, currency):,f}"

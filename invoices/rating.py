@@ -31,7 +31,9 @@ input, each adding its lines, in the order the lines appear:
    ``base_fee`` (agents x base agent fee), ``tier`` (one per tier entered) or
    ``usage`` (no tiers, or units beyond the last tier), ``minimum_charge``
    (the top-up to the minimum). An activity is rated even without usage, so its
-   agent fee and minimum are billed every period.
+   agent fee and minimum are billed every period. Each line is described by the
+   cost preview's label (``pricing.labels``), built from the engine line's kind,
+   tier band and prices: ``Tokens — tier 2 (10,000–50,000 at 0.0006)``.
    Per-use activities are priced event by event (each use is a charge of its own,
    rounded on its own, with the minimum applying per use) and their agent fee once
    per period; bundles do not cover them.
@@ -76,8 +78,10 @@ from typing import NamedTuple
 from django.db.models import TextChoices
 
 from billing_site.decimals import plain_decimal
+from billing_site.formatting import document_money, document_number
 from billing_site.money import quantize_money
 from pricing import engine as pricing_engine
+from pricing import labels as pricing_labels
 
 ZERO = Decimal(0)
 UNLIMITED = Decimal("Infinity")
@@ -294,26 +298,48 @@ class Rating:
         return self.total
 
 
-def _engine_kind(key: str) -> str:
-    if key == "base_agent_fee":
-        return BASE_FEE
-    if key == "minimum_charge_adjustment":
-        return MINIMUM_CHARGE
-    if key.startswith("tier_"):
-        return TIER
-    return USAGE
+# The pricing engine's line kinds as invoice line kinds (units above the last
+# tier are priced at the activity's unit price: usage).
+_ENGINE_KINDS = {
+    pricing_engine.BASE_AGENT_FEE: BASE_FEE,
+    pricing_engine.USAGE: USAGE,
+    pricing_engine.TIER: TIER,
+    pricing_engine.OVERFLOW: USAGE,
+    pricing_engine.MINIMUM_CHARGE_ADJUSTMENT: MINIMUM_CHARGE,
+}
 
 
-def _engine_description(key: str, activity_type: str, agents: int) -> str:
-    if key == "base_agent_fee":
-        return f"{activity_type}: base fee, {agents} agent(s)"
-    if key == "minimum_charge_adjustment":
-        return f"{activity_type}: minimum charge adjustment"
-    if key.startswith("tier_"):
-        return f"{activity_type}: tier {key.split('_')[1]}"
-    if key == "overflow_cost":
-        return f"{activity_type}: beyond the last tier"
-    return f"{activity_type}: usage"
+def _engine_label(line: pricing_engine.CostLine, currency: str) -> str:
+    """The cost preview's label of an engine line, its figures in the document
+    forms (the same text whatever the language of whoever rates)."""
+    return pricing_labels.line_label(
+        line, currency, number=document_number, money=document_money
+    )
+
+
+def _base_fee_label(
+    activity_type: str, agents: int, fee: Decimal, currency: str
+) -> str:
+    """``Tokens — base fee (2 agents at USD 15.00)``: ``fee`` per agent."""
+    line = pricing_engine.CostLine(
+        key="base_agent_fee",
+        amount=ZERO,
+        units=Decimal(agents),
+        unit_price=fee,
+        kind=pricing_engine.BASE_AGENT_FEE,
+        activity_type=activity_type,
+    )
+    return _engine_label(line, currency)
+
+
+def _minimum_charge_label(activity_type: str, currency: str) -> str:
+    line = pricing_engine.CostLine(
+        key="minimum_charge_adjustment",
+        amount=ZERO,
+        kind=pricing_engine.MINIMUM_CHARGE_ADJUSTMENT,
+        activity_type=activity_type,
+    )
+    return _engine_label(line, currency)
 
 
 def _activity_lines(
@@ -324,12 +350,12 @@ def _activity_lines(
     result = pricing_engine.calculate_cost(pricing, units, agents)
     lines = []
     for line in result.lines:
-        if line.key == "base_agent_fee" and not line.amount:
+        if line.kind == pricing_engine.BASE_AGENT_FEE and not line.amount:
             continue
         lines.append(
             RatedLine(
-                kind=_engine_kind(line.key),
-                description=_engine_description(line.key, activity_type, agents),
+                kind=_ENGINE_KINDS[line.kind],
+                description=_engine_label(line, result.currency),
                 quantity=line.units,
                 unit_price=line.unit_price,
                 amount=line.amount,
@@ -353,7 +379,9 @@ def _per_use_lines(
         lines.append(
             RatedLine(
                 kind=BASE_FEE,
-                description=f"{activity_type}: base fee, {agents} agent(s)",
+                description=_base_fee_label(
+                    activity_type, agents, pricing.base_agent_fee, currency
+                ),
                 quantity=Decimal(agents),
                 unit_price=pricing.base_agent_fee,
                 amount=fee,
@@ -455,7 +483,8 @@ def _prorated_fee_lines(share: FeeShare, ledger: _Ledger) -> None:
             RatedLine(
                 kind=BASE_FEE,
                 description=(
-                    f"{activity_type}: base fee, {share.agents} agent(s), {dates}"
+                    _base_fee_label(activity_type, share.agents, fee, ledger.currency)
+                    + f", {dates}"
                 ),
                 quantity=Decimal(share.agents),
                 unit_price=fee * fraction,
@@ -611,8 +640,8 @@ def _minimum_over_prorated_fees(
         kept.append(
             RatedLine(
                 kind=MINIMUM_CHARGE,
-                description=(
-                    f"{terms.pricing.activity_type}: minimum charge adjustment"
+                description=_minimum_charge_label(
+                    terms.pricing.activity_type, ledger.currency
                 ),
                 quantity=None,
                 unit_price=None,

@@ -1,7 +1,12 @@
 """Human labels of the cost engine's lines, built from their structured data
 (kind, activity, tier band, prices), never from their breakdown keys:
-``Tokens — tier 1 (0–10,000 at 0.002)`` rather than ``tokens.tier_1_cost``."""
+``Tokens — tier 1 (0–10,000 at 0.002)`` rather than ``tokens.tier_1_cost``.
 
+Screens write the numbers in the active locale (the defaults); invoices pass
+``billing_site.formatting``'s document forms, so a stored description does not
+depend on the language of whoever generated it."""
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,44 +21,56 @@ def activity_name(activity_type: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _band(line: engine.CostLine) -> str:
-    lower = format_number(line.lower if line.lower is not None else 0)
+Number = Callable[[Decimal], str]
+Money = Callable[[Decimal, str], str]
+
+
+def _band(line: engine.CostLine, number: Number) -> str:
+    lower = number(line.lower if line.lower is not None else Decimal(0))
     if line.upper is None:
         return f"above {lower}"
-    return f"{lower}–{format_number(line.upper)}"
+    return f"{lower}–{number(line.upper)}"
 
 
-def _price(line: engine.CostLine, currency: str) -> str:
-    text = f"at {format_number(line.unit_price)}"
+def _price(line: engine.CostLine, currency: str, number: Number, money: Money) -> str:
+    text = f"at {number(line.unit_price)}"
     if line.flat_fee:
-        text += f" + {format_money(line.flat_fee, currency)} flat"
+        text += f" + {money(line.flat_fee, currency)} flat"
     return text
 
 
-def line_label(line: engine.CostLine, currency: str) -> str:
+def line_label(
+    line: engine.CostLine,
+    currency: str,
+    *,
+    number: Number = format_number,
+    money: Money = format_money,
+) -> str:
     """What ``line`` charges, in words, with its tier band and prices.
 
     ``currency`` writes the money in it (agent fees, flat fees); unit prices are
-    written exactly, without a currency.
+    written exactly, without a currency. ``number`` and ``money`` write the
+    figures (the active locale's forms unless told).
     """
     if line.kind == engine.SUBSCRIPTION_FEE:
         return "Subscription fee"
     name = activity_name(line.activity_type)
     prefix = f"{name} — " if name else ""
     if line.kind == engine.BASE_AGENT_FEE:
-        agents = format_number(line.units or 0)
+        agents = number(line.units or Decimal(0))
         noun = "agent" if line.units == 1 else "agents"
-        fee = format_money(line.unit_price or 0, currency)
+        fee = money(line.unit_price or Decimal(0), currency)
         return f"{prefix}base fee ({agents} {noun} at {fee})"
-    if line.kind == engine.USAGE:
-        return f"{prefix}usage ({_price(line, currency)})"
-    if line.kind == engine.TIER:
-        return f"{prefix}tier {line.tier} ({_band(line)} {_price(line, currency)})"
-    if line.kind == engine.OVERFLOW:
-        return f"{prefix}{_band(line)} ({_price(line, currency)})"
     if line.kind == engine.MINIMUM_CHARGE_ADJUSTMENT:
         return f"{prefix}top-up to the minimum charge"
-    return f"{prefix}{line.key}"
+    if line.kind not in (engine.USAGE, engine.TIER, engine.OVERFLOW):
+        return f"{prefix}{line.key}"
+    price = _price(line, currency, number, money)
+    if line.kind == engine.USAGE:
+        return f"{prefix}usage ({price})"
+    if line.kind == engine.TIER:
+        return f"{prefix}tier {line.tier} ({_band(line, number)} {price})"
+    return f"{prefix}{_band(line, number)} ({price})"
 
 
 @dataclass(frozen=True)

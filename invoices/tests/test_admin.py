@@ -63,7 +63,7 @@ def test_detail_shows_grouped_lines(staff_client, invoice):
         "Provider charges",
     ):
         assert label in content
-    assert "tokens: tier 2" in content
+    assert "Tokens — tier 2 (5,000–20,000 at 0.001)" in content
 
 
 def test_finalize_selected_reports_each_failure_by_name(
@@ -117,8 +117,9 @@ def test_diff_against_previous_period(staff_client, organization, invoice):
     assert response.status_code == 200
     rows = {row.description: row for row in response.context["rows"]}
     assert rows["Subscription: Token plan"].change == Decimal("10.00")
-    assert rows["tokens: tier 1"].previous_amount == Decimal("0")
-    assert rows["tokens: tier 1"].change == Decimal("7.50")
+    tier_1 = rows["Tokens — tier 1 (0–5,000 at 0.0015)"]
+    assert tier_1.previous_amount == Decimal("0")
+    assert tier_1.change == Decimal("7.50")
 
 
 def test_provider_charge_cannot_join_a_finalized_invoice(staff_client, invoice):

@@ -126,7 +126,7 @@ def test_pdf_renders_the_invoice(api_client, invoice):
     assert "Invoice INV-000001" in text
     assert "Acme Ltd (acme)" in text
     assert "image.resize: beyond bundle" in text
-    assert "tokens: tier 2" in text
+    assert "Tokens — tier 2 (5,000–20,000 at 0.001)" in text
     assert "USD 190.02" in text
 
 
@@ -240,7 +240,7 @@ def test_current_usage_cost(api_client, organization):
     body = response.json()
     assert body["total"] == "0.70"
     assert body["monthly"]["lines"] == [
-        {"kind": "usage", "description": "api_calls: usage", "quantity": "7",
+        {"kind": "usage", "description": "Api calls — usage (at 0.1)", "quantity": "7",
          "unit_price": "0.1", "amount": "0.70"},
     ]  # fmt: skip
     assert (

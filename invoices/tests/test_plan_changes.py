@@ -76,14 +76,26 @@ def test_a_plan_change_on_the_11th_prorates_fees_and_agents(
     assert rows(invoice) == [
         # 49.00 x 10/31 and 2 agents x 15.00 x 10/31.
         ("subscription", f"Subscription: Token plan, {first}", Decimal("15.81")),
-        ("base_fee", f"tokens: base fee, 2 agent(s), {first}", Decimal("9.68")),
+        (
+            "base_fee",
+            f"Tokens — base fee (2 agents at USD 15.00), {first}",
+            Decimal("9.68"),
+        ),
         # 99.00 x 21/31 and 5 agents x 20.00 x 21/31.
         ("subscription", f"Subscription: Scale plan, {second}", Decimal("67.06")),
-        ("base_fee", f"tokens: base fee, 5 agent(s), {second}", Decimal("67.74")),
+        (
+            "base_fee",
+            f"Tokens — base fee (5 agents at USD 20.00), {second}",
+            Decimal("67.74"),
+        ),
         # The month's usage at the Scale plan's prices; 10.00 tops up to 25.00.
-        ("usage", "api_calls: usage", Decimal("10.00")),
-        ("minimum_charge", "api_calls: minimum charge adjustment", Decimal("15.00")),
-        ("usage", "tokens: usage", Decimal("1.00")),
+        ("usage", "Api calls — usage (at 0.1)", Decimal("10.00")),
+        (
+            "minimum_charge",
+            "Api calls — top-up to the minimum charge",
+            Decimal("15.00"),
+        ),
+        ("usage", "Tokens — usage (at 0.001)", Decimal("1.00")),
     ]
     assert invoice.total == Decimal("186.29")
     assert invoice.billing_model_name == "Scale plan"
@@ -103,12 +115,20 @@ def test_a_first_subscription_mid_month_pays_from_its_start(organization, scale_
     span = "2026-10-21 00:00 to 2026-11-01 00:00 UTC"
     assert rows(invoice) == [
         ("subscription", f"Subscription: Scale plan, {span}", Decimal("35.13")),
-        ("base_fee", f"tokens: base fee, 1 agent(s), {span}", Decimal("7.10")),
+        (
+            "base_fee",
+            f"Tokens — base fee (1 agent at USD 20.00), {span}",
+            Decimal("7.10"),
+        ),
         # Activities are rated without usage too; the minimum counts the activity's
         # prorated agent fees (none for api_calls).
-        ("usage", "api_calls: usage", Decimal("0.00")),
-        ("minimum_charge", "api_calls: minimum charge adjustment", Decimal("25.00")),
-        ("usage", "tokens: usage", Decimal("0.00")),
+        ("usage", "Api calls — usage (at 0.1)", Decimal("0.00")),
+        (
+            "minimum_charge",
+            "Api calls — top-up to the minimum charge",
+            Decimal("25.00"),
+        ),
+        ("usage", "Tokens — usage (at 0.001)", Decimal("0.00")),
     ]
     assert invoice.total == Decimal("67.23")
 
@@ -129,8 +149,12 @@ def test_a_subscription_all_month_is_not_prorated(organization, scale_model):
 
     assert rows(invoice) == [
         ("subscription", "Subscription: Scale plan", Decimal("99.00")),
-        ("usage", "api_calls: usage", Decimal("0.00")),
-        ("minimum_charge", "api_calls: minimum charge adjustment", Decimal("25.00")),
-        ("base_fee", "tokens: base fee, 1 agent(s)", Decimal("20.00")),
-        ("usage", "tokens: usage", Decimal("0.00")),
+        ("usage", "Api calls — usage (at 0.1)", Decimal("0.00")),
+        (
+            "minimum_charge",
+            "Api calls — top-up to the minimum charge",
+            Decimal("25.00"),
+        ),
+        ("base_fee", "Tokens — base fee (1 agent at USD 20.00)", Decimal("20.00")),
+        ("usage", "Tokens — usage (at 0.001)", Decimal("0.00")),
     ]

@@ -28,12 +28,12 @@ EXPECTED_OCTOBER = [
     ("bundled_usage", "image.resize: included in bundle", "1000", "0.00"),
     ("overage", "image.resize: beyond bundle", "500", "10.00"),
     ("overage", "pdf.export", "30", "1.50"),
-    ("usage", "api_calls: usage", "100", "10.00"),
-    ("minimum_charge", "api_calls: minimum charge adjustment", None, "15.00"),
-    ("base_fee", "tokens: base fee, 2 agent(s)", "2", "30.00"),
-    ("tier", "tokens: tier 1", "5000", "7.50"),
-    ("tier", "tokens: tier 2", "15000", "15.00"),
-    ("usage", "tokens: beyond the last tier", "5000", "5.00"),
+    ("usage", "Api calls — usage (at 0.1)", "100", "10.00"),
+    ("minimum_charge", "Api calls — top-up to the minimum charge", None, "15.00"),
+    ("base_fee", "Tokens — base fee (2 agents at USD 15.00)", "2", "30.00"),
+    ("tier", "Tokens — tier 1 (0–5,000 at 0.0015)", "5000", "7.50"),
+    ("tier", "Tokens — tier 2 (5,000–20,000 at 0.001)", "15000", "15.00"),
+    ("usage", "Tokens — above 20,000 (at 0.001)", "5000", "5.00"),
     ("provider_charge", "Twilio: SMS delivery", "1", "13.57"),
     ("provider_charge", "AWS: Egress", "1", "8.25"),
 ]
@@ -182,8 +182,8 @@ def test_daily_frequency_invoices_each_day(organization):
     invoice = Invoice.objects.get(frequency=DAILY)
     assert (invoice.period_start, invoice.period_end) == (day.start, day.start)
     assert line_rows(invoice) == [
-        ("base_fee", "api_calls: base fee, 3 agent(s)", "3", "3.00"),
-        ("usage", "api_calls: usage", "15", "1.50"),
+        ("base_fee", "Api calls — base fee (3 agents at USD 1.00)", "3", "3.00"),
+        ("usage", "Api calls — usage (at 0.1)", "15", "1.50"),
     ]
     assert invoice.total == Decimal("4.50")
     # The daily activity is not billed again on the monthly invoice.
