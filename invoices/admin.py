@@ -64,13 +64,14 @@ class Transition:
     name: str  # URL segment and button name
     label: str
     permission: str
-    status: str  # the state the step starts from; the service checks it again
+    statuses: tuple[str, ...]  # states the step starts from; the service checks
 
 
+OPEN = ("finalized", "overdue")
 TRANSITIONS = (
-    Transition("finalize", "Finalize", "invoices.finalize_invoice", "draft"),
-    Transition("void", "Void", "invoices.void_invoice", "finalized"),
-    Transition("pay", "Record payment", "invoices.change_invoice", "finalized"),
+    Transition("finalize", "Finalize", "invoices.finalize_invoice", ("draft",)),
+    Transition("void", "Void", "invoices.void_invoice", OPEN),
+    Transition("pay", "Record payment", "invoices.change_invoice", OPEN),
 )
 
 
@@ -165,7 +166,7 @@ class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
         return [
             transition
             for transition in TRANSITIONS
-            if invoice.status == transition.status
+            if invoice.status in transition.statuses
             and request.user.has_perm(transition.permission)
         ]
 
@@ -382,4 +383,3 @@ class InvoicingSettingsAdmin(OrganizationScoped, admin.ModelAdmin):
         "organization", "grace_hours", "provider_markup_percent",
         "upgrade_offer_units",
     ]  # fmt: skip
-

@@ -8,8 +8,8 @@
   (``LINE_COLUMNS``).
 - ``LIFECYCLE_FIELDS``: the only columns an issued invoice may still change. The
   model's ``save()`` and the PostgreSQL guard (``invoice_guard_sql``, installed by
-  migration 0008) refuse a change of any other column, whichever it is, so the
-  guard needs no edit when a column is added.
+  migration 0008, with the current list by 0011) refuse a change of any other
+  column, whichever it is, so the guard needs no edit when a column is added.
 
 Plain values only: no ORM, no settings.
 """
@@ -62,17 +62,31 @@ LINE_COLUMNS: tuple[str, ...] = (
 
 # Once issued, only these columns change, and only through the lifecycle services;
 # ``status`` never back to draft.
-LIFECYCLE_FIELDS = frozenset({"status", "paid_at", "voided_at", "updated_at"})
+LIFECYCLE_FIELDS = frozenset(
+    {
+        "status",
+        "paid_at",
+        "voided_at",
+        "overdue_at",
+        "amount_due",
+        "credits_applied",
+        "amount_paid",
+        "amount_credited",
+        "updated_at",
+    }
+)
 
 
-def invoice_guard_sql() -> str:
+def invoice_guard_sql(lifecycle_fields=LIFECYCLE_FIELDS) -> str:
     """The PostgreSQL function behind the ``invoices_invoice_guard`` trigger: an
     issued invoice is never deleted and none of its columns but
-    ``LIFECYCLE_FIELDS`` changes (its row is compared as JSON without them).
+    ``lifecycle_fields`` changes (its row is compared as JSON without them).
 
     Drafts return at once, so re-rating a period's drafts costs the guard nothing.
+    Each migration that changes ``LIFECYCLE_FIELDS`` installs the guard with its
+    own copy of the list (a test compares the latest with the declaration).
     """
-    mutable = ",".join(sorted(LIFECYCLE_FIELDS))
+    mutable = ",".join(sorted(lifecycle_fields))
     return f"""
 CREATE OR REPLACE FUNCTION invoices_invoice_guard() RETURNS trigger AS $$
 BEGIN

@@ -8,6 +8,9 @@ from django.db import migrations
 
 from invoices.documents import invoice_guard_sql
 
+# The lifecycle columns of this migration's time (0011 adds more).
+LIFECYCLE_FIELDS = frozenset({"status", "paid_at", "voided_at", "updated_at"})
+
 
 def _run(sql_of):
     def run(apps, schema_editor):
@@ -35,5 +38,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_run(invoice_guard_sql), _run(_listed_guard_sql))
+        migrations.RunPython(
+            _run(lambda: invoice_guard_sql(LIFECYCLE_FIELDS)), _run(_listed_guard_sql)
+        )
     ]

@@ -19,7 +19,11 @@ from invoices.selectors.usage import (
 from metering import selectors as metering_selectors
 from metering.models import Organization
 
-BILLABLE_STATUSES = (Invoice.Status.FINALIZED, Invoice.Status.PAID)
+BILLABLE_STATUSES = (
+    Invoice.Status.FINALIZED,
+    Invoice.Status.OVERDUE,
+    Invoice.Status.PAID,
+)
 
 
 def invoices_with_late_usage(

@@ -15,7 +15,11 @@ from metering.selectors import webhook_delivery_list
 from scaling.models import Recommendation
 
 # Issued invoices that count as revenue (void ones were cancelled by a credit note).
-REVENUE_STATUSES = (Invoice.Status.FINALIZED, Invoice.Status.PAID)
+REVENUE_STATUSES = (
+    Invoice.Status.FINALIZED,
+    Invoice.Status.OVERDUE,
+    Invoice.Status.PAID,
+)
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,7 @@ def _write_chunk(
                 status__in=[
                     Invoice.Status.DRAFT,
                     Invoice.Status.FINALIZED,
+                    Invoice.Status.OVERDUE,
                     Invoice.Status.PAID,
                 ],
             )

@@ -8,6 +8,7 @@ organization's grace window after the period has passed.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -98,16 +99,21 @@ def invoice_event_data(invoice: Invoice) -> dict:
 
 @transaction.atomic
 def invoice_mark_paid(*, invoice: Invoice, now: datetime) -> Invoice:
+    """Record that the customer paid what the open invoice still asks for."""
     invoice = _locked(invoice)
-    if invoice.status != Invoice.Status.FINALIZED:
+    if not invoice.is_open:
         raise InvalidTransition(
             f"invoice {invoice.number or invoice.pk} is {invoice.status}, "
             "cannot mark it paid",
             field="status",
         )
+    invoice.amount_paid += invoice.amount_due
+    invoice.amount_due = Decimal("0")
     invoice.status = Invoice.Status.PAID
     invoice.paid_at = now
-    invoice.save(update_fields=["status", "paid_at", "updated_at"])
+    invoice.save(
+        update_fields=["status", "paid_at", "amount_paid", "amount_due", "updated_at"]
+    )
     return invoice
 
 
@@ -116,9 +122,15 @@ def invoice_void(*, invoice: Invoice, now: datetime, reason: str = "") -> Credit
     """Void a finalized invoice: a credit note for its total cancels it, and the
     provider charges it billed are released to the next invoice."""
     invoice = _locked(invoice)
-    if invoice.status != Invoice.Status.FINALIZED:
+    if not invoice.is_open:
         raise InvalidTransition(
             f"invoice {invoice.number or invoice.pk} is {invoice.status}, cannot void",
+            field="status",
+        )
+    if invoice.amount_paid or invoice.credits_applied:
+        raise InvalidTransition(
+            f"invoice {invoice.number} is partly settled; "
+            "issue a credit note with a refund instead",
             field="status",
         )
     value = _next_number(
@@ -128,14 +140,22 @@ def invoice_void(*, invoice: Invoice, now: datetime, reason: str = "") -> Credit
         organization=invoice.organization,
         invoice=invoice,
         number=f"CN-{value:06d}",
-        amount=invoice.total,
+        kind=CreditNote.Kind.VOID,
+        amount=invoice.amount_due,
+        applied_to_balance=invoice.amount_due,
         currency=invoice.currency,
         reason=reason[:300],
         issued_at=now,
     )
+    invoice.amount_credited += invoice.amount_due
+    invoice.amount_due = Decimal("0")
     invoice.status = Invoice.Status.VOID
     invoice.voided_at = now
-    invoice.save(update_fields=["status", "voided_at", "updated_at"])
+    invoice.save(
+        update_fields=[
+            "status", "voided_at", "amount_credited", "amount_due", "updated_at"
+        ]
+    )  # fmt: skip
     ProviderCharge.objects.filter(invoice=invoice).update(invoice=None)
     return credit_note
 

@@ -53,7 +53,8 @@ class ProviderChargeFactory(factory.django.DjangoModelFactory):
 
 class InvoiceFactory(factory.django.DjangoModelFactory):
     """A monthly draft of October 2026 without lines; the ``finalized``, ``paid``
-    and ``void`` traits give it a number."""
+    and ``void`` traits give it a number (and settle what a paid or void invoice
+    no longer asks for)."""
 
     class Meta:
         model = Invoice
@@ -68,16 +69,23 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     customer_external_id = factory.SelfAttribute("customer.external_id")
     subtotal = factory.SelfAttribute("total")
     total = Decimal("100.00")
+    amount_due = factory.SelfAttribute("total")
 
     class Params:
         finalized = factory.Trait(
             status="finalized", number=factory.Sequence(lambda n: f"INV-9{n:05d}")
         )
         paid = factory.Trait(
-            status="paid", number=factory.Sequence(lambda n: f"INV-8{n:05d}")
+            status="paid",
+            number=factory.Sequence(lambda n: f"INV-8{n:05d}"),
+            amount_paid=factory.SelfAttribute("total"),
+            amount_due=Decimal("0"),
         )
         void = factory.Trait(
-            status="void", number=factory.Sequence(lambda n: f"INV-7{n:05d}")
+            status="void",
+            number=factory.Sequence(lambda n: f"INV-7{n:05d}"),
+            amount_credited=factory.SelfAttribute("total"),
+            amount_due=Decimal("0"),
         )
 
 
