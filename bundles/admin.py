@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing_site.errors import DomainError
+from billing_site.formatting import format_money
 from bundles import selectors, services
 from bundles.models import (
     BundleSettings,
@@ -96,7 +97,7 @@ class BundleTemplateAdmin(OrganizationScoped, admin.ModelAdmin):
     @admin.display(description="Discount")
     def discount_summary(self, obj) -> str:
         if obj.fixed_price is not None:
-            return f"fixed {obj.fixed_price}"
+            return f"fixed {format_money(obj.fixed_price, obj.organization.currency)}"
         if obj.discount_percent is not None:
             return f"{obj.discount_percent}% off"
         return "—"

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from billing_site.decimals import plain_decimal
 from billing_site.timestamps import TimeStampedModel
 from metering.models import Customer, Organization
 
@@ -111,7 +112,7 @@ class OperationPrice(TimeStampedModel):
 
     def __str__(self) -> str:
         who = f" for {self.customer}" if self.customer_id else ""
-        return f"{self.operation} @ {self.unit_price}{who}"
+        return f"{self.operation} @ {plain_decimal(self.unit_price)}{who}"
 
     def clean(self) -> None:
         if self.unit_price is not None and self.unit_price < 0:
@@ -242,7 +243,9 @@ class BundleTemplateOperation(models.Model):
 
     def __str__(self) -> str:
         quantity = (
-            "unlimited" if self.included_quantity is None else self.included_quantity
+            "unlimited"
+            if self.included_quantity is None
+            else plain_decimal(self.included_quantity)
         )
         return f"{self.operation} × {quantity}"
 
@@ -374,7 +377,9 @@ class PersonalizedBundleLine(models.Model):
 
     def __str__(self) -> str:
         quantity = (
-            "unlimited" if self.included_quantity is None else self.included_quantity
+            "unlimited"
+            if self.included_quantity is None
+            else plain_decimal(self.included_quantity)
         )
         return f"{self.operation} × {quantity}"
 

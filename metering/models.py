@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from billing_site.decimals import plain_decimal
 from billing_site.timestamps import TimeStampedModel
 from metering.webhook_signing import secret_key_problem
 
@@ -284,7 +285,7 @@ class UsageEvent(models.Model):
         ordering = ["-occurred_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.operation} × {self.quantity} ({self.event_id})"
+        return f"{self.operation} × {plain_decimal(self.quantity)} ({self.event_id})"
 
 
 class UsageEventKey(models.Model):
@@ -403,7 +404,7 @@ class UsageCounterIncrement(models.Model):
     event_count = models.BigIntegerField()
 
     def __str__(self) -> str:
-        return f"+{self.quantity} {self.customer_id} {self.operation}"
+        return f"+{plain_decimal(self.quantity)} {self.customer_id} {self.operation}"
 
 
 class _UsageCounterView(models.Model):
@@ -673,7 +674,7 @@ class UsageAlert(TimeStampedModel):
 
     def __str__(self) -> str:
         subject = self.operation if self.kind == self.Kind.USAGE else "spend"
-        return f"{subject} >= {self.threshold} per {self.period}"
+        return f"{subject} >= {plain_decimal(self.threshold)} per {self.period}"
 
 
 class AlertTrigger(models.Model):
@@ -697,4 +698,5 @@ class AlertTrigger(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.alert} reached {self.value} on {self.triggered_at:%Y-%m-%d}"
+        value = plain_decimal(self.value)
+        return f"{self.alert} reached {value} on {self.triggered_at:%Y-%m-%d}"

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from billing_site.decimals import plain_decimal
 from billing_site.timestamps import TimeStampedModel
 from billing_site.webhooks import webhook_secret_check
 from metering.models import Customer, Organization
@@ -195,7 +196,7 @@ class BundleCapacity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.bundle}: {self.capacity} {self.resource}"
+        return f"{self.bundle}: {plain_decimal(self.capacity)} {self.resource}"
 
 
 class Forecast(models.Model):

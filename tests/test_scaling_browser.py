@@ -43,7 +43,7 @@ def test_portal_customer_approves_a_recommendation(live_server, page, account):
     row = page.locator("#recommendations tbody tr").first
     assert "Growth Accelerator" in row.inner_text()
     assert row.locator(".status").inner_text() == "Pending"
-    assert row.locator(".new-price").inner_text() == "277.00 USD"
+    assert row.locator(".new-price").inner_text() == "USD 277.00"
     assert row.locator(".reason").inner_text() == (
         "Your use of compute hours is forecast to exceed your plan's 100 on "
         "10 Nov 2026."
@@ -55,10 +55,10 @@ def test_portal_customer_approves_a_recommendation(live_server, page, account):
 
     row.get_by_role("link", name="Review and approve").click()
     page.wait_for_selector("#confirm-plan-change")
-    assert page.inner_text("#current-price") == "85.00 USD"
-    assert page.inner_text("#new-price") == "277.00 USD"
+    assert page.inner_text("#current-price") == "USD 85.00"
+    assert page.inner_text("#new-price") == "USD 277.00"
     # (277 - 85) x 21/30.
-    assert page.inner_text("#invoice-change") == "+134.40 USD"
+    assert page.inner_text("#invoice-change") == "+USD 134.40"
     assert page.inner_text("#reason") == (
         "Your use of compute hours is forecast to exceed your plan's 100 on "
         "10 Nov 2026."
@@ -86,7 +86,7 @@ def test_portal_customer_cancels_on_the_confirmation(live_server, page, account)
     login(page, live_server, account)
     page.get_by_role("link", name="Review and approve").click()
     page.wait_for_selector("#confirm-plan-change")
-    assert page.inner_text("#new-price") == "277.00 USD"
+    assert page.inner_text("#new-price") == "USD 277.00"
 
     page.get_by_role("link", name="Cancel").click()
     page.wait_for_url(f"{live_server.url}/portal/scaling/")
@@ -136,10 +136,10 @@ def test_staff_approves_a_recommendation_after_the_customers_confirmation(
 
     row.get_by_role("link", name="Review and approve").click()
     page.wait_for_selector("#confirm-plan-change")
-    assert page.inner_text("#current-price") == "85.00 USD"
-    assert page.inner_text("#new-price") == "277.00 USD"
+    assert page.inner_text("#current-price") == "USD 85.00"
+    assert page.inner_text("#new-price") == "USD 277.00"
     # (277 - 85) x 21/30.
-    assert page.inner_text("#invoice-change") == "+134.40 USD"
+    assert page.inner_text("#invoice-change") == "+USD 134.40"
     assert page.inner_text("#reason") == (
         "Your use of compute hours is forecast to exceed your plan's 100 on "
         "10 Nov 2026."
@@ -167,7 +167,7 @@ def test_staff_rejects_a_recommendation_with_a_reason(live_server, page, account
     staff = staff_login(page, live_server, account)
     page.get_by_role("link", name="Reject").click()
     page.wait_for_selector("#confirm-plan-change")
-    assert page.inner_text("#new-price") == "277.00 USD"
+    assert page.inner_text("#new-price") == "USD 277.00"
     page.fill("#id_reason", "Agreed with the customer to wait for the launch.")
 
     page.get_by_role("button", name="Reject the change").click()

@@ -99,9 +99,9 @@ def test_portal_accept_confirmation_shows_the_price_and_posts_it(client, portal_
     assert f'action="/portal/bundles/{mine.pk}/accept/"' not in listing
     assert response.status_code == 200
     content = response.content.decode()
-    assert '<dd id="new-price">25.20 USD</dd>' in content
-    assert '<dd id="invoice-change">+25.20 USD</dd>' in content
-    assert "predicted 28.00 USD" in content
+    assert '<dd id="new-price">USD 25.20</dd>' in content
+    assert '<dd id="invoice-change">+USD 25.20</dd>' in content
+    assert "predicted USD 28.00" in content
     assert '<input type="hidden" name="price" value="25.20">' in content
     mine.refresh_from_db()
     assert mine.status == "offered"

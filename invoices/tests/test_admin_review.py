@@ -286,5 +286,7 @@ def test_diff_names_line_kinds_and_totals_both_periods(
     assert "<td>Tiered usage</td>" in content
     assert "<td>subscription</td>" not in content
     assert (
-        "<th>39.00</th>\n          <th>190.02</th>\n          <th>151.02</th>"
+        "<th>USD 39.00</th>\n          <th>USD 190.02</th>\n"
+        "          <th>USD 151.02</th>"
     ) in content
+    assert "<td>Tokens — tier 1 (0–5,000 at 0.0015)</td>" in content

@@ -132,5 +132,7 @@ def test_portal_home_lists_the_customers_alerts_with_their_state(client):
     ]
     content = response.content.decode()
     assert "Usage of image.resize" in content
+    assert '<td class="num">USD 250.00</td>' in content
+    assert '<td class="num">5</td>' in content
     assert "Reached 7 on 18 Nov 2026 09:00 UTC" in content
     assert "Not reached" in content

@@ -73,7 +73,7 @@ def test_portal_dashboard_shows_own_account_and_decides(client, scaled_customer)
     response = client.get("/portal/scaling/")
     assert response.status_code == 200
     content = response.content.decode()
-    assert "Growth Accelerator" in content and "119.00 USD" in content
+    assert "Growth Accelerator" in content and "USD 119.00" in content
     assert "plotly/plotly.min.js" in content
     recommendation = response.context["recommendations"][0]
     reply = client.post(f"/portal/scaling/recommendations/{recommendation.pk}/reject/")
@@ -107,9 +107,9 @@ def test_portal_approval_is_confirmed_with_prices_and_reason(client, scaled_cust
         Decimal("42.00"),
     )
     content = response.content.decode()
-    assert '<dd id="current-price">59.00 USD</dd>' in content
-    assert '<dd id="new-price">119.00 USD</dd>' in content
-    assert '<dd id="invoice-change">+42.00 USD</dd>' in content
+    assert '<dd id="current-price">USD 59.00</dd>' in content
+    assert '<dd id="new-price">USD 119.00</dd>' in content
+    assert '<dd id="invoice-change">+USD 42.00</dd>' in content
     assert response.context["reason"] == (
         "Your use of compute hours is forecast to exceed your plan's 100 on 1 Jan 2026."
     )
@@ -331,10 +331,10 @@ def test_staff_approval_is_confirmed_with_the_customers_quote(client, scaled_cus
     )
     assert response.status_code == 200
     content = response.content.decode()
-    assert '<dd id="current-price">59.00 USD</dd>' in content
-    assert '<dd id="new-price">119.00 USD</dd>' in content
+    assert '<dd id="current-price">USD 59.00</dd>' in content
+    assert '<dd id="new-price">USD 119.00</dd>' in content
     # (119 - 59) x 21/30, as the customer's own confirmation says.
-    assert '<dd id="invoice-change">+42.00 USD</dd>' in content
+    assert '<dd id="invoice-change">+USD 42.00</dd>' in content
     assert "Change on the next invoice" in content
     assert response.context["reason"] == (
         "Your use of compute hours is forecast to exceed your plan's 100 on 1 Jan 2026."
