@@ -1,6 +1,8 @@
 from django.contrib import admin
 
+from metering.selectors import staff_organizations
 from metering.staff import OrganizationScoped
+from profiling import selectors
 from profiling.models import (
     BehavioralTag,
     CustomerProfile,
@@ -89,9 +91,28 @@ class TagRuleAdmin(OrganizationScoped, admin.ModelAdmin):
     search_fields = ["name", "pattern"]
 
 
+class UnusualFilter(admin.SimpleListFilter):
+    """Customers the latest profiling run of their organization found unusual."""
+
+    title = "unusual"
+    parameter_name = "unusual"
+
+    def lookups(self, request, model_admin):
+        return [("latest", "Unusual in the latest run")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "latest":
+            return queryset
+        unusual = selectors.unusual_profiles(
+            organizations=staff_organizations(request.user)
+        )
+        return queryset.filter(pk__in=unusual.values("pk"))
+
+
 @admin.register(CustomerProfile)
 class CustomerProfileAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["customer", "segment", "run"]
+    list_filter = [UnusualFilter]
     list_select_related = ["customer", "segment", "run"]
     search_fields = ["customer__name", "customer__external_id"]
     readonly_fields = [

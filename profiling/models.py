@@ -75,13 +75,17 @@ class ProfilingChunk(models.Model):
         return f"Chunk {self.index} of run {self.run_id}"
 
 
+# The cluster label of the "unusual" group (DBSCAN noise).
+UNUSUAL_LABEL = -1
+
+
 class Segment(models.Model):
     """A group of customers with similar behaviour found by one run."""
 
     run = models.ForeignKey(
         ProfilingRun, on_delete=models.CASCADE, related_name="segments"
     )
-    # Cluster label; -1 is the "unusual" group (DBSCAN noise).
+    # Cluster label; UNUSUAL_LABEL is the "unusual" group.
     label = models.IntegerField()
     name = models.CharField(max_length=200)
     size = models.PositiveIntegerField(default=0)
@@ -105,7 +109,7 @@ class Segment(models.Model):
 
     @property
     def is_unusual(self) -> bool:
-        return self.label == -1
+        return self.label == UNUSUAL_LABEL
 
 
 class CustomerProfile(models.Model):

@@ -15,13 +15,14 @@ from datetime import datetime
 import numpy as np
 import psycopg
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from metering.models import Customer, Organization
 from metering.selectors import operation_list, usage_event_list, usage_events_sql
 from profiling import markov
 from profiling.features import SESSION_GAP_SECONDS
 from profiling.models import (
+    UNUSUAL_LABEL,
     BehavioralTag,
     CustomerProfile,
     EndUserProfile,
@@ -264,6 +265,34 @@ def latest_run(*, organization: Organization) -> ProfilingRun | None:
         )
         .order_by("-finished_at", "-id")
         .first()
+    )
+
+
+def latest_runs(*, organizations: QuerySet[Organization]) -> QuerySet[ProfilingRun]:
+    """The latest successful run of each of ``organizations`` (as ``latest_run``)."""
+    latest = (
+        ProfilingRun.objects.filter(
+            organization=OuterRef("organization"),
+            status=ProfilingRun.Status.SUCCEEDED,
+        )
+        .order_by("-finished_at", "-id")
+        .values("pk")[:1]
+    )
+    return (
+        ProfilingRun.objects.filter(organization__in=organizations)
+        .filter(pk=Subquery(latest))
+        .defer("chains")
+    )
+
+
+def unusual_profiles(
+    *, organizations: QuerySet[Organization]
+) -> QuerySet[CustomerProfile]:
+    """The profiles the latest run of each of ``organizations`` put in the unusual
+    group (DBSCAN noise: behaviour unlike any dense group of customers)."""
+    return CustomerProfile.objects.filter(
+        run__in=latest_runs(organizations=organizations),
+        segment__label=UNUSUAL_LABEL,
     )
 
 

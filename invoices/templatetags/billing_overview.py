@@ -8,8 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from billing_site.formatting import format_money, format_number
 from invoices import selectors
 from metering.selectors import staff_organizations
+from profiling import selectors as profiling_selectors
 
 register = template.Library()
 
@@ -29,8 +31,9 @@ def _changelist(name: str, **filters: str) -> str:
 def billing_overview(context) -> dict:
     """Tiles for what the user may view, over the organizations they act for."""
     user = context["request"].user
+    organizations = staff_organizations(user)
     overview = selectors.billing_overview(
-        organizations=staff_organizations(user), now=timezone.now()
+        organizations=organizations, now=timezone.now()
     )
     month = overview.month
     tiles = []
@@ -39,7 +42,7 @@ def billing_overview(context) -> dict:
             Tile(
                 label=f"Revenue {month.label}",
                 figures=tuple(
-                    f"{row.currency} {row.amount}" for row in overview.revenue
+                    format_money(row.amount, row.currency) for row in overview.revenue
                 )
                 or ("none",),
                 url=_changelist(
@@ -53,7 +56,7 @@ def billing_overview(context) -> dict:
         tiles.append(
             Tile(
                 label="Drafts awaiting finalization",
-                figures=(str(overview.drafts),),
+                figures=(format_number(overview.drafts),),
                 url=_changelist("invoices_invoice", status__exact="draft"),
             )
         )
@@ -61,7 +64,7 @@ def billing_overview(context) -> dict:
         tiles.append(
             Tile(
                 label="Failed webhook deliveries",
-                figures=(str(overview.failed_webhooks),),
+                figures=(format_number(overview.failed_webhooks),),
                 url=_changelist("metering_webhookdelivery", status__exact="failed"),
             )
         )
@@ -69,8 +72,17 @@ def billing_overview(context) -> dict:
         tiles.append(
             Tile(
                 label="Pending scaling recommendations",
-                figures=(str(overview.pending_recommendations),),
+                figures=(format_number(overview.pending_recommendations),),
                 url=_changelist("scaling_recommendation", status__exact="pending"),
+            )
+        )
+    if user.has_perm("profiling.view_customerprofile"):
+        unusual = profiling_selectors.unusual_profiles(organizations=organizations)
+        tiles.append(
+            Tile(
+                label="Unusual customers in the latest profiling run",
+                figures=(format_number(unusual.count()),),
+                url=_changelist("profiling_customerprofile", unusual="latest"),
             )
         )
     return {"tiles": tiles}

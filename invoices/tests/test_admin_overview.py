@@ -1,7 +1,7 @@
 """The admin index's billing overview: last closed month's revenue and the queues,
 over the staff member's organizations, each linking to its filtered change list."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import factory
@@ -14,6 +14,7 @@ from invoices.periods import MONTHLY, Period
 from invoices.tests.factories import InvoiceFactory, staff_member
 from metering.models import Organization
 from metering.tests.factories import CustomerFactory, WebhookDeliveryFactory
+from profiling.models import UNUSUAL_LABEL, CustomerProfile, ProfilingRun, Segment
 from scaling.models import Recommendation
 from scaling.tests.factories import FeatureBundleFactory
 
@@ -177,3 +178,61 @@ def test_admin_index_hides_tiles_the_member_may_not_view(client, organization):
     assert "Revenue" not in content
     assert "Drafts awaiting finalization" not in content
     assert "Pending scaling recommendations" not in content
+    assert "Unusual customers" not in content
+
+
+def _profiling_run(organization, *, finished_at, unusual, usual=()):
+    """A succeeded profiling run whose unusual group holds ``unusual`` customers."""
+    run = ProfilingRun.objects.create(
+        organization=organization,
+        status="succeeded",
+        window_start=finished_at - timedelta(days=30),
+        window_end=finished_at,
+        finished_at=finished_at,
+    )
+    odd = Segment.objects.create(run=run, label=UNUSUAL_LABEL, name="Unusual")
+    steady = Segment.objects.create(run=run, label=0, name="Steady")
+    for customer in unusual:
+        CustomerProfile.objects.create(run=run, customer=customer, segment=odd)
+    for customer in usual:
+        CustomerProfile.objects.create(run=run, customer=customer, segment=steady)
+    return run
+
+
+def test_unusual_customers_of_the_latest_runs_link_to_their_profiles(
+    client, organization, other_organization
+):
+    june = datetime(2026, 6, 1, tzinfo=UTC)
+    ada, bob, cy, dee = CustomerFactory.create_batch(4, organization=organization)
+    _profiling_run(organization, finished_at=june, unusual=[ada, bob, cy])
+    latest = _profiling_run(
+        organization,
+        finished_at=june + timedelta(days=7),
+        unusual=[ada, bob],
+        usual=[cy],
+    )
+    failed = _profiling_run(
+        organization, finished_at=june + timedelta(days=8), unusual=[dee]
+    )
+    failed.status = "failed"
+    failed.save()
+    _profiling_run(
+        other_organization,
+        finished_at=june,
+        unusual=[CustomerFactory(organization=other_organization)],
+    )
+    client.force_login(staff_member(organization, "view_customerprofile"))
+
+    content = client.get(reverse("admin:index")).content.decode()
+    url = reverse("admin:profiling_customerprofile_changelist") + "?unusual=latest"
+    assert (
+        f'<th scope="row"><a href="{url}">'
+        "Unusual customers in the latest profiling run</a></th>\n"
+        '            <td class="kpi">2</td>'
+    ) in content
+
+    listed = client.get(url).context["cl"].result_list
+    assert sorted((p.run_id, p.customer.pk) for p in listed) == [
+        (latest.pk, ada.pk),
+        (latest.pk, bob.pk),
+    ]
