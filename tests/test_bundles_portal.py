@@ -46,7 +46,7 @@ def test_customer_cancels_on_the_confirmation(live_server, page):
     login(page, live_server, portal_user)
 
     page.goto(f"{live_server.url}/portal/bundles/{images.pk}/accept/confirm/")
-    assert page.inner_text("#new-price") == "25.20 USD"
+    assert page.inner_text("#new-price") == "USD 25.20"
     page.get_by_role("link", name="Cancel").click()
     page.wait_for_url(f"{live_server.url}/portal/bundles/")
 
@@ -75,8 +75,8 @@ def test_customer_accepts_one_offer_and_declines_another(live_server, page):
     page.goto(f"{live_server.url}/portal/bundles/")
     card = page.locator(f"#bundle-{images.pk}")
     assert card.locator("h3").inner_text() == "Image Processing Suite"
-    assert card.locator(".price").inner_text() == "25.20 USD"
-    assert card.locator(".saving").inner_text() == "2.80 USD"
+    assert card.locator(".price").inner_text() == "USD 25.20"
+    assert card.locator(".saving").inner_text() == "USD 2.80"
     assert card.locator("table.lines tbody tr").all_inner_texts() == [
         "image.crop\tUnlimited\t0.02",
         "image.resize\t1,000\t0.02",
@@ -85,11 +85,14 @@ def test_customer_accepts_one_offer_and_declines_another(live_server, page):
     card.locator("a.accept").click()
     page.wait_for_selector("#confirm-bundle")
     assert page.inner_text("h1") == "Accept Image Processing Suite?"
-    assert page.inner_text("#new-price") == "25.20 USD"
-    assert page.inner_text("#invoice-change") == "+25.20 USD"
+    assert page.inner_text("#current-price") == (
+        "each operation at its list price (predicted USD 28.00)"
+    )
+    assert page.inner_text("#new-price") == "USD 25.20"
+    assert page.inner_text("#invoice-change") == "+USD 25.20"
     assert images.status == PersonalizedBundle.Status.OFFERED
 
-    page.get_by_role("button", name="Accept for 25.20 USD").click()
+    page.get_by_role("button", name="Accept for USD 25.20").click()
     page.wait_for_selector("ul.messages")
     assert page.inner_text("ul.messages") == "Image Processing Suite is now active."
     active = page.locator(f"#active #bundle-{images.pk}")

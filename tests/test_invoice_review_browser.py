@@ -1,12 +1,14 @@
 """Invoice review in a real browser: finalize from the invoice's page, then
-download its PDF."""
+download its PDF; void a finalized invoice with a reason, then download its CSV."""
 
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from invoices.models import Invoice
+from invoices import services
+from invoices.models import CreditNote, Invoice
+from invoices.tests.conftest import AFTER_OCTOBER
 from invoices.tests.factories import InvoiceFactory
 from metering.tests.factories import CustomerFactory, UserFactory
 
@@ -15,20 +17,28 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "pw-for-tests-1"
 
 
-def test_finalize_from_the_invoice_page_and_download_its_pdf(live_server, page):
-    admin = UserFactory(staff=True)
-    customer = CustomerFactory(name="Globex Corporation", external_id="globex")
+def draft(name: str, external_id: str) -> Invoice:
+    customer = CustomerFactory(name=name, external_id=external_id)
     invoice = InvoiceFactory(customer=customer, total=Decimal("49.00"))
     invoice.lines.create(
         position=1, kind="subscription", description="Subscription: Starter",
         quantity=1, unit_price=Decimal("49"), amount=Decimal("49.00"),
     )  # fmt: skip
+    return invoice
 
+
+def login(page, live_server):
+    admin = UserFactory(staff=True)
     page.goto(f"{live_server.url}/admin/")
     page.fill("#id_username", admin.username)
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_selector("#site-name")
+
+
+def test_finalize_from_the_invoice_page_and_download_its_pdf(live_server, page):
+    invoice = draft("Globex Corporation", "globex")
+    login(page, live_server)
 
     change_url = f"{live_server.url}/admin/invoices/invoice/{invoice.pk}/change/"
     page.goto(change_url)
@@ -52,3 +62,39 @@ def test_finalize_from_the_invoice_page_and_download_its_pdf(live_server, page):
     download = download_info.value
     assert download.suggested_filename == "INV-000001.pdf"
     assert Path(download.path()).read_bytes().startswith(b"%PDF-")
+
+
+def test_void_with_a_reason_from_the_invoice_page_and_download_its_csv(
+    live_server, page
+):
+    invoice = draft("Initech", "initech")
+    services.invoice_finalize(invoice=invoice, now=AFTER_OCTOBER)
+    login(page, live_server)
+
+    change_url = f"{live_server.url}/admin/invoices/invoice/{invoice.pk}/change/"
+    page.goto(change_url)
+    assert page.locator("button[name=finalize]").count() == 0
+    page.click("button[name=void]")
+    page.wait_for_selector("#invoice-summary")
+    summary = page.inner_text("#invoice-summary")
+    assert "INV-000001" in summary
+    assert "Initech (initech)" in summary
+    assert "USD 49.00" in summary
+    assert "credit note for USD 49.00" in page.inner_text("#consequence")
+    page.fill("textarea[name=reason], input[name=reason]", "Billed twice")
+    page.click("input[name=confirm]")
+    page.wait_for_url(change_url)
+
+    assert page.inner_text("ul.messagelist").startswith("Voided INV-000001 (Initech)")
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.VOID
+    assert CreditNote.objects.get(invoice=invoice).reason == "Billed twice"
+    assert page.locator("button[name=void]").count() == 0
+
+    with page.expect_download() as download_info:
+        page.click("#invoice-csv")
+    download = download_info.value
+    assert download.suggested_filename == "INV-000001.csv"
+    rows = Path(download.path()).read_text().splitlines()
+    assert len(rows) == 2
+    assert rows[1].split(",")[:2] == [str(invoice.pk), "INV-000001"]
