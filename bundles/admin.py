@@ -6,6 +6,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from billing_site.admin_columns import number_field
 from billing_site.errors import DomainError
 from billing_site.formatting import format_money
 from bundles import selectors, services
@@ -25,7 +26,7 @@ from metering.staff import OrganizationScoped
 class BundleSettingsAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
         "organization",
-        "match_threshold",
+        number_field("match_threshold", "match threshold"),
         "quantity_margin_percent",
         "max_lines",
         "upsell_percent",
@@ -57,7 +58,12 @@ class BundleSettingsAdmin(OrganizationScoped, admin.ModelAdmin):
 
 @admin.register(OperationPrice)
 class OperationPriceAdmin(OrganizationScoped, admin.ModelAdmin):
-    list_display = ["operation", "unit_price", "customer", "organization"]
+    list_display = [
+        "operation",
+        number_field("unit_price", "unit price"),
+        "customer",
+        "organization",
+    ]
     list_filter = ["organization"]
     search_fields = ["operation", "customer__name", "customer__external_id"]
     list_select_related = ["organization", "customer"]
@@ -192,11 +198,11 @@ class PersonalizedBundleLineInline(OrganizationScoped, admin.TabularInline):
     model = PersonalizedBundleLine
     extra = 0
     can_delete = False
-    readonly_fields = [
+    fields = readonly_fields = [
         "operation",
-        "included_quantity",
-        "unit_price",
-        "predicted_quantity",
+        number_field("included_quantity", "included quantity", empty="unlimited"),
+        number_field("unit_price", "unit price"),
+        number_field("predicted_quantity", "predicted quantity"),
         "source",
         "template",
     ]

@@ -11,6 +11,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
+from billing_site.admin_columns import number_field
 from billing_site.errors import DomainError
 from invoices import services
 from invoices.models import Coupon, CouponRedemption, CustomerTaxProfile, TaxRate
@@ -20,8 +21,8 @@ from metering.staff import OrganizationScoped, scoped_to_staff
 @admin.register(TaxRate)
 class TaxRateAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
-        "code", "name", "rate_percent", "country", "inclusive", "is_default",
-        "organization",
+        "code", "name", number_field("rate_percent", "rate (%)"), "country",
+        "inclusive", "is_default", "organization",
     ]  # fmt: skip
     list_filter = ["inclusive", "is_default", "country", "organization"]
     search_fields = ["code", "name"]
@@ -88,7 +89,8 @@ class CustomerTaxProfileAdmin(OrganizationScoped, admin.ModelAdmin):
 @admin.register(Coupon)
 class CouponAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
-        "code", "name", "percent_off", "amount_off", "currency", "duration",
+        "code", "name", number_field("percent_off", "percent off"), "amount_off",
+        "currency", "duration",
         "duration_in_periods", "times_redeemed", "max_redemptions", "expires_at",
     ]  # fmt: skip
     list_filter = ["duration", "organization"]

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from billing_site.admin_columns import number_field
 from billing_site.errors import DomainError
 from metering import services, webhook_signing
 from metering.models import (
@@ -168,7 +169,7 @@ class UsageEventAdmin(ReadOnlyAdmin):
     list_display = [
         "occurred_at",
         "operation",
-        "quantity",
+        number_field("quantity", "quantity"),
         "customer",
         "user_id",
         "event_id",
@@ -419,7 +420,11 @@ class AlertTriggerInline(admin.TabularInline):
     model = AlertTrigger
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["period_start", "value", "triggered_at"]
+    fields = readonly_fields = [
+        "period_start",
+        number_field("value", "value"),
+        "triggered_at",
+    ]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -433,12 +438,19 @@ class UsageAlertAdmin(OrganizationScoped, admin.ModelAdmin):
     """A customer's alerts and the periods they fired in; created through the
     API, which checks them."""
 
-    list_display = ["customer", "kind", "operation", "threshold", "period"]
+    list_display = [
+        "customer",
+        "kind",
+        "operation",
+        number_field("threshold", "threshold"),
+        "period",
+    ]
     list_filter = ["kind", "period", "organization"]
     list_select_related = ["customer"]
     search_fields = ["customer__external_id", "customer__name", "operation"]
-    readonly_fields = [
-        "organization", "customer", "kind", "operation", "threshold", "period",
+    fields = readonly_fields = [
+        "organization", "customer", "kind", "operation",
+        number_field("threshold", "threshold"), "period",
     ]  # fmt: skip
     inlines = [AlertTriggerInline]
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from billing_site.admin_columns import number_field
 from metering.selectors import staff_organizations
 from metering.staff import OrganizationScoped
 from profiling import selectors
@@ -72,11 +73,23 @@ class SegmentAdmin(OrganizationScoped, admin.ModelAdmin):
 
 @admin.register(BehavioralTag)
 class BehavioralTagAdmin(OrganizationScoped, admin.ModelAdmin):
-    list_display = ["name", "customer", "score", "run", "explanation"]
+    list_display = [
+        "name",
+        "customer",
+        number_field("score", "score"),
+        "run",
+        "explanation",
+    ]
     list_filter = ["name"]
     list_select_related = ["customer", "run"]
     search_fields = ["name", "customer__name", "customer__external_id"]
-    readonly_fields = ["run", "customer", "name", "score", "explanation"]
+    fields = readonly_fields = [
+        "run",
+        "customer",
+        "name",
+        number_field("score", "score"),
+        "explanation",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("run__chains")
