@@ -5,6 +5,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from billing_site.decimals import plain_decimal
+from billing_site.formatting import format_number
 from billing_site.ids import ascii_id
 from metering.ingestion import month_start
 from metering.models import Organization
@@ -74,7 +76,10 @@ def live_usage_page(request):
 
 @staff_page("metering.view_usageevent")
 def live_usage_data(request):
-    """JSON for the live page: events per operation and minute, top customers."""
+    """JSON for the live page: events per operation and minute, top customers.
+
+    Figures come as data (quantities as exact decimal strings) and, under
+    ``*_shown``, as the page writes them (``format_number``: grouped, unpadded)."""
     organization = _live_organization(request)
     if organization is None:
         return JsonResponse(
@@ -88,11 +93,13 @@ def live_usage_data(request):
             "organization": organization.slug,
             "minutes": [minute.isoformat() for minute in usage.minutes],
             "events_per_second": str(usage.events_per_second),
+            "events_per_second_shown": format_number(usage.events_per_second),
             "operations": [
                 {
                     "operation": rate.operation,
                     "per_minute": rate.per_minute,
                     "total": rate.total,
+                    "total_shown": format_number(rate.total),
                 }
                 for rate in usage.operations
             ],
@@ -101,7 +108,9 @@ def live_usage_data(request):
                     "external_id": top.external_id,
                     "name": top.name,
                     "event_count": top.event_count,
-                    "quantity": str(top.quantity),
+                    "event_count_shown": format_number(top.event_count),
+                    "quantity": plain_decimal(top.quantity),
+                    "quantity_shown": format_number(top.quantity),
                 }
                 for top in usage.top_customers
             ],

@@ -206,7 +206,9 @@ def test_live_usage_counts_recent_events_per_minute(organization, customer):
 
 
 def test_live_usage_page_and_data_for_staff(client, organization, customer):
-    usage_events_bulk_create(customer=customer, events=[{"operation": "a"}])
+    usage_events_bulk_create(
+        customer=customer, events=[{"operation": "a", "quantity": "1250.5"}]
+    )
     client.force_login(UserFactory(staff=True))
     page = client.get("/staff/live-usage/", {"organization": organization.slug})
     assert page.status_code == 200
@@ -215,7 +217,13 @@ def test_live_usage_page_and_data_for_staff(client, organization, customer):
     body = data.json()
     assert body["operations"][0]["operation"] == "a"
     assert body["operations"][0]["total"] == 1
-    assert body["top_customers"][0]["external_id"] == "cus_1"
+    assert body["operations"][0]["total_shown"] == "1"
+    top = body["top_customers"][0]
+    assert (top["external_id"], top["quantity"], top["quantity_shown"]) == (
+        "cus_1",
+        "1250.5",
+        "1,250.5",
+    )
 
 
 def test_live_usage_is_staff_only(client, organization):

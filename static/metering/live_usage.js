@@ -11,7 +11,7 @@ document.addEventListener("DOMContentLoaded", function () {
     return td;
   }
   function render(data) {
-    document.getElementById("live-rate").textContent = data.events_per_second;
+    document.getElementById("live-rate").textContent = data.events_per_second_shown;
     document.getElementById("live-updated").textContent =
       "updated " + new Date().toLocaleTimeString();
     const peak = Math.max(1, ...data.operations.flatMap(op => op.per_minute));
@@ -20,7 +20,7 @@ document.addEventListener("DOMContentLoaded", function () {
     for (const op of data.operations) {
       const row = ops.insertRow();
       cell(row, op.operation);
-      cell(row, op.total, "num");
+      cell(row, op.total_shown, "num");
       const bars = cell(row, "");
       for (const count of op.per_minute) {
         const bar = document.createElement("span");
@@ -37,8 +37,8 @@ document.addEventListener("DOMContentLoaded", function () {
     for (const top of data.top_customers) {
       const row = customers.insertRow();
       cell(row, top.name + " (" + top.external_id + ")");
-      cell(row, top.event_count, "num");
-      cell(row, top.quantity, "num");
+      cell(row, top.event_count_shown, "num");
+      cell(row, top.quantity_shown, "num");
     }
   }
   function refresh() {
