@@ -560,15 +560,25 @@ def scaling_events_for(*, customer: Customer) -> QuerySet[ScalingEvent]:
 
 @dataclass(frozen=True)
 class AccuracyRow:
+    """A forecast's scores as the staff dashboard shows them: MASE to three
+    decimal places, sMAPE (%) and the interval coverages (shares) to two."""
+
     resource: str
     model: str
     state: str
-    mase: float | None
-    smape: float | None
-    baseline_mase: float | None
-    coverage_80: float | None
-    coverage_95: float | None
+    mase: Decimal | None
+    smape: Decimal | None
+    baseline_mase: Decimal | None
+    coverage_80: Decimal | None
+    coverage_95: Decimal | None
     generated_at: datetime
+
+
+def _score(value: float | None, places: int) -> Decimal | None:
+    """A stored (float) score to ``places`` decimal places, for display."""
+    if value is None:
+        return None
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-places))
 
 
 def forecast_accuracy_rows(*, customer: Customer) -> list[AccuracyRow]:
@@ -577,11 +587,11 @@ def forecast_accuracy_rows(*, customer: Customer) -> list[AccuracyRow]:
             resource=forecast.resource,
             model=forecast.model or "—",
             state=forecast.state,
-            mase=forecast.mase,
-            smape=forecast.smape,
-            baseline_mase=forecast.baseline_mase,
-            coverage_80=forecast.coverage_80,
-            coverage_95=forecast.coverage_95,
+            mase=_score(forecast.mase, 3),
+            smape=_score(forecast.smape, 2),
+            baseline_mase=_score(forecast.baseline_mase, 3),
+            coverage_80=_score(forecast.coverage_80, 2),
+            coverage_95=_score(forecast.coverage_95, 2),
             generated_at=forecast.generated_at,
         )
         for forecast in forecasts_latest_for_customer(customer=customer)

@@ -206,6 +206,18 @@ def test_staff_dashboard_picks_an_account(client, scaled_customer):
     assert response.status_code == 200
     assert response.context["customer"] == scaled_customer
     assert [row.resource for row in response.context["accuracy"]] == ["compute_hours"]
+    row = response.context["accuracy"][0]
+    assert (
+        row.mase, row.baseline_mase, row.smape, row.coverage_80, row.coverage_95
+    ) == (
+        Decimal("0.500"), Decimal("1.000"), Decimal("10.00"), Decimal("0.80"),
+        Decimal("0.95"),
+    )  # fmt: skip
+    assert (
+        '<td class="num">0.5</td><td class="num">1</td>\n'
+        '            <td class="num">10</td>\n'
+        '            <td class="num">0.8</td><td class="num">0.95</td>'
+    ) in response.content.decode()
     assert client.get("/staff/scaling/?account=999999").status_code == 404
 
 
