@@ -1,10 +1,12 @@
 """The portal's and the staff pages' layout on a phone and on a desktop screen: the
 page never scrolls sideways (wide tables scroll inside their own box, charts fit),
-and the navigation stays readable on its own background.
+and the navigation stays readable on its own background. Their text shows no
+number padded with zeros (``10000.000000``, ``0.02000000``).
 
 Each test saves a screenshot of the full page to its ``tmp_path``."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -16,6 +18,7 @@ from bundles.tests.factories import (
     PersonalizedBundleFactory,
     PersonalizedBundleLineFactory,
 )
+from invoices.models import Invoice
 from invoices.tests.factories import InvoiceFactory, SubscriptionFactory
 from metering.tests.factories import (
     CustomerFactory,
@@ -228,6 +231,15 @@ def assert_fits(page, viewport, tmp_path, name, nav):
         assert link["inWindow"], link
 
 
+# A decimal padded with zeros: 0.02000000, 10000.000000, 1.000.
+PADDED = re.compile(r"\d\.\d*000(?!\d)")
+
+
+def assert_no_padded_numbers(page):
+    text = page.inner_text("body")
+    assert PADDED.findall(text) == [], text
+
+
 VIEWPORTS = [pytest.param(PHONE, id="390"), pytest.param(DESKTOP, id="1440")]
 
 PORTAL_NAV = "header.topbar a"
@@ -240,6 +252,7 @@ PORTAL_NAV = "header.topbar a"
         ("/portal/", "#usage-this-period"),
         ("/portal/bundles/", "#offers table.lines"),
         ("/portal/invoices/", "#invoices"),
+        ("/portal/invoices/{invoice}/", "#invoice-totals"),
         ("/portal/scaling/", ".resource .plotly-graph-div .main-svg"),
         (
             "/portal/scaling/recommendations/{recommendation}/approve/confirm/",
@@ -258,11 +271,17 @@ def test_portal_page_fits_the_screen(
     page.wait_for_selector(ready)
     name = path.strip("/").replace("/", "-")
     assert_fits(page, viewport, tmp_path, name, PORTAL_NAV)
+    assert_no_padded_numbers(page)
 
 
 def _objects(customer) -> dict:
-    """The pending recommendation and the first bundle offer of ``customer``."""
+    """The pending recommendation, the first bundle offer and the last issued
+    invoice of ``customer``."""
     return {
+        "invoice": Invoice.objects.filter(customer=customer)
+        .order_by("-period_start")
+        .first()
+        .pk,
         "recommendation": Recommendation.objects.get(
             customer=customer, status="pending"
         ).pk,
@@ -316,3 +335,4 @@ def test_staff_page_fits_the_screen(
     page.wait_for_selector(ready)
     name = path.strip("/").replace("/", "-")
     assert_fits(page, viewport, tmp_path, name, STAFF_NAV)
+    assert_no_padded_numbers(page)
