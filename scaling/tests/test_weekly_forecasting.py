@@ -116,6 +116,42 @@ def test_bands_cover_held_out_windows_near_nominal_at_every_part_of_the_week():
     assert 0.90 <= np.mean(inside[0.95]) <= 1.0
 
 
+def _noise(name: str, rng, hours: int) -> np.ndarray:
+    """Planted noise around ``planted_week``: its size is known at every hour."""
+    t = np.arange(hours)
+    if name == "gaussian":
+        return rng.normal(0, 4, hours)
+    if name == "heavy tails":
+        return 3 * rng.standard_t(5, hours)
+    # Loud weekday working hours, quiet nights and weekends.
+    loud = ((t // 24) % 7 < 5) & (t % 24 >= 9) & (t % 24 < 18)
+    return np.where(loud, 8.0, 2.0) * rng.standard_normal(hours)
+
+
+@pytest.mark.parametrize("name", ["gaussian", "heavy tails", "weekday working hours"])
+def test_bands_cover_planted_noise_within_five_points_of_nominal(name):
+    # Twelve seeds, each forecasting 48 hours from an origin 31 hours later
+    # than the one before (every day of the week, day and night), after ten
+    # weeks of history; the held-out hours are the noise's own future.
+    inside = {0.8: [], 0.95: []}
+    for seed in range(12):
+        origin = 10 * WEEK + 31 * seed
+        observed = planted_week(origin + 48) + _noise(
+            name, np.random.default_rng(seed), origin + 48
+        )
+        result = forecast_series(
+            MONDAY + HOUR * np.arange(origin),
+            observed[:origin],
+            ForecastOptions(horizon=48, use_prophet="never"),
+        )
+        for level in inside:
+            low, up = result.bands[level]
+            actual = observed[origin:]
+            inside[level].append((actual >= low) & (actual <= up))
+    for level, hits in inside.items():
+        assert abs(float(np.mean(hits)) - level) <= 0.05, (name, level)
+
+
 def test_five_minute_data_is_forecast_hourly_from_hourly_means():
     steps = 14 * 288
     values = np.repeat(planted_week(14 * 24), 12) + np.tile(np.arange(12.0), 14 * 24)
