@@ -6,7 +6,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing_site.admin_columns import number_field
+from billing_site.admin_columns import PlainDecimalsForm, number_field
 from billing_site.errors import DomainError
 from billing_site.formatting import format_money
 from bundles import selectors, services
@@ -58,6 +58,7 @@ class BundleSettingsAdmin(OrganizationScoped, admin.ModelAdmin):
 
 @admin.register(OperationPrice)
 class OperationPriceAdmin(OrganizationScoped, admin.ModelAdmin):
+    form = PlainDecimalsForm
     list_display = [
         "operation",
         number_field("unit_price", "unit price"),
@@ -72,6 +73,7 @@ class OperationPriceAdmin(OrganizationScoped, admin.ModelAdmin):
 
 class BundleTemplateOperationInline(OrganizationScoped, admin.TabularInline):
     model = BundleTemplateOperation
+    form = PlainDecimalsForm
     extra = 1
 
 

@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
-from billing_site.admin_columns import number_field
+from billing_site.admin_columns import PlainDecimalsForm, number_field
 from billing_site.errors import DomainError
 from invoices import services
 from invoices.models import Coupon, CouponRedemption, CustomerTaxProfile, TaxRate
@@ -20,6 +20,7 @@ from metering.staff import OrganizationScoped, scoped_to_staff
 
 @admin.register(TaxRate)
 class TaxRateAdmin(OrganizationScoped, admin.ModelAdmin):
+    form = PlainDecimalsForm
     list_display = [
         "code", "name", number_field("rate_percent", "rate (%)"), "country",
         "inclusive", "is_default", "organization",

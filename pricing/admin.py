@@ -19,7 +19,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonRespon
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 
-from billing_site.decimals import plain_decimal
+from billing_site.admin_columns import PlainDecimals
 from billing_site.formatting import format_money, format_number
 from billing_site.ids import ascii_id
 from metering.selectors import staff_organizations
@@ -27,17 +27,6 @@ from metering.staff import OrganizationScoped
 from pricing import engine, labels, selectors, services
 from pricing.forms import CostPreviewForm
 from pricing.models import ActivityBasedConfig, BillingModel, PriceTier
-
-
-class PlainDecimals:
-    """Decimal inputs show their value unpadded: 10000, not 10000.000000."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            value = self.initial.get(name)
-            if isinstance(field, forms.DecimalField) and isinstance(value, Decimal):
-                self.initial[name] = plain_decimal(value)
 
 
 class BillingModelForm(PlainDecimals, forms.ModelForm):

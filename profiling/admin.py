@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from billing_site.admin_columns import number_field
+from billing_site.admin_columns import PlainDecimalsForm, number_field
 from metering.selectors import staff_organizations
 from metering.staff import OrganizationScoped
 from profiling import selectors
@@ -102,6 +102,11 @@ class TagRuleAdmin(OrganizationScoped, admin.ModelAdmin):
     list_editable = ["threshold", "is_active"]
     list_select_related = ["organization"]
     search_fields = ["name", "pattern"]
+    form = PlainDecimalsForm
+
+    def get_changelist_form(self, request, **kwargs):
+        kwargs.setdefault("form", PlainDecimalsForm)
+        return super().get_changelist_form(request, **kwargs)
 
 
 class UnusualFilter(admin.SimpleListFilter):

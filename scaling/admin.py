@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from billing_site.admin_columns import PlainDecimalsForm
 from metering.staff import OrganizationScoped
 from scaling import selectors
 from scaling.models import (
@@ -17,6 +18,7 @@ from scaling.models import (
 
 class BundleCapacityInline(OrganizationScoped, admin.TabularInline):
     model = BundleCapacity
+    form = PlainDecimalsForm
     extra = 0
 
 

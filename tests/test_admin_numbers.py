@@ -1,5 +1,6 @@
-"""Admin lists and read-only fields write quantities, unit prices, rates and scores
-unpadded, as the other screens do (``0.02``, never ``0.02000000``)."""
+"""Admin lists, read-only fields and decimal inputs write quantities, unit prices,
+rates and scores unpadded, as the other screens do (``0.02``, never
+``0.02000000``)."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from bundles.tests.factories import (
+    BundleTemplateOperationFactory,
     OperationPriceFactory,
     PersonalizedBundleFactory,
     PersonalizedBundleLineFactory,
@@ -17,7 +19,8 @@ from invoices.tests.factories import CouponFactory, TaxRateFactory
 from metering.models import AlertTrigger
 from metering.services import usage_alert_create
 from metering.tests.factories import CustomerFactory, UsageEventFactory
-from profiling.models import BehavioralTag, ProfilingRun
+from profiling.models import BehavioralTag, ProfilingRun, TagRule
+from scaling.tests.factories import BundleCapacityFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +102,35 @@ def test_read_only_pages_write_numbers_unpadded(admin_client, organization):
         ("metering_usagealert_change", alert.pk),
     ):
         assert not PADDED.search(page(admin_client, name, pk)), name
+
+
+def test_decimal_inputs_are_filled_unpadded(admin_client, organization):
+    price = OperationPriceFactory(organization=organization, unit_price=Decimal("0.02"))
+    line = BundleTemplateOperationFactory(
+        template__organization=organization, included_quantity=Decimal("1500")
+    )
+    capacity = BundleCapacityFactory(
+        bundle__organization=organization,
+        capacity=Decimal("200"),
+        unit_price=Decimal("0.35"),
+    )
+    TagRule.objects.create(
+        organization=organization, name="busy", kind="unusual", threshold=Decimal(1)
+    )
+    tax = TaxRateFactory(organization=organization, rate_percent=Decimal("20"))
+
+    pages = [
+        (("bundles_operationprice_change", price.pk), ['value="0.02"']),
+        (("bundles_bundletemplate_change", line.template.pk), ['value="1500"']),
+        (
+            ("scaling_featurebundle_change", capacity.bundle.pk),
+            ['value="200"', 'value="0.35"'],
+        ),
+        (("profiling_tagrule_changelist",), ['value="1"']),
+        (("invoices_taxrate_change", tax.pk), ['value="20"']),
+    ]
+    for (name, *args), inputs in pages:
+        content = page(admin_client, name, *args)
+        for value in inputs:
+            assert value in content, (name, value)
+        assert not PADDED.search(content), (name, PADDED.search(content))
