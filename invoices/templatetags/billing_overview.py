@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 
 from billing_site.formatting import format_money, format_number
 from invoices import selectors
+from invoices.selectors.overview import REVENUE_STATUSES
 from metering.selectors import staff_organizations
 from profiling import selectors as profiling_selectors
 
@@ -47,7 +48,7 @@ def billing_overview(context) -> dict:
                 or ("none",),
                 url=_changelist(
                     "invoices_invoice",
-                    status__in="finalized,paid",
+                    status__in=",".join(REVENUE_STATUSES),
                     period_start__gte=month.start.isoformat(),
                     period_start__lte=month.end.isoformat(),
                 ),

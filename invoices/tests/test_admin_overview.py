@@ -123,7 +123,7 @@ def test_admin_index_shows_the_overview_with_filtered_links(
     invoices = reverse("admin:invoices_invoice_changelist")
     expected = [
         (
-            f"{invoices}?status__in=finalized%2Cpaid&amp;"
+            f"{invoices}?status__in=finalized%2Coverdue%2Cpaid&amp;"
             "period_start__gte=2026-05-01&amp;period_start__lte=2026-05-31",
             "Revenue 2026-05",
             "EUR 7.25<br>USD 121.60",
@@ -156,7 +156,8 @@ def test_revenue_link_lists_exactly_the_counted_invoices(
     client.force_login(staff_member(organization, "view_invoice"))
 
     response = client.get(
-        reverse("admin:invoices_invoice_changelist") + "?status__in=finalized,paid"
+        reverse("admin:invoices_invoice_changelist")
+        + "?status__in=finalized,overdue,paid"
         "&period_start__gte=2026-05-01&period_start__lte=2026-05-31"
     )
 
