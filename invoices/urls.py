@@ -10,6 +10,7 @@ from invoices.api import (
     ProviderChargeViewSet,
     SubscriptionViewSet,
 )
+from invoices.api_payments import InvoicePaymentsApi
 from invoices.api_taxes_coupons import (
     CouponViewSet,
     CustomerCouponsApi,
@@ -40,6 +41,11 @@ api_urlpatterns = [
         r"^customers/(?P<id>[^/]+)/current-usage-cost/?$",
         CurrentUsageCostApi.as_view(),
         name="customer-current-usage-cost",
+    ),
+    re_path(
+        r"^invoices/(?P<id>[^/]+)/payments/?$",
+        InvoicePaymentsApi.as_view(),
+        name="invoice-payments",
     ),
     *router.urls,
 ]

@@ -1,16 +1,18 @@
 """Writes of invoicing: generation, the invoice lifecycle, charges, subscriptions.
 
-Lifecycle: ``draft`` -> ``finalized`` -> ``paid``, or ``finalized`` -> ``void`` (with
-a credit note). Drafts are (re)generated from usage until they are finalized, by an
-admin or automatically once the organization's grace window after the period has
-passed; issued invoices never change again, late usage goes to a later invoice as an
+Lifecycle: ``draft`` -> ``finalized`` (-> ``overdue``) -> ``paid``, or
+``finalized`` -> ``void`` (with a credit note). Drafts are (re)generated from usage
+until they are finalized, by an admin or automatically once the organization's
+grace window after the period has passed; issued invoices never change again but
+for their payments and credits; late usage goes to a later invoice as an
 adjustment line.
 
 Split by sub-domain; callers import from here:
 
 - ``generation``: (re)generating a closed period's drafts, upgrade offers;
 - ``draft_storage``: the bulk SQL writes of generated drafts and their lines;
-- ``lifecycle``: finalize, mark paid, void, the periodic cycle, invoicing settings;
+- ``lifecycle``: finalize, void, the periodic cycle, invoicing settings;
+- ``payments``: payments received for invoices (idempotent by reference);
 - ``commercial``: tax rates, customers' tax profiles, coupons and their redemption;
 - ``charges``: subscriptions and provider charges (one or a CSV import);
 - ``spend_alerts``: customers' running bills against their spend alerts.
@@ -44,12 +46,12 @@ from invoices.services.lifecycle import (
     CycleResult,
     FinalizeOutcome,
     invoice_finalize,
-    invoice_mark_paid,
     invoice_void,
     invoices_finalize,
     invoicing_cycle_run,
     invoicing_settings_update,
 )
+from invoices.services.payments import invoice_mark_paid, invoice_payment_record
 from invoices.services.spend_alerts import spend_alerts_evaluate
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "INVOICE_COLUMNS",
     "invoice_finalize",
     "invoice_mark_paid",
+    "invoice_payment_record",
     "invoice_void",
     "invoices_finalize",
     "invoices_generate",

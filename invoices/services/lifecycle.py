@@ -1,9 +1,10 @@
-"""The invoice lifecycle: finalize (numbering, webhook), mark paid, void with a
-credit note, the periodic cycle, and the organization's invoicing settings.
+"""The invoice lifecycle: finalize (numbering, webhook), void with a credit note,
+the periodic cycle, and the organization's invoicing settings.
 
-Lifecycle: ``draft`` -> ``finalized`` -> ``paid``, or ``finalized`` -> ``void`` (with
-a credit note). Drafts are finalized by an admin or automatically once the
-organization's grace window after the period has passed.
+Lifecycle: ``draft`` -> ``finalized`` (-> ``overdue``) -> ``paid`` once payments
+(``invoices.services.payments``) settle it, or -> ``void`` (with a credit note).
+Drafts are finalized by an admin or automatically once the organization's grace
+window after the period has passed.
 """
 
 from dataclasses import dataclass, field
@@ -95,26 +96,6 @@ def invoice_event_data(invoice: Invoice) -> dict:
         "subtotal": str(invoice.subtotal),
         "total": str(invoice.total),
     }
-
-
-@transaction.atomic
-def invoice_mark_paid(*, invoice: Invoice, now: datetime) -> Invoice:
-    """Record that the customer paid what the open invoice still asks for."""
-    invoice = _locked(invoice)
-    if not invoice.is_open:
-        raise InvalidTransition(
-            f"invoice {invoice.number or invoice.pk} is {invoice.status}, "
-            "cannot mark it paid",
-            field="status",
-        )
-    invoice.amount_paid += invoice.amount_due
-    invoice.amount_due = Decimal("0")
-    invoice.status = Invoice.Status.PAID
-    invoice.paid_at = now
-    invoice.save(
-        update_fields=["status", "paid_at", "amount_paid", "amount_due", "updated_at"]
-    )
-    return invoice
 
 
 @transaction.atomic

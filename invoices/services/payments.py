@@ -1,0 +1,142 @@
+"""Payments received for issued invoices.
+
+A payment lowers its invoice's ``amount_due`` by its amount in the same
+transaction, under the invoice's row lock, so concurrent payments never take an
+invoice below zero. Recording is idempotent by the payment's ``reference`` (the
+provider's or the bank's): the same reference for the same invoice and amount
+returns the payment already stored; for anything else it is a conflict. When the
+amount due reaches zero the invoice is ``paid`` and ``invoice.paid`` is emitted.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from billing_site.errors import Conflict, DomainError, InvalidTransition
+from billing_site.money import quantize_money
+from invoices.models import Invoice, Payment
+from invoices.services.lifecycle import invoice_event_data
+from metering.models import WebhookEvent
+from metering.services import webhook_event_emit
+
+
+def _stored(*, invoice: Invoice, reference: str, amount: Decimal) -> Payment | None:
+    """The payment already recorded under ``reference``, if it is this one."""
+    stored = Payment.objects.filter(
+        organization_id=invoice.organization_id, reference=reference
+    ).first()
+    if stored is None:
+        return None
+    if stored.invoice_id != invoice.pk or stored.amount != amount:
+        raise Conflict(
+            f"Reference {reference!r} was already used for another payment "
+            f"({stored.amount} {stored.currency} on invoice {stored.invoice_id}).",
+            field="reference",
+        )
+    return stored
+
+
+def invoice_payment_record(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    paid_at: datetime,
+    reference: str,
+    source: str,
+    now: datetime,
+) -> tuple[Payment, bool]:
+    """Record ``amount`` paid for the open ``invoice``; returns the payment and
+    whether it is new (``False``: the reference was already recorded for it)."""
+    reference = reference.strip()
+    if not reference:
+        raise DomainError("A payment needs its reference.", field="reference")
+    if amount <= 0:
+        raise DomainError("Must be more than 0.", field="amount")
+    if quantize_money(amount, invoice.currency) != amount:
+        raise DomainError(
+            f"Use at most the decimals of {invoice.currency}'s minor unit.",
+            field="amount",
+        )
+    try:
+        with transaction.atomic():
+            return _record(
+                invoice=invoice,
+                amount=amount,
+                paid_at=paid_at,
+                reference=reference,
+                source=source,
+                now=now,
+            )
+    except IntegrityError:
+        # Another request stored the reference between the check and the insert.
+        stored = _stored(invoice=invoice, reference=reference, amount=amount)
+        if stored is None:
+            raise
+        return stored, False
+
+
+def _record(*, invoice, amount, paid_at, reference, source, now):
+    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
+    stored = _stored(invoice=invoice, reference=reference, amount=amount)
+    if stored is not None:
+        return stored, False
+    name = invoice.number or invoice.pk
+    if not invoice.is_open:
+        raise InvalidTransition(
+            f"invoice {name} is {invoice.status}, it takes no payment",
+            field="status",
+        )
+    if amount > invoice.amount_due:
+        raise DomainError(
+            f"More than the amount due of invoice {name}, "
+            f"{invoice.amount_due} {invoice.currency}.",
+            field="amount",
+        )
+    payment = Payment.objects.create(
+        organization_id=invoice.organization_id,
+        invoice=invoice,
+        amount=amount,
+        currency=invoice.currency,
+        paid_at=paid_at,
+        reference=reference,
+        source=source,
+    )
+    invoice.amount_paid += amount
+    invoice.amount_due -= amount
+    changed = ["amount_paid", "amount_due", "updated_at"]
+    if invoice.amount_due == 0:
+        invoice.status = Invoice.Status.PAID
+        invoice.paid_at = paid_at
+        changed += ["status", "paid_at"]
+    invoice.save(update_fields=changed)
+    if invoice.status == Invoice.Status.PAID:
+        webhook_event_emit(
+            organization=invoice.organization,
+            type=WebhookEvent.Type.INVOICE_PAID,
+            payload={"invoice": invoice_event_data(invoice)},
+            now=now,
+            key=f"invoice:{invoice.pk}",
+        )
+    return payment, True
+
+
+def invoice_mark_paid(*, invoice: Invoice, now: datetime) -> Invoice:
+    """Record that the customer paid what the open invoice still asks for, as a
+    payment entered by staff (its reference names the invoice and the instant)."""
+    invoice = Invoice.objects.get(pk=invoice.pk)
+    if not invoice.is_open or invoice.amount_due <= 0:
+        raise InvalidTransition(
+            f"invoice {invoice.number or invoice.pk} is {invoice.status}, "
+            "cannot mark it paid",
+            field="status",
+        )
+    invoice_payment_record(
+        invoice=invoice,
+        amount=invoice.amount_due,
+        paid_at=now,
+        reference=f"{invoice.number}/settled/{now:%Y%m%dT%H%M%S.%f}",
+        source=Payment.Source.ADMIN,
+        now=now,
+    )
+    return Invoice.objects.get(pk=invoice.pk)
