@@ -15,7 +15,8 @@ Split by sub-domain; callers import from here:
 - ``payments``: payments received for invoices (idempotent by reference);
 - ``commercial``: tax rates, customers' tax profiles, coupons and their redemption;
 - ``charges``: subscriptions and provider charges (one or a CSV import);
-- ``spend_alerts``: customers' running bills against their spend alerts.
+- ``spend_alerts``: customers' running bills against their spend alerts;
+- ``wallets``: customers' prepaid credits, applied to invoices at finalization.
 
 Invoice events reach the organization's webhook endpoints through metering's
 ``webhook_event_emit``.
@@ -53,6 +54,11 @@ from invoices.services.lifecycle import (
 )
 from invoices.services.payments import invoice_mark_paid, invoice_payment_record
 from invoices.services.spend_alerts import spend_alerts_evaluate
+from invoices.services.wallets import (
+    wallet_apply_to_invoice,
+    wallet_credit,
+    wallet_credits_expire,
+)
 
 __all__ = [
     "coupon_create",
@@ -81,4 +87,7 @@ __all__ = [
     "SNAPSHOT_COLUMNS",
     "spend_alerts_evaluate",
     "subscription_create",
+    "wallet_apply_to_invoice",
+    "wallet_credit",
+    "wallet_credits_expire",
 ]

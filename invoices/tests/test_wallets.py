@@ -1,0 +1,165 @@
+"""Wallets of prepaid credits: top-ups, spending at finalization in expiry
+order, expiry, the low-balance event, the API, and exact balances under
+concurrent movements."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from billing_site.errors import DomainError
+from invoices import services
+from invoices.models import Invoice, InvoicingSettings, Wallet, WalletTransaction
+from invoices.tests.factories import InvoiceFactory
+from metering.models import WebhookEvent
+from metering.tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
+TOP_UP = WalletTransaction.Kind.TOP_UP
+
+
+def _top_up(customer, amount, *, days=None, now=NOW):
+    return services.wallet_credit(
+        customer=customer,
+        amount=Decimal(amount),
+        kind=TOP_UP,
+        now=now,
+        expires_at=now + timedelta(days=days) if days is not None else None,
+    )
+
+
+def test_credit_creates_the_wallet_in_the_organizations_currency(organization):
+    customer = CustomerFactory(organization=organization)
+    first = _top_up(customer, "30.00", days=10)
+    second = services.wallet_credit(
+        customer=customer, amount=Decimal("50.00"), kind=TOP_UP, now=NOW, paid=True
+    )
+    wallet = Wallet.objects.get(customer=customer)
+    assert (wallet.currency, wallet.balance) == (
+        organization.currency,
+        Decimal("80.00"),
+    )
+    assert [
+        (m.amount, m.remaining, m.balance_after, m.paid) for m in (first, second)
+    ] == [
+        (Decimal("30.00"), Decimal("30.00"), Decimal("30.00"), False),
+        (Decimal("50.00"), Decimal("50.00"), Decimal("80.00"), True),
+    ]
+    assert first.expires_at == NOW + timedelta(days=10)
+
+
+@pytest.mark.parametrize(
+    ("amount", "expires_at", "field"),
+    [
+        ("0", None, "amount"),
+        ("-5", None, "amount"),
+        ("1.005", None, "amount"),
+        ("5", NOW, "expires_at"),
+    ],
+)
+def test_credit_refuses_bad_input(organization, amount, expires_at, field):
+    customer = CustomerFactory(organization=organization)
+    with pytest.raises(DomainError) as raised:
+        services.wallet_credit(
+            customer=customer,
+            amount=Decimal(amount),
+            kind=TOP_UP,
+            now=NOW,
+            expires_at=expires_at,
+        )
+    assert raised.value.field == field
+    assert not WalletTransaction.objects.exists()
+
+
+def _finalized(customer, total, month=10):
+    return InvoiceFactory(
+        customer=customer,
+        finalized=True,
+        total=Decimal(total),
+        period_start=date(2026, month, 1),
+        period_end=date(2026, month, 28),
+    )
+
+
+def test_credits_pay_an_invoice_soonest_expiring_first(organization):
+    customer = CustomerFactory(organization=organization)
+    expiring = _top_up(customer, "30.00", days=10)
+    lasting = _top_up(customer, "50.00")
+    invoice = _finalized(customer, "64.00")
+
+    applied = services.wallet_apply_to_invoice(invoice=invoice, now=NOW)
+
+    invoice.refresh_from_db()
+    assert (invoice.credits_applied, invoice.amount_due, invoice.status) == (
+        Decimal("64.00"), Decimal("0.00"), Invoice.Status.PAID
+    )  # fmt: skip
+    assert invoice.paid_at == NOW
+    expiring.refresh_from_db()
+    lasting.refresh_from_db()
+    assert (expiring.remaining, lasting.remaining) == (
+        Decimal("0.00"),
+        Decimal("16.00"),
+    )
+    assert (applied.kind, applied.amount, applied.balance_after, applied.invoice) == (
+        WalletTransaction.Kind.APPLIED, Decimal("-64.00"), Decimal("16.00"), invoice
+    )  # fmt: skip
+    assert Wallet.objects.get(customer=customer).balance == Decimal("16.00")
+    paid = WebhookEvent.objects.get(type=WebhookEvent.Type.INVOICE_PAID)
+    assert paid.payload["invoice"]["amount_due"] == "0.00"
+
+
+def test_credits_short_of_the_total_leave_the_rest_due(organization):
+    customer = CustomerFactory(organization=organization)
+    _top_up(customer, "50.00")
+    invoice = _finalized(customer, "100.00")
+
+    services.wallet_apply_to_invoice(invoice=invoice, now=NOW)
+
+    invoice.refresh_from_db()
+    assert (invoice.credits_applied, invoice.amount_due, invoice.status) == (
+        Decimal("50.00"), Decimal("50.00"), Invoice.Status.FINALIZED
+    )  # fmt: skip
+    assert Wallet.objects.get(customer=customer).balance == Decimal("0.00")
+    assert not WebhookEvent.objects.filter(type=WebhookEvent.Type.INVOICE_PAID).exists()
+
+
+def test_expired_credits_are_not_spent_and_expire_once(organization):
+    customer = CustomerFactory(organization=organization)
+    _top_up(customer, "30.00", days=1)
+    _top_up(customer, "20.00")
+    later = NOW + timedelta(days=2)
+    invoice = _finalized(customer, "25.00")
+
+    services.wallet_apply_to_invoice(invoice=invoice, now=later)
+    invoice.refresh_from_db()
+    assert (invoice.credits_applied, invoice.amount_due) == (
+        Decimal("20.00"), Decimal("5.00")
+    )  # fmt: skip
+
+    assert services.wallet_credits_expire(organization=organization, now=later) == 1
+    assert services.wallet_credits_expire(organization=organization, now=later) == 0
+    expired = WalletTransaction.objects.get(kind=WalletTransaction.Kind.EXPIRED)
+    assert (expired.amount, expired.balance_after) == (
+        Decimal("-30.00"),
+        Decimal("0.00"),
+    )
+    assert Wallet.objects.get(customer=customer).balance == Decimal("0.00")
+
+
+def test_low_balance_is_emitted_once_per_crossing(organization):
+    InvoicingSettings.objects.create(
+        organization=organization, wallet_low_balance=Decimal("20.00")
+    )
+    customer = CustomerFactory(organization=organization)
+    _top_up(customer, "50.00")
+    services.wallet_apply_to_invoice(invoice=_finalized(customer, "25.00"), now=NOW)
+    assert not WebhookEvent.objects.filter(type=WebhookEvent.Type.WALLET_LOW_BALANCE)
+    services.wallet_apply_to_invoice(invoice=_finalized(customer, "10.00", 9), now=NOW)
+    services.wallet_apply_to_invoice(invoice=_finalized(customer, "5.00", 8), now=NOW)
+    events = WebhookEvent.objects.filter(type=WebhookEvent.Type.WALLET_LOW_BALANCE)
+    assert [e.payload["balance"] for e in events] == ["15.00"]
+    _top_up(customer, "30.00")  # 40.00, above again
+    services.wallet_apply_to_invoice(invoice=_finalized(customer, "35.00", 7), now=NOW)
+    assert sorted(e.payload["balance"] for e in events.all()) == ["15.00", "5.00"]
