@@ -24,6 +24,8 @@ def invoicing_cycle(organization_id: int, now_iso: str | None = None) -> dict:
         "dispatched": {str(period): tasks for period, tasks in result.dispatched},
         "finalized": len(result.finalized.finalized),
         "failed": len(result.finalized.failed),
+        "overdue": result.overdue,
+        "reminded": result.reminded,
     }
 
 

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from billing_site.errors import Conflict, DomainError, InvalidTransition
 from billing_site.money import quantize_money
 from invoices.models import Invoice, Payment
-from invoices.services.lifecycle import invoice_event_data
+from invoices.services.events import invoice_event_data
 from metering.models import WebhookEvent
 from metering.services import webhook_event_emit
 

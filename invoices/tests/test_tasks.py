@@ -66,6 +66,8 @@ def test_cycle_task_wiring(organization, october):
         "dispatched": {},
         "finalized": 0,
         "failed": 0,
+        "overdue": 0,
+        "reminded": 0,
     }
 
 
@@ -84,6 +86,8 @@ def test_cycle_of_a_large_organization_generates_in_parallel_tasks(
         "dispatched": {"2026-10": 2, "2026-10-31": 2},
         "finalized": 0,
         "failed": 0,
+        "overdue": 0,
+        "reminded": 0,
     }
     invoice = Invoice.objects.get()
     assert (invoice.customer_id, invoice.total) == (october.pk, Decimal("190.02"))
