@@ -10,6 +10,11 @@ from invoices.api import (
     ProviderChargeViewSet,
     SubscriptionViewSet,
 )
+from invoices.api_credit_notes import (
+    CreditNoteApi,
+    CreditNotePdfApi,
+    InvoiceCreditNotesApi,
+)
 from invoices.api_payments import InvoicePaymentsApi
 from invoices.api_taxes_coupons import (
     CouponViewSet,
@@ -46,6 +51,21 @@ api_urlpatterns = [
         r"^invoices/(?P<id>[^/]+)/payments/?$",
         InvoicePaymentsApi.as_view(),
         name="invoice-payments",
+    ),
+    re_path(
+        r"^invoices/(?P<id>[^/]+)/credit-notes/?$",
+        InvoiceCreditNotesApi.as_view(),
+        name="invoice-credit-notes",
+    ),
+    re_path(
+        r"^credit-notes/(?P<id>[^/]+)/?$",
+        CreditNoteApi.as_view(),
+        name="credit-note",
+    ),
+    re_path(
+        r"^credit-notes/(?P<id>[^/]+)/pdf/?$",
+        CreditNotePdfApi.as_view(),
+        name="credit-note-pdf",
     ),
     *router.urls,
 ]
