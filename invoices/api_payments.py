@@ -6,7 +6,9 @@ when the reference belongs to another payment or the invoice takes no payment,
 400 for more than the amount due. ``GET`` lists the invoice's payments.
 """
 
+from django.http import Http404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -17,7 +19,12 @@ from billing_site.api_input import StrictLimitOffsetPagination
 from billing_site.api_schema import error_response
 from invoices import selectors
 from invoices.models import Payment
-from invoices.services.payments import invoice_payment_record
+from invoices.services.payments import (
+    UnsignedRequest,
+    invoice_payment_record,
+    provider_payment_receive,
+)
+from metering.models import Organization
 
 
 class PaymentInputSerializer(serializers.Serializer):
@@ -83,5 +90,58 @@ class InvoicePaymentsApi(APIView):
         )
         return Response(
             PaymentOutputSerializer(payment).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ProviderEventAck(serializers.Serializer):
+    recorded = serializers.BooleanField(
+        help_text="Whether this request stored a new payment."
+    )
+    payment = PaymentOutputSerializer(allow_null=True)
+
+
+class PaymentProviderWebhookApi(APIView):
+    """``POST /api/v1/payment-provider/{id}/events/`` (``{id}``: the
+    organization's slug): a payment provider's signed event (Standard Webhooks headers with the organization's
+    payment webhook secret; no API key). ``payment.succeeded`` with
+    ``data: {invoice_number, amount, currency, reference, paid_at}`` records the
+    payment; other types are acknowledged. 401 when the signature, its headers
+    or its timestamp (more than 5 minutes away) do not verify."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={
+            200: ProviderEventAck,
+            201: ProviderEventAck,
+            401: error_response(401),
+        },
+        auth=[],
+    )
+    def post(self, request, id: str):
+        found = Organization.objects.filter(slug=id).first()
+        if found is None:
+            raise Http404(f"No organization {id!r}")
+        try:
+            payment, created = provider_payment_receive(
+                organization=found,
+                headers=dict(request.headers),
+                body=request.body,
+                now=timezone.now(),
+            )
+        except UnsignedRequest as error:
+            return Response(
+                {"errors": {error.field: [error.message]}},
+                status=status.HTTP_401_UNAUTHORIZED,
+            )
+        return Response(
+            {
+                "recorded": created,
+                "payment": PaymentOutputSerializer(payment).data if payment else None,
+            },
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )

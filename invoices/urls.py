@@ -10,12 +10,7 @@ from invoices.api import (
     ProviderChargeViewSet,
     SubscriptionViewSet,
 )
-from invoices.api_credit_notes import (
-    CreditNoteApi,
-    CreditNotePdfApi,
-    InvoiceCreditNotesApi,
-)
-from invoices.api_payments import InvoicePaymentsApi
+from invoices.api_payments import InvoicePaymentsApi, PaymentProviderWebhookApi
 from invoices.api_taxes_coupons import (
     CouponViewSet,
     CustomerCouponsApi,
@@ -53,19 +48,9 @@ api_urlpatterns = [
         name="invoice-payments",
     ),
     re_path(
-        r"^invoices/(?P<id>[^/]+)/credit-notes/?$",
-        InvoiceCreditNotesApi.as_view(),
-        name="invoice-credit-notes",
-    ),
-    re_path(
-        r"^credit-notes/(?P<id>[^/]+)/?$",
-        CreditNoteApi.as_view(),
-        name="credit-note",
-    ),
-    re_path(
-        r"^credit-notes/(?P<id>[^/]+)/pdf/?$",
-        CreditNotePdfApi.as_view(),
-        name="credit-note-pdf",
+        r"^payment-provider/(?P<id>[^/]+)/events/?$",
+        PaymentProviderWebhookApi.as_view(),
+        name="payment-provider-events",
     ),
     *router.urls,
 ]

@@ -83,3 +83,47 @@ def retry_delay_seconds(attempts: int) -> int | None:
     if attempts >= MAX_ATTEMPTS:
         return None
     return min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), LONGEST_RETRY_SECONDS)
+
+
+# How far a signed request's timestamp may be from the receiver's clock.
+TOLERANCE_SECONDS = 300
+
+
+def verify(
+    *,
+    secret: str,
+    headers: dict[str, str],
+    body: bytes,
+    now_seconds: int,
+    tolerance_seconds: int = TOLERANCE_SECONDS,
+) -> None:
+    """Check an inbound request signed in the Standard Webhooks scheme: its three
+    headers (lower-case names), a timestamp within ``tolerance_seconds`` of
+    ``now_seconds`` and one ``v1`` signature, of the several the header may
+    list, equal in constant time to the body's. Raises ``ValueError`` naming
+    what is wrong."""
+    if secret_key_problem(secret):
+        raise ValueError("Signed requests are not accepted: no secret is set.")
+    message_id = headers.get("webhook-id", "")
+    stamp = headers.get("webhook-timestamp", "")
+    given = headers.get("webhook-signature", "")
+    if not (message_id and stamp and given):
+        raise ValueError(
+            "The webhook-id, webhook-timestamp and webhook-signature headers "
+            "are required."
+        )
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
+        raise ValueError("webhook-timestamp is Unix seconds.")
+    if abs(now_seconds - int(stamp)) > tolerance_seconds:
+        raise ValueError(
+            f"webhook-timestamp is more than {tolerance_seconds} seconds away."
+        )
+    expected = signature(
+        secret=secret, message_id=message_id, timestamp=int(stamp), body=body
+    ).encode()
+    if not any(
+        hmac.compare_digest(candidate.encode(), expected)
+        for candidate in given.split(" ")
+        if candidate.isascii()
+    ):
+        raise ValueError("webhook-signature does not match the body.")

@@ -18,6 +18,7 @@ from django.db.models import Q
 from billing_site.errors import InvalidTransition
 from billing_site.timestamps import TimeStampedModel
 from invoices import documents, periods, rating
+from metering import webhook_signing
 from metering.models import Customer, Organization, currency_validator
 from pricing.models import BillingModel
 
@@ -89,6 +90,9 @@ class InvoicingSettings(TimeStampedModel):
             raise ValidationError(
                 {"reminder_days": ["Days must be ascending, each once."]}
             )
+        secret = self.payment_webhook_secret
+        if secret and (problem := webhook_signing.secret_key_problem(secret)):
+            raise ValidationError({"payment_webhook_secret": [problem]})
 
 
 class Subscription(TimeStampedModel):

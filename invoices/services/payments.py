@@ -8,16 +8,21 @@ returns the payment already stored; for anything else it is a conflict. When the
 amount due reaches zero the invoice is ``paid`` and ``invoice.paid`` is emitted.
 """
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.utils.dateparse import parse_datetime
 
 from billing_site.errors import Conflict, DomainError, InvalidTransition
 from billing_site.money import quantize_money
+from invoices import selectors
 from invoices.models import Invoice, Payment
 from invoices.services.events import invoice_event_data
-from metering.models import WebhookEvent
+from metering import webhook_signing
+from metering.models import Organization, WebhookEvent
 from metering.services import webhook_event_emit
 
 
@@ -140,3 +145,113 @@ def invoice_mark_paid(*, invoice: Invoice, now: datetime) -> Invoice:
         now=now,
     )
     return Invoice.objects.get(pk=invoice.pk)
+
+
+class UnsignedRequest(DomainError):
+    """An inbound provider request whose signature does not verify."""
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A payment provider's event, parsed from its signed body."""
+
+    type: str
+    invoice_number: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    reference: str = ""
+    paid_at: datetime | None = None
+
+
+PAYMENT_SUCCEEDED = "payment.succeeded"
+
+
+def provider_payment_receive(
+    *, organization: Organization, headers: dict, body: bytes, now: datetime
+) -> tuple[Payment | None, bool]:
+    """Record the payment a provider's signed ``payment.succeeded`` event
+    reports (source ``provider``; idempotent by its reference like any
+    payment). Other event types are acknowledged and ignored: ``(None,
+    False)``. The signature is checked first, against
+    ``InvoicingSettings.payment_webhook_secret``; without a secret every
+    request is refused."""
+    secret = selectors.invoicing_settings_for(
+        organization=organization
+    ).payment_webhook_secret
+    try:
+        webhook_signing.verify(
+            secret=secret,
+            headers={name.lower(): value for name, value in headers.items()},
+            body=body,
+            now_seconds=int(now.timestamp()),
+        )
+    except ValueError as error:
+        raise UnsignedRequest(str(error), field="webhook-signature") from None
+    event = provider_event_parse(body)
+    if event.type != PAYMENT_SUCCEEDED:
+        return None, False
+    invoice = (
+        Invoice.objects.filter(organization=organization, number=event.invoice_number)
+        .exclude(number="")
+        .first()
+    )
+    if invoice is None:
+        raise DomainError(
+            f"No issued invoice {event.invoice_number!r}.", field="data.invoice_number"
+        )
+    if event.currency != invoice.currency:
+        raise DomainError(
+            f"Invoice {invoice.number} is in {invoice.currency}.",
+            field="data.currency",
+        )
+    return invoice_payment_record(
+        invoice=invoice,
+        amount=event.amount,
+        paid_at=event.paid_at,
+        reference=event.reference,
+        source=Payment.Source.PROVIDER,
+        now=now,
+    )
+
+
+def provider_event_parse(body: bytes) -> ProviderEvent:
+    """The event of a provider's JSON body (``DomainError`` naming the field)."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise DomainError("The body is not JSON.", field="body") from None
+    if not isinstance(document, dict) or not isinstance(document.get("type"), str):
+        raise DomainError("An event has a type.", field="type")
+    if document["type"] != PAYMENT_SUCCEEDED:
+        return ProviderEvent(type=document["type"])
+    data = document.get("data")
+    if not isinstance(data, dict):
+        raise DomainError("A payment event has its data.", field="data")
+    texts = {}
+    for name in ("invoice_number", "amount", "currency", "reference", "paid_at"):
+        value = data.get(name)
+        if not isinstance(value, str) or not value or len(value) > 128:
+            raise DomainError("Required, a string.", field=f"data.{name}")
+        texts[name] = value
+    try:
+        amount = Decimal(texts["amount"])
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise DomainError("A decimal number.", field="data.amount")
+    try:
+        paid_at = parse_datetime(texts["paid_at"])
+    except ValueError:
+        paid_at = None
+    if paid_at is None or paid_at.tzinfo is None:
+        raise DomainError(
+            "An ISO 8601 date-time with its offset.", field="data.paid_at"
+        )
+    return ProviderEvent(
+        type=PAYMENT_SUCCEEDED,
+        invoice_number=texts["invoice_number"],
+        amount=amount,
+        currency=texts["currency"],
+        reference=texts["reference"],
+        paid_at=paid_at,
+    )

@@ -2,6 +2,7 @@
 recording is idempotent by reference, bad input is a 400 naming its field, and
 concurrent clients never pay an invoice beyond its total."""
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 from invoices import services
 from invoices.models import Invoice, Payment
 from invoices.tests.factories import InvoiceFactory
+from metering import webhook_signing
 from metering.models import WebhookEvent
 from metering.tests.factories import CustomerFactory
 
@@ -210,3 +212,149 @@ def test_eight_concurrent_replays_of_one_reference_store_one_payment(
     assert Payment.objects.count() == 1
     assert _figures(invoice) == ("finalized", Decimal("30.00"), Decimal("70.00"))
     assert Invoice.objects.get().status == "finalized"
+
+
+SECRET = webhook_signing.secret_from_key(b"k" * 32)
+PROVIDER_URL = "/api/v1/payment-provider/{slug}/events/"
+
+
+def _provider_post(organization, body: dict, *, secret=SECRET, stamp=None):
+    raw = json.dumps(body).encode()
+    stamp = int(NOW.timestamp()) if stamp is None else stamp
+    headers = webhook_signing.signed_headers(
+        secret=secret, message_id="msg_1", timestamp=stamp, body=raw
+    )
+    return APIClient().post(
+        PROVIDER_URL.format(slug=organization.slug),
+        raw,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def _succeeded(invoice, amount="40.00", reference="pi_1") -> dict:
+    return {
+        "type": "payment.succeeded",
+        "data": {
+            "invoice_number": invoice.number,
+            "amount": amount,
+            "currency": "USD",
+            "reference": reference,
+            "paid_at": PAID_AT,
+        },
+    }
+
+
+@pytest.fixture
+def provider_secret(organization):
+    services.invoicing_settings_update(
+        organization=organization, payment_webhook_secret=SECRET
+    )
+
+
+def test_a_signed_provider_event_records_the_payment_once(
+    organization, invoice, provider_secret
+):
+    first = _provider_post(organization, _succeeded(invoice))
+    replay = _provider_post(organization, _succeeded(invoice))
+
+    assert (first.status_code, first.json()["recorded"]) == (201, True)
+    assert (replay.status_code, replay.json()["recorded"]) == (200, False)
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.reference, payment.source) == (
+        Decimal("40.00"),
+        "pi_1",
+        "provider",
+    )
+    assert _figures(invoice) == ("finalized", Decimal("40.00"), Decimal("60.00"))
+
+
+def test_other_provider_events_are_acknowledged_and_ignored(
+    organization, invoice, provider_secret
+):
+    response = _provider_post(organization, {"type": "payment.refunded"})
+
+    assert response.status_code == 200
+    assert response.json() == {"recorded": False, "payment": None}
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("secret", "shift", "message"),
+    [
+        (webhook_signing.secret_from_key(b"x" * 32), 0,
+         "webhook-signature does not match the body."),
+        (SECRET, -301, "webhook-timestamp is more than 300 seconds away."),
+        (SECRET, 301, "webhook-timestamp is more than 300 seconds away."),
+    ],
+)  # fmt: skip
+def test_a_wrong_signature_or_a_stale_timestamp_is_refused(
+    organization, invoice, provider_secret, secret, shift, message
+):
+    response = _provider_post(
+        organization,
+        _succeeded(invoice),
+        secret=secret,
+        stamp=int(NOW.timestamp()) + shift,
+    )
+
+    assert response.status_code == 401
+    assert response.json() == {"errors": {"webhook-signature": [message]}}
+    assert not Payment.objects.exists()
+
+
+def test_without_a_secret_every_provider_request_is_refused(organization, invoice):
+    response = _provider_post(organization, _succeeded(invoice))
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "errors": {
+            "webhook-signature": ["Signed requests are not accepted: no secret is set."]
+        }
+    }
+
+
+def test_a_tampered_body_is_refused(organization, invoice, provider_secret):
+    raw = json.dumps(_succeeded(invoice)).encode()
+    headers = webhook_signing.signed_headers(
+        secret=SECRET, message_id="msg_1", timestamp=int(NOW.timestamp()), body=raw
+    )
+    tampered = raw.replace(b"40.00", b"99.00")
+
+    response = APIClient().post(
+        PROVIDER_URL.format(slug=organization.slug),
+        tampered,
+        content_type="application/json",
+        headers=headers,
+    )
+
+    assert response.status_code == 401
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "errors"),
+    [
+        ({"amount": "lots"}, {"data.amount": ["A decimal number."]}),
+        ({"currency": "EUR"}, {"data.currency": ["Invoice {number} is in USD."]}),
+        ({"paid_at": "2026-11-18"},
+         {"data.paid_at": ["An ISO 8601 date-time with its offset."]}),
+        ({"invoice_number": "INV-404"},
+         {"data.invoice_number": ["No issued invoice 'INV-404'."]}),
+        ({"reference": ""}, {"data.reference": ["Required, a string."]}),
+    ],
+)  # fmt: skip
+def test_a_signed_event_with_bad_data_is_a_400_naming_the_field(
+    organization, invoice, provider_secret, change, errors
+):
+    body = _succeeded(invoice)
+    body["data"].update(change)
+
+    response = _provider_post(organization, body)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        field: [message.format(number=invoice.number) for message in messages]
+        for field, messages in errors.items()
+    }
+    assert not Payment.objects.exists()
