@@ -163,3 +163,102 @@ def test_low_balance_is_emitted_once_per_crossing(organization):
     _top_up(customer, "30.00")  # 40.00, above again
     services.wallet_apply_to_invoice(invoice=_finalized(customer, "35.00", 7), now=NOW)
     assert sorted(e.payload["balance"] for e in events.all()) == ["15.00", "5.00"]
+
+
+def test_finalizing_a_draft_spends_the_wallet(organization):
+    customer = CustomerFactory(organization=organization)
+    _top_up(customer, "30.00", days=10)
+    _top_up(customer, "50.00")
+    draft = InvoiceFactory(customer=customer, total=Decimal("64.00"))
+
+    invoice = services.invoice_finalize(invoice=draft, now=NOW)
+
+    assert (invoice.credits_applied, invoice.amount_due, invoice.status) == (
+        Decimal("64.00"), Decimal("0.00"), Invoice.Status.PAID
+    )  # fmt: skip
+    assert list(
+        WalletTransaction.objects.filter(kind=TOP_UP).values_list(
+            "remaining", flat=True
+        )
+    ) == [Decimal("0.00"), Decimal("16.00")]
+    assert Wallet.objects.get(customer=customer).balance == Decimal("16.00")
+    assert list(WebhookEvent.objects.order_by("id").values_list("type", flat=True)) == [
+        "invoice.finalized",
+        "invoice.paid",
+    ]
+
+
+def test_finalizing_without_a_wallet_leaves_the_invoice_due(organization):
+    draft = InvoiceFactory(
+        customer=CustomerFactory(organization=organization), total=Decimal("100.00")
+    )
+    invoice = services.invoice_finalize(invoice=draft, now=NOW)
+    assert (invoice.credits_applied, invoice.amount_due, invoice.status) == (
+        Decimal("0.00"), Decimal("100.00"), Invoice.Status.FINALIZED
+    )  # fmt: skip
+
+
+@pytest.mark.clock("2026-11-01T12:00:00+00:00")
+def test_top_up_then_read_the_wallet_and_its_ledger(api_client, organization):
+    customer = CustomerFactory(organization=organization, external_id="cus_w")
+    url = "/api/v1/customers/cus_w/wallet/"
+    assert api_client.get(url).json() == {
+        "customer_id": "cus_w", "currency": organization.currency, "balance": "0.00"
+    }  # fmt: skip
+    response = api_client.post(
+        url + "top-ups/",
+        {"amount": "30.00", "paid": True, "expires_at": "2026-11-11T12:00:00Z"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["kind"], body["amount"], body["balance_after"], body["paid"]) == (
+        "top_up", "30.00", "30.00", True
+    )  # fmt: skip
+    api_client.post(url + "top-ups/", {"amount": "50.00"}, format="json")
+    assert api_client.get(url).json()["balance"] == "80.00"
+    ledger = api_client.get(url + "transactions/").json()
+    assert ledger["count"] == 2
+    assert [
+        (m["amount"], m["remaining"], m["expires_at"]) for m in ledger["results"]
+    ] == [
+        ("30.00", "30.00", "2026-11-11T12:00:00Z"),
+        ("50.00", "50.00", None),
+    ]
+    assert Wallet.objects.get(customer=customer).balance == Decimal("80.00")
+
+
+@pytest.mark.clock("2026-11-01T12:00:00+00:00")
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": "0"}, "amount"),
+        ({"amount": "-1.00"}, "amount"),
+        ({"amount": "1.001"}, "amount"),
+        ({"amount": "abc"}, "amount"),
+        ({}, "amount"),
+        ({"amount": "5", "expires_at": "2026-11-01T11:00:00Z"}, "expires_at"),
+        ({"amount": "5", "expires_at": "soon"}, "expires_at"),
+        ({"amount": "5", "paid": "maybe"}, "paid"),
+    ],
+)
+def test_top_up_refuses_bad_input_naming_the_field(
+    api_client, organization, body, field
+):
+    CustomerFactory(organization=organization, external_id="cus_w")
+    response = api_client.post(
+        "/api/v1/customers/cus_w/wallet/top-ups/", body, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+    assert not WalletTransaction.objects.exists()
+
+
+def test_another_organizations_customer_is_not_found(api_client, other_organization):
+    CustomerFactory(organization=other_organization, external_id="cus_x")
+    base = "/api/v1/customers/cus_x/wallet/"
+    assert api_client.get(base).status_code == 404
+    assert api_client.get(base + "transactions/").status_code == 404
+    response = api_client.post(base + "top-ups/", {"amount": "5"}, format="json")
+    assert response.status_code == 404
+    assert not Wallet.objects.exists()
