@@ -10,17 +10,17 @@ from invoices.api import (
     ProviderChargeViewSet,
     SubscriptionViewSet,
 )
+from invoices.api_credit_notes import (
+    CreditNoteApi,
+    CreditNotePdfApi,
+    InvoiceCreditNotesApi,
+)
 from invoices.api_payments import InvoicePaymentsApi, PaymentProviderWebhookApi
 from invoices.api_taxes_coupons import (
     CouponViewSet,
     CustomerCouponsApi,
     CustomerTaxProfileApi,
     TaxRateViewSet,
-)
-from invoices.api_wallets import (
-    CustomerWalletApi,
-    CustomerWalletTopUpsApi,
-    CustomerWalletTransactionsApi,
 )
 
 router = OptionalSlashRouter()
@@ -43,21 +43,6 @@ api_urlpatterns = [
         name="customer-coupons",
     ),
     re_path(
-        r"^customers/(?P<id>[^/]+)/wallet/?$",
-        CustomerWalletApi.as_view(),
-        name="customer-wallet",
-    ),
-    re_path(
-        r"^customers/(?P<id>[^/]+)/wallet/transactions/?$",
-        CustomerWalletTransactionsApi.as_view(),
-        name="customer-wallet-transactions",
-    ),
-    re_path(
-        r"^customers/(?P<id>[^/]+)/wallet/top-ups/?$",
-        CustomerWalletTopUpsApi.as_view(),
-        name="customer-wallet-top-ups",
-    ),
-    re_path(
         r"^customers/(?P<id>[^/]+)/current-usage-cost/?$",
         CurrentUsageCostApi.as_view(),
         name="customer-current-usage-cost",
@@ -71,6 +56,21 @@ api_urlpatterns = [
         r"^payment-provider/(?P<id>[^/]+)/events/?$",
         PaymentProviderWebhookApi.as_view(),
         name="payment-provider-events",
+    ),
+    re_path(
+        r"^invoices/(?P<id>[^/]+)/credit-notes/?$",
+        InvoiceCreditNotesApi.as_view(),
+        name="invoice-credit-notes",
+    ),
+    re_path(
+        r"^credit-notes/(?P<id>[^/]+)/?$",
+        CreditNoteApi.as_view(),
+        name="credit-note",
+    ),
+    re_path(
+        r"^credit-notes/(?P<id>[^/]+)/pdf/?$",
+        CreditNotePdfApi.as_view(),
+        name="credit-note-pdf",
     ),
     *router.urls,
 ]
