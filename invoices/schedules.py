@@ -12,5 +12,12 @@ def periodic_tasks() -> list[PeriodicTaskSpec]:
             # their drafts are in the grace window, then finalize those past it.
             crontab={"minute": "5"},
             description="Generate, refresh and finalize invoices of closed periods.",
-        )
+        ),
+        PeriodicTaskSpec(
+            name="invoices: expire wallet credits",
+            task="invoices.tasks.wallet_credits_expire_all",
+            # Minute 15 of every hour: credits past their expiry leave the balance.
+            crontab={"minute": "15"},
+            description="Expire what is left of customers' prepaid credits.",
+        ),
     ]

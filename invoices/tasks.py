@@ -70,3 +70,14 @@ def spend_alerts_evaluate(
         customer_ids=customer_ids,
         now=datetime.fromisoformat(now_iso),
     )
+
+
+@shared_task
+def wallet_credits_expire_all(now_iso: str | None = None) -> int:
+    """The beat entry point: expire what is left of every organization's credits
+    past their expiry; returns how many credits expired."""
+    now = datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    return sum(
+        services.wallet_credits_expire(organization=organization, now=now)
+        for organization in Organization.objects.order_by("pk")
+    )

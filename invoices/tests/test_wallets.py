@@ -262,3 +262,20 @@ def test_another_organizations_customer_is_not_found(api_client, other_organizat
     response = api_client.post(base + "top-ups/", {"amount": "5"}, format="json")
     assert response.status_code == 404
     assert not Wallet.objects.exists()
+
+
+def test_the_periodic_task_expires_every_organizations_credits(
+    organization, other_organization
+):
+    from invoices.tasks import wallet_credits_expire_all
+
+    _top_up(CustomerFactory(organization=organization), "12.00", days=1)
+    _top_up(CustomerFactory(organization=other_organization), "7.50", days=3)
+    _top_up(CustomerFactory(organization=other_organization), "9.00")
+
+    later = NOW + timedelta(days=2)
+    assert wallet_credits_expire_all(later.isoformat()) == 1
+    assert wallet_credits_expire_all((NOW + timedelta(days=3)).isoformat()) == 1
+    assert sorted(Wallet.objects.values_list("balance", flat=True)) == [
+        Decimal("0.00"), Decimal("0.00"), Decimal("9.00")
+    ]  # fmt: skip
