@@ -2,7 +2,7 @@
 20 % exclusive on one customer and 19 % inclusive on another, each month's
 subtotal, discounts, taxes, total and amount due; redemption limits."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -123,6 +123,58 @@ def test_three_discounted_months_then_full_price(organization, taxed_customers):
         ("overage", "image.resize", Decimal("100.00")),
         ("tax", "VAT 20% on 100.00", Decimal("20.00")),
     ]
+
+
+def test_wallet_credit_and_a_partial_payment_bring_the_amount_due_down(
+    organization, taxed_customers
+):
+    """October of both customers: 50.00 of prepaid credits each, spent at
+    finalization, then a partial payment of 30.00; what is left is due."""
+    october = _month(MONTHS[0])
+    services.invoices_generate(
+        organization=organization, period=october, now=october.closes_at
+    )
+    for customer in taxed_customers:
+        services.wallet_credit(
+            customer=customer,
+            amount=Decimal("50.00"),
+            kind="top_up",
+            now=october.closes_at,
+        )
+    finalized_at = october.closes_at + timedelta(days=2)
+    due = {}
+    for customer in taxed_customers:
+        invoice = services.invoice_finalize(
+            invoice=Invoice.objects.get(customer=customer, period_start=MONTHS[0]),
+            now=finalized_at,
+        )
+        services.invoice_payment_record(
+            invoice=invoice,
+            amount=Decimal("30.00"),
+            paid_at=finalized_at,
+            reference=f"bank-{customer.external_id}",
+            source="api",
+            now=finalized_at,
+        )
+        invoice.refresh_from_db()
+        due[customer.external_id] = (
+            *_figures(invoice),
+            invoice.credits_applied,
+            invoice.amount_paid,
+            invoice.status,
+        )
+
+    assert due == {
+        # subtotal, discount, tax, total, amount due, credits, paid, status
+        "vat": (
+            *(Decimal(x) for x in ("100.00", "20.00", "16.00", "96.00", "16.00")),
+            Decimal("50.00"), Decimal("30.00"), "finalized",
+        ),
+        "mwst": (
+            *(Decimal(x) for x in ("103.80", "23.80", "15.20", "95.20", "15.20")),
+            Decimal("50.00"), Decimal("30.00"), "finalized",
+        ),
+    }  # fmt: skip
 
 
 def test_the_live_total_carries_the_discount_and_tax(organization, taxed_customers):
