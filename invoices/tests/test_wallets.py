@@ -2,10 +2,12 @@
 order, expiry, the low-balance event, the API, and exact balances under
 concurrent movements."""
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from billing_site.errors import DomainError
 from invoices import services
@@ -279,3 +281,54 @@ def test_the_periodic_task_expires_every_organizations_credits(
     assert sorted(Wallet.objects.values_list("balance", flat=True)) == [
         Decimal("0.00"), Decimal("0.00"), Decimal("9.00")
     ]  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_top_ups_and_invoices_keep_the_ledger_exact(organization):
+    customer = CustomerFactory(organization=organization)
+    _top_up(customer, "20.00")
+    invoices = [_finalized(customer, "15.00", month) for month in (1, 2, 3, 4)]
+    start = threading.Barrier(8)
+
+    def top_up():
+        try:
+            start.wait()
+            _top_up(customer, "10.00")
+        finally:
+            connection.close()
+
+    def spend(invoice):
+        try:
+            start.wait()
+            services.wallet_apply_to_invoice(invoice=invoice, now=NOW)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=top_up) for _ in range(4)]
+    threads += [threading.Thread(target=spend, args=(i,)) for i in invoices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    wallet = Wallet.objects.get(customer=customer)
+    movements = list(wallet.transactions.order_by("id"))
+    spent = Invoice.objects.filter(
+        pk__in=[i.pk for i in invoices], credits_applied__gt=0
+    ).count()
+    assert len(movements) == 5 + spent  # one row per top-up and per invoice paid
+    assert wallet.balance == sum(m.amount for m in movements)
+    assert min(m.balance_after for m in movements) >= 0
+    running = Decimal("0")
+    for movement in movements:
+        running += movement.amount
+        assert movement.balance_after == running
+    applied = sum(
+        Invoice.objects.filter(pk__in=[i.pk for i in invoices]).values_list(
+            "credits_applied", flat=True
+        ),
+        Decimal("0"),
+    )
+    # 60.00 of credits for 60.00 of invoices: all of it is spent, in some order.
+    assert applied == Decimal("60.00") - wallet.balance
+    assert wallet.balance == sum(m.remaining for m in movements)
