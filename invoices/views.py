@@ -52,6 +52,7 @@ def portal_invoice(request, pk: int):
             "invoice": invoice,
             "groups": selectors.invoice_line_groups(invoice=invoice),
             "totals": selectors.invoice_totals(invoice=invoice),
+            "payments": selectors.invoice_payments(invoice=invoice),
         },
     )
 

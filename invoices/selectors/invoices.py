@@ -11,7 +11,7 @@ from django.http import Http404
 
 from billing_site.ids import ascii_id
 from invoices import rating
-from invoices.models import Invoice, InvoiceLine, InvoicingSettings
+from invoices.models import Invoice, InvoiceLine, InvoicingSettings, Payment
 from invoices.periods import Period
 from invoices.selectors._common import ZERO
 from metering.models import Customer, Organization
@@ -228,7 +228,8 @@ class TotalRow:
 
 def invoice_totals(*, invoice: Invoice) -> list[TotalRow]:
     """The invoice's figures as shown under its lines: subtotal, late usage
-    adjustments, discounts (negative), taxes, total and amount due. The rows
+    adjustments, discounts (negative), taxes, total, what prepaid credits,
+    credit notes and payments settled (negative) and the amount due. The rows
     above the total add up to it (``invoices.rating``); adjustments are what the
     total holds beyond the others, shown only when there are any."""
     adjustments = (
@@ -242,5 +243,20 @@ def invoice_totals(*, invoice: Invoice) -> list[TotalRow]:
     if invoice.tax_total:
         rows.append(TotalRow("Tax", invoice.tax_total, "tax_total"))
     rows.append(TotalRow("Total", invoice.total, "total"))
+    # What settled part of it since it was issued, each when there is any.
+    for label, amount, key in (
+        ("Prepaid credits applied", invoice.credits_applied, "credits_applied"),
+        ("Credited", invoice.amount_credited, "amount_credited"),
+        ("Paid", invoice.amount_paid, "amount_paid"),
+    ):
+        if amount:
+            rows.append(TotalRow(label, -amount, key))
     rows.append(TotalRow("Amount due", invoice.amount_due, "amount_due"))
     return rows
+
+
+def invoice_payments(*, invoice: Invoice) -> QuerySet[Payment]:
+    """The payments received for the invoice, oldest first."""
+    return Payment.objects.filter(
+        organization_id=invoice.organization_id, invoice=invoice
+    ).order_by("paid_at", "id")

@@ -17,7 +17,7 @@ from invoices.models import Invoice, Payment
 from invoices.tests.factories import InvoiceFactory
 from metering import webhook_signing
 from metering.models import WebhookEvent
-from metering.tests.factories import CustomerFactory
+from metering.tests.factories import CustomerFactory, PortalUserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock("2026-11-20T12:00:00+00:00")]
 
@@ -358,3 +358,20 @@ def test_a_signed_event_with_bad_data_is_a_400_naming_the_field(
         for field, messages in errors.items()
     }
     assert not Payment.objects.exists()
+
+
+def test_the_portal_invoice_shows_its_payments_and_what_is_left(
+    client, api_client, invoice
+):
+    assert _pay(api_client, invoice, "40.00", "bank-1").status_code == 201
+    client.force_login(PortalUserFactory(customer=invoice.customer).user)
+
+    page = client.get(f"/portal/invoices/{invoice.pk}/").content.decode()
+
+    for text in (
+        '<tr id="total-total"><th>Total</th><td class="num">USD 100.00</td>',
+        '<tr id="total-amount_paid"><th>Paid</th><td class="num">USD -40.00</td>',
+        '<tr id="total-amount_due"><th>Amount due</th><td class="num">USD 60.00</td>',
+        '<tr><td>2026-11-18</td><td>bank-1</td><td class="num">USD 40.00</td></tr>',
+    ):
+        assert text in page
