@@ -62,7 +62,10 @@ class CustomerTaxProfileAdmin(OrganizationScoped, admin.ModelAdmin):
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]
     filter_horizontal = ["tax_rates"]
-    fields = ["customer", "country", "tax_id", "tax_exempt", "tax_rates"]
+    fields = [
+        "customer", "country", "tax_id", "tax_exempt", "tax_rates",
+        "payment_terms_days",
+    ]  # fmt: skip
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         formfield = super().formfield_for_manytomany(db_field, request, **kwargs)

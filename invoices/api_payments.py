@@ -103,11 +103,12 @@ class ProviderEventAck(serializers.Serializer):
 
 class PaymentProviderWebhookApi(APIView):
     """``POST /api/v1/payment-provider/{id}/events/`` (``{id}``: the
-    organization's slug): a payment provider's signed event (Standard Webhooks headers with the organization's
-    payment webhook secret; no API key). ``payment.succeeded`` with
-    ``data: {invoice_number, amount, currency, reference, paid_at}`` records the
-    payment; other types are acknowledged. 401 when the signature, its headers
-    or its timestamp (more than 5 minutes away) do not verify."""
+    organization's slug): a payment provider's signed event (Standard Webhooks
+    headers with the organization's payment webhook secret; no API key).
+    ``payment.succeeded`` with ``data: {invoice_number, amount, currency,
+    reference, paid_at}`` records the payment; other types are acknowledged.
+    401 when the signature, its headers or its timestamp (more than 5 minutes
+    away) do not verify."""
 
     authentication_classes: list = []
     permission_classes: list = []

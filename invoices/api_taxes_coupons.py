@@ -143,6 +143,14 @@ class TaxProfileInputSerializer(serializers.Serializer):
         max_length=20,
         help_text="The customer's own rates; empty: the organization's defaults.",
     )
+    payment_terms_days = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        max_value=365,
+        help_text="Days from issue to due date; null: the organization's terms.",
+    )
 
 
 class TaxProfileOutputSerializer(serializers.Serializer):
@@ -151,6 +159,7 @@ class TaxProfileOutputSerializer(serializers.Serializer):
     tax_id = serializers.CharField()
     tax_exempt = serializers.BooleanField()
     tax_rate_codes = serializers.ListField(child=serializers.CharField())
+    payment_terms_days = serializers.IntegerField(allow_null=True)
 
 
 def _profile_json(profile: CustomerTaxProfile) -> dict:
@@ -162,6 +171,7 @@ def _profile_json(profile: CustomerTaxProfile) -> dict:
         "tax_rate_codes": (
             sorted(rate.code for rate in profile.tax_rates.all()) if profile.pk else []
         ),
+        "payment_terms_days": profile.payment_terms_days,
     }
 
 

@@ -67,9 +67,11 @@ def customer_tax_profile_update(
     tax_id: str = "",
     tax_exempt: bool = False,
     tax_rate_codes: list[str] | None = None,
+    payment_terms_days: int | None = None,
 ) -> CustomerTaxProfile:
-    """Set the customer's country, tax id, exemption and own tax rates (by code;
-    an unknown code is a 400 naming ``tax_rate_codes``). Drafts take it at their
+    """Set the customer's country, tax id, exemption, own tax rates (by code;
+    an unknown code is a 400 naming ``tax_rate_codes``) and payment terms (None:
+    the organization's). Drafts take it at their
     next rating; issued invoices keep theirs."""
     codes = list(dict.fromkeys(tax_rate_codes or ()))
     rates = {
@@ -93,6 +95,7 @@ def customer_tax_profile_update(
     profile.country = country
     profile.tax_id = tax_id
     profile.tax_exempt = tax_exempt
+    profile.payment_terms_days = payment_terms_days
     profile.full_clean()
     profile.save()
     profile.tax_rates.set([rates[code] for code in codes])

@@ -91,12 +91,14 @@ def test_tax_profile_of_a_customer(api_client, organization):
         "tax_id": "",
         "tax_exempt": False,
         "tax_rate_codes": [],
+        "payment_terms_days": None,
     }
     profile = {
         "country": "FR",
         "tax_id": "FR123",
         "tax_exempt": False,
         "tax_rate_codes": ["VAT20"],
+        "payment_terms_days": 45,
     }
     response = api_client.put(url, profile, format="json")
     assert response.status_code == 200
@@ -111,7 +113,11 @@ def test_tax_profile_of_a_customer(api_client, organization):
             "Ensure this field has no more than 2 characters.",
         ]
     }
-    assert CustomerTaxProfile.objects.get().tax_id == "FR123"
+    assert _errors(
+        api_client.put(url, {**profile, "payment_terms_days": -1}, format="json")
+    ) == {"payment_terms_days": ["Ensure this value is greater than or equal to 0."]}
+    stored = CustomerTaxProfile.objects.get()
+    assert (stored.tax_id, stored.payment_terms_days) == ("FR123", 45)
 
 
 def test_create_a_coupon(api_client, organization):
