@@ -17,13 +17,14 @@ from django.utils.html import format_html
 
 from billing_site.errors import DomainError
 from invoices import (
+    admin_credit_notes,  # registers its screens; the invoice's credit step
     admin_taxes_coupons,  # noqa: F401 (registers its screens)
+    admin_wallets,  # noqa: F401 (registers its screens)
     exports,
     selectors,
     services,
 )
 from invoices.models import (
-    CreditNote,
     Invoice,
     InvoicingSettings,
     ProviderCharge,
@@ -72,6 +73,7 @@ TRANSITIONS = (
     Transition("finalize", "Finalize", "invoices.finalize_invoice", ("draft",)),
     Transition("void", "Void", "invoices.void_invoice", OPEN),
     Transition("pay", "Record payment", "invoices.change_invoice", OPEN),
+    Transition("credit", "Credit note", "invoices.void_invoice", (*OPEN, "paid")),
 )
 
 
@@ -176,6 +178,8 @@ class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
         if not request.user.has_perm(transition.permission):
             raise PermissionDenied
         invoice = self._invoice(request, pk)
+        if transition.name == "credit":
+            return admin_credit_notes.invoice_credit_view(self, request, invoice)
         confirmed = request.method == "POST" and "confirm" in request.POST
         form = None
         if transition.name == "void":
@@ -356,25 +360,6 @@ class ProviderChargeAdmin(OrganizationScoped, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
-
-
-@admin.register(CreditNote)
-class CreditNoteAdmin(OrganizationScoped, admin.ModelAdmin):
-    list_display = ["number", "invoice", "amount", "currency", "issued_at"]
-    list_select_related = ["invoice"]
-    readonly_fields = [
-        "organization", "invoice", "number", "amount", "currency", "reason",
-        "issued_at",
-    ]  # fmt: skip
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(InvoicingSettings)

@@ -28,6 +28,7 @@ from bundles.tests.factories import (
 )
 from invoices.periods import MONTHLY, Period
 from invoices.services import invoice_finalize, invoices_generate
+from invoices.services.credit_notes import credit_note_create
 from invoices.tests.factories import (
     CouponFactory,
     ProviderChargeFactory,
@@ -130,6 +131,10 @@ def world(settings):
     invoices_generate(organization=acme, period=may, now=NOW)
     draft = customer.invoices.get()
     finalized = invoice_finalize(invoice=paying.invoices.get(), now=NOW)
+    credited_line = finalized.lines.get(kind="subscription")
+    credit_note = credit_note_create(
+        invoice=finalized, lines=[(credited_line.pk, Decimal("1.00"))], now=NOW
+    )
     template = BundleTemplateFactory(organization=acme)
     BundleTemplateOperationFactory(template=template, operation="image.resize")
     offered = PersonalizedBundleFactory(
@@ -292,6 +297,20 @@ def world(settings):
         ),
         ("GET", "/api/v1/invoices/"): Call("/api/v1/invoices/"),
         ("GET", "/api/v1/invoices/{id}/"): Call(f"/api/v1/invoices/{draft.pk}/"),
+        ("GET", "/api/v1/invoices/{id}/credit-notes/"): Call(
+            f"/api/v1/invoices/{finalized.pk}/credit-notes/"
+        ),
+        ("POST", "/api/v1/invoices/{id}/credit-notes/"): Call(
+            f"/api/v1/invoices/{finalized.pk}/credit-notes/",
+            {"lines": [{"invoice_line_id": credited_line.pk, "amount": "1.00"}]},
+            201,
+        ),
+        ("GET", "/api/v1/credit-notes/{id}/"): Call(
+            f"/api/v1/credit-notes/{credit_note.pk}/"
+        ),
+        ("GET", "/api/v1/credit-notes/{id}/pdf/"): Call(
+            f"/api/v1/credit-notes/{credit_note.pk}/pdf/"
+        ),
         ("GET", "/api/v1/invoices/{id}/csv/"): Call(
             f"/api/v1/invoices/{finalized.pk}/csv/"
         ),

@@ -367,3 +367,56 @@ def test_concurrent_notes_never_credit_a_line_beyond_its_amount(organization):
     ]  # fmt: skip
     invoice.refresh_from_db()
     assert (invoice.amount_credited, invoice.amount_due) == (D("90.00"), D("10.00"))
+
+
+def test_admin_credit_step_issues_a_note_and_shows_refusals(client, organization):
+    from django.urls import reverse
+
+    from invoices.tests.factories import staff_member
+
+    invoice = _issued(
+        organization, [("usage", "100.00"), ("usage", "20.00")], total=D("120.00")
+    )
+    staff = staff_member(
+        organization, "view_invoice", "void_invoice", "view_creditnote"
+    )
+    client.force_login(staff)
+    page = client.get(reverse("admin:invoices_invoice_change", args=[invoice.pk]))
+    credit_url = reverse("admin:invoices_invoice_credit", args=[invoice.pk])
+    assert credit_url in page.content.decode()
+    first, second = _line(invoice, 1), _line(invoice, 2)
+
+    form = client.post(credit_url)
+    assert f'name="line_{first}"' in form.content.decode()
+    refused = client.post(
+        credit_url, {"confirm": "1", f"line_{second}": "20.01", "reason": "x"}
+    )
+    assert refused.status_code == 200
+    assert list(refused.context["form"].errors) == [f"line_{second}"]
+    assert not CreditNote.objects.exists()
+
+    done = client.post(
+        credit_url,
+        {"confirm": "1", f"line_{first}": "10.00", "reason": "outage"},
+    )
+    assert done.status_code == 302
+    note = CreditNote.objects.get()
+    assert (note.amount, note.reason) == (D("10.00"), "outage")
+
+    listed = client.get(reverse("admin:invoices_creditnote_changelist"))
+    assert note.number in listed.content.decode()
+    detail = client.get(reverse("admin:invoices_creditnote_change", args=[note.pk]))
+    assert detail.status_code == 200
+    pdf = client.get(reverse("admin:invoices_creditnote_pdf", args=[note.pk]))
+    assert pdf.content.startswith(b"%PDF")
+
+
+def test_admin_credit_step_needs_the_void_permission(client, organization):
+    from django.urls import reverse
+
+    from invoices.tests.factories import staff_member
+
+    invoice = _issued(organization, [("usage", "100.00")], total=D("100.00"))
+    client.force_login(staff_member(organization, "view_invoice"))
+    url = reverse("admin:invoices_invoice_credit", args=[invoice.pk])
+    assert client.post(url, {"confirm": "1"}).status_code == 403
