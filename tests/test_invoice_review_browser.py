@@ -1,5 +1,6 @@
 """Invoice review in a real browser: finalize from the invoice's page, then
-download its PDF; void a finalized invoice with a reason, then download its CSV."""
+download its PDF; void a finalized invoice with a reason, then download its CSV;
+record the payment of what is still due."""
 
 from decimal import Decimal
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from invoices import services
-from invoices.models import CreditNote, Invoice
+from invoices.models import CreditNote, Invoice, Payment
 from invoices.tests.conftest import AFTER_OCTOBER
 from invoices.tests.factories import InvoiceFactory
 from metering.tests.factories import CustomerFactory, UserFactory
@@ -98,3 +99,39 @@ def test_void_with_a_reason_from_the_invoice_page_and_download_its_csv(
     rows = Path(download.path()).read_text().splitlines()
     assert len(rows) == 2
     assert rows[1].split(",")[:2] == [str(invoice.pk), "INV-000001"]
+
+
+def test_record_the_payment_of_what_is_due_from_the_invoice_page(live_server, page):
+    invoice = draft("Umbrella", "umbrella")
+    invoice = services.invoice_finalize(invoice=invoice, now=AFTER_OCTOBER)
+    services.invoice_payment_record(
+        invoice=invoice,
+        amount=Decimal("9.00"),
+        paid_at=AFTER_OCTOBER,
+        reference="bank-1",
+        source="api",
+        now=AFTER_OCTOBER,
+    )
+    login(page, live_server)
+
+    change_url = f"{live_server.url}/admin/invoices/invoice/{invoice.pk}/change/"
+    page.goto(change_url)
+    page.click("button[name=pay]")
+    page.wait_for_selector("#invoice-summary")
+    assert "Umbrella (umbrella)" in page.inner_text("#invoice-summary")
+    assert "what is still due, USD 40.00" in page.inner_text("#consequence")
+    page.click("input[name=confirm]")
+    page.wait_for_url(change_url)
+
+    assert page.inner_text("ul.messagelist").startswith("Recorded payment")
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid, invoice.amount_due) == (
+        Invoice.Status.PAID,
+        Decimal("49.00"),
+        Decimal("0.00"),
+    )
+    assert list(Payment.objects.order_by("id").values_list("amount", "source")) == [
+        (Decimal("9.00"), "api"),
+        (Decimal("40.00"), "admin"),
+    ]
+    assert page.locator("button[name=pay]").count() == 0
