@@ -240,6 +240,15 @@ def world(settings):
             "/api/v1/customers/acme-1/tax-profile/",
             {"country": "DE", "tax_id": "DE1", "tax_rate_codes": ["DE19"]},
         ),
+        ("GET", "/api/v1/customers/{id}/wallet/"): Call(
+            "/api/v1/customers/acme-1/wallet/"
+        ),
+        ("GET", "/api/v1/customers/{id}/wallet/transactions/"): Call(
+            "/api/v1/customers/acme-1/wallet/transactions/"
+        ),
+        ("POST", "/api/v1/customers/{id}/wallet/top-ups/"): Call(
+            "/api/v1/customers/acme-1/wallet/top-ups/", {"amount": "5.00"}, 201
+        ),
         ("GET", "/api/v1/tax-rates/"): Call("/api/v1/tax-rates/"),
         ("POST", "/api/v1/tax-rates/"): Call(
             "/api/v1/tax-rates/",

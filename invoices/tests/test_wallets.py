@@ -332,3 +332,50 @@ def test_concurrent_top_ups_and_invoices_keep_the_ledger_exact(organization):
     # 60.00 of credits for 60.00 of invoices: all of it is spent, in some order.
     assert applied == Decimal("60.00") - wallet.balance
     assert wallet.balance == sum(m.remaining for m in movements)
+
+
+@pytest.fixture
+def staff_client(client):
+    from metering.tests.factories import UserFactory
+
+    client.force_login(UserFactory(staff=True))
+    return client
+
+
+@pytest.mark.clock("2026-11-01T12:00:00+00:00")
+def test_admin_tops_up_and_shows_the_ledger_read_only(staff_client, organization):
+    from django.urls import reverse
+
+    customer = CustomerFactory(organization=organization)
+    add = reverse("admin:invoices_wallet_add")
+    response = staff_client.post(
+        add, {"customer": customer.pk, "amount": "25.00", "paid": "on"}
+    )
+    wallet = Wallet.objects.get(customer=customer)
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "admin:invoices_wallet_change", args=[wallet.pk]
+    )
+    staff_client.post(add, {"customer": customer.pk, "amount": "5.50"})
+    wallet.refresh_from_db()
+    assert wallet.balance == Decimal("30.50")
+    assert list(wallet.transactions.values_list("amount", "paid")) == [
+        (Decimal("25.00"), True), (Decimal("5.50"), False)
+    ]  # fmt: skip
+
+    refused = staff_client.post(
+        add,
+        {"customer": customer.pk, "amount": "5", "expires_at": "2026-10-01 00:00"},
+        follow=True,
+    )
+    assert "was not topped up: Must be in the future." in refused.content.decode()
+    assert wallet.transactions.count() == 2
+
+    page = staff_client.get(reverse("admin:invoices_wallet_change", args=[wallet.pk]))
+    content = page.content.decode()
+    assert "30.50" in content and "Top up this wallet" in content
+    assert "transactions-0-amount" not in content  # no editable movement
+    listed = staff_client.get(reverse("admin:invoices_wallet_changelist"))
+    assert customer.name in listed.content.decode()
+    delete = reverse("admin:invoices_wallet_delete", args=[wallet.pk])
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 403
