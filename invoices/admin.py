@@ -20,7 +20,6 @@ from invoices import (
     admin_credit_notes,  # registers its screens; the invoice's credit step
     admin_taxes_coupons,  # noqa: F401 (registers its screens)
     admin_wallets,  # noqa: F401 (registers its screens)
-    admin_wallets,  # noqa: F401 (registers its screens)
     exports,
     selectors,
     services,
