@@ -86,4 +86,9 @@ portal_urlpatterns = [
     path("invoices/", views.portal_invoices, name="invoices"),
     path("invoices/<int:pk>/", views.portal_invoice, name="invoice"),
     path("invoices/<int:pk>/pdf/", views.portal_invoice_pdf, name="invoice-pdf"),
+    path(
+        "credit-notes/<int:pk>/pdf/",
+        views.portal_credit_note_pdf,
+        name="credit-note-pdf",
+    ),
 ]

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from billing_site.chart_embed import figure_embed
 from invoices import charts, exports, selectors
+from invoices.api_credit_notes import credit_note_pdf
 from invoices.forms import TierUtilisationForm
+from invoices.models import CreditNote
 from metering.selectors import portal_customer_for_request, staff_organizations
 from metering.staff import staff_page
 from pricing import selectors as pricing_selectors
@@ -74,6 +76,24 @@ def portal_invoice_pdf(request, pk: int):
     response["Content-Disposition"] = (
         f'attachment; filename="{exports.invoice_pdf_filename(invoice)}"'
     )
+    return response
+
+
+@login_required
+def portal_credit_note_pdf(request, pk: int):
+    """A credit note of one of the customer's issued invoices, as PDF."""
+    customer = portal_customer_for_request(request)
+    note = (
+        CreditNote.objects.filter(
+            pk=pk, invoice__in=selectors.customer_invoices(customer=customer)
+        )
+        .select_related("invoice", "organization")
+        .first()
+    )
+    if note is None:
+        raise Http404("No such credit note")
+    response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{note.number}.pdf"'
     return response
 
 

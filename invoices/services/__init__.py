@@ -13,6 +13,7 @@ Split by sub-domain; callers import from here:
 - ``draft_storage``: the bulk SQL writes of generated drafts and their lines;
 - ``lifecycle``: finalize, void, the periodic cycle, invoicing settings;
 - ``payments``: payments received for invoices (idempotent by reference);
+- ``credit_notes``: partial credit notes of issued invoices;
 - ``commercial``: tax rates, customers' tax profiles, coupons and their redemption;
 - ``charges``: subscriptions and provider charges (one or a CSV import);
 - ``spend_alerts``: customers' running bills against their spend alerts;
@@ -36,6 +37,7 @@ from invoices.services.commercial import (
     customer_tax_profile_update,
     tax_rate_create,
 )
+from invoices.services.credit_notes import credit_note_create
 from invoices.services.draft_storage import INVOICE_COLUMNS
 from invoices.services.generation import (
     CHUNK_SIZE,
@@ -66,6 +68,7 @@ __all__ = [
     "customer_tax_profile_update",
     "tax_rate_create",
     "CHUNK_SIZE",
+    "credit_note_create",
     "CSV_COLUMNS",
     "CycleResult",
     "FinalizeOutcome",

@@ -420,3 +420,23 @@ def test_admin_credit_step_needs_the_void_permission(client, organization):
     client.force_login(staff_member(organization, "view_invoice"))
     url = reverse("admin:invoices_invoice_credit", args=[invoice.pk])
     assert client.post(url, {"confirm": "1"}).status_code == 403
+
+
+def test_portal_invoice_lists_its_credit_notes_with_their_pdf(client, organization):
+    from django.urls import reverse
+
+    from metering.tests.factories import PortalUserFactory
+
+    invoice = _issued(organization, [("usage", "100.00")], total=D("100.00"))
+    note = _credit(invoice, (1, "12.50"), reason="late delivery")
+    stranger = _issued(organization, [("usage", "9.00")], total=D("9.00"))
+    foreign = _credit(stranger, (1, "1.00"))
+    client.force_login(PortalUserFactory(customer=invoice.customer).user)
+
+    page = client.get(reverse("portal:invoice", args=[invoice.pk])).content.decode()
+    pdf_url = reverse("portal:credit-note-pdf", args=[note.pk])
+    assert note.number in page and "late delivery" in page and pdf_url in page
+    pdf = client.get(pdf_url)
+    assert (pdf.status_code, pdf.content[:4]) == (200, b"%PDF")
+    foreign_url = reverse("portal:credit-note-pdf", args=[foreign.pk])
+    assert client.get(foreign_url).status_code == 404
