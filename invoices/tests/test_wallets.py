@@ -379,3 +379,21 @@ def test_admin_tops_up_and_shows_the_ledger_read_only(staff_client, organization
     assert customer.name in listed.content.decode()
     delete = reverse("admin:invoices_wallet_delete", args=[wallet.pk])
     assert staff_client.post(delete, {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.clock("2026-11-01T12:00:00+00:00")
+def test_portal_shows_the_credit_balance_and_ledger(client, organization):
+    from metering.tests.factories import PortalUserFactory
+
+    customer = CustomerFactory(organization=organization)
+    client.force_login(PortalUserFactory(customer=customer).user)
+    assert 'id="wallet"' not in client.get("/portal/invoices/").content.decode()
+
+    _top_up(customer, "30.00", days=10)
+    _top_up(customer, "50.00")
+    services.wallet_apply_to_invoice(invoice=_finalized(customer, "64.00"), now=NOW)
+    page = client.get("/portal/invoices/").content.decode()
+    ledger = page[page.index('id="wallet"') :]
+    assert 'id="wallet-balance">USD 16.00<' in ledger
+    for text in ("Applied to an invoice", "2026-11-11", "-64.00", "80.00"):
+        assert text in ledger, text
