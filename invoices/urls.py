@@ -22,6 +22,11 @@ from invoices.api_taxes_coupons import (
     CustomerTaxProfileApi,
     TaxRateViewSet,
 )
+from invoices.api_wallets import (
+    CustomerWalletApi,
+    CustomerWalletTopUpsApi,
+    CustomerWalletTransactionsApi,
+)
 
 router = OptionalSlashRouter()
 router.register("invoices", InvoiceViewSet, basename="invoice")
@@ -41,6 +46,21 @@ api_urlpatterns = [
         r"^customers/(?P<id>[^/]+)/coupons/?$",
         CustomerCouponsApi.as_view(),
         name="customer-coupons",
+    ),
+    re_path(
+        r"^customers/(?P<id>[^/]+)/wallet/?$",
+        CustomerWalletApi.as_view(),
+        name="customer-wallet",
+    ),
+    re_path(
+        r"^customers/(?P<id>[^/]+)/wallet/transactions/?$",
+        CustomerWalletTransactionsApi.as_view(),
+        name="customer-wallet-transactions",
+    ),
+    re_path(
+        r"^customers/(?P<id>[^/]+)/wallet/top-ups/?$",
+        CustomerWalletTopUpsApi.as_view(),
+        name="customer-wallet-top-ups",
     ),
     re_path(
         r"^customers/(?P<id>[^/]+)/current-usage-cost/?$",

@@ -314,6 +314,17 @@ def world(settings):
             {"lines": [{"invoice_line_id": credited_line.pk, "amount": "1.00"}]},
             201,
         ),
+        ("GET", "/api/v1/invoices/{id}/payments/"): Call(
+            f"/api/v1/invoices/{finalized.pk}/payments/"
+        ),
+        ("POST", "/api/v1/invoices/{id}/payments/"): Call(
+            f"/api/v1/invoices/{finalized.pk}/payments/",
+            {"amount": "1.00", "paid_at": NOW.isoformat(), "reference": "perm-1"},
+            201,
+        ),
+        ("POST", "/api/v1/payment-provider/{id}/events/"): Call(
+            "/api/v1/payment-provider/acme-perm/events/", {"type": "payment.succeeded"}
+        ),
         ("GET", "/api/v1/credit-notes/{id}/"): Call(
             f"/api/v1/credit-notes/{credit_note.pk}/"
         ),
@@ -416,7 +427,14 @@ def world(settings):
     }
 
 
+# Operations authenticated by a signature instead of a key or a login: unsigned,
+# every caller is refused alike.
+SIGNED = {"/api/v1/payment-provider/{id}/events/"}
+
+
 def _expected(role: str, method: str, path: str, call: Call) -> int:
+    if path in SIGNED:
+        return 401
     if role == ANONYMOUS:
         return 401
     if role in (PORTAL, STAFF_NONE, STAFF_OTHER):
