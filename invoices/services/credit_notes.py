@@ -57,7 +57,7 @@ from invoices.models import (
     InvoiceNumberSequence,
     WalletTransaction,
 )
-from invoices.services.events import invoice_event_data
+from invoices.services.events import invoice_event_data, invoice_settle
 from invoices.services.lifecycle import _next_number
 from invoices.services.wallets import wallet_credit
 from metering.models import WebhookEvent
@@ -276,20 +276,10 @@ def _apply(*, invoice: Invoice, applied: Decimal, now: datetime) -> None:
     brings a partly paid invoice to zero."""
     if applied <= 0:
         return
-    invoice.amount_credited += applied
-    invoice.amount_due -= applied
-    changed = ["amount_credited", "amount_due", "updated_at"]
-    settled = invoice.amount_paid > 0 or invoice.credits_applied > 0
-    if invoice.is_open and invoice.amount_due == 0 and settled:
-        invoice.status = Invoice.Status.PAID
-        invoice.paid_at = now
-        changed += ["status", "paid_at"]
-    invoice.save(update_fields=changed)
-    if invoice.status == Invoice.Status.PAID and "status" in changed:
-        webhook_event_emit(
-            organization=invoice.organization,
-            type=WebhookEvent.Type.INVOICE_PAID,
-            payload={"invoice": invoice_event_data(invoice)},
-            now=now,
-            key=f"invoice:{invoice.pk}",
-        )
+    invoice_settle(
+        invoice=invoice,
+        column="amount_credited",
+        amount=applied,
+        now=now,
+        paid_if_nothing_due=invoice.amount_paid > 0 or invoice.credits_applied > 0,
+    )

@@ -20,10 +20,9 @@ from billing_site.errors import Conflict, DomainError, InvalidTransition
 from billing_site.money import quantize_money
 from invoices import selectors
 from invoices.models import Invoice, Payment
-from invoices.services.events import invoice_event_data
+from invoices.services.events import invoice_settle
 from metering import webhook_signing
-from metering.models import Organization, WebhookEvent
-from metering.services import webhook_event_emit
+from metering.models import Organization
 
 
 def _stored(*, invoice: Invoice, reference: str, amount: Decimal) -> Payment | None:
@@ -107,22 +106,9 @@ def _record(*, invoice, amount, paid_at, reference, source, now):
         reference=reference,
         source=source,
     )
-    invoice.amount_paid += amount
-    invoice.amount_due -= amount
-    changed = ["amount_paid", "amount_due", "updated_at"]
-    if invoice.amount_due == 0:
-        invoice.status = Invoice.Status.PAID
-        invoice.paid_at = paid_at
-        changed += ["status", "paid_at"]
-    invoice.save(update_fields=changed)
-    if invoice.status == Invoice.Status.PAID:
-        webhook_event_emit(
-            organization=invoice.organization,
-            type=WebhookEvent.Type.INVOICE_PAID,
-            payload={"invoice": invoice_event_data(invoice)},
-            now=now,
-            key=f"invoice:{invoice.pk}",
-        )
+    invoice_settle(
+        invoice=invoice, column="amount_paid", amount=amount, now=now, paid_at=paid_at
+    )
     return payment, True
 
 

@@ -20,6 +20,7 @@ from billing_site.errors import DomainError
 from billing_site.money import quantize_money
 from invoices import selectors
 from invoices.models import CreditNote, Invoice, Wallet, WalletTransaction
+from invoices.services.events import invoice_settle
 from metering.models import Customer, Organization, WebhookEvent
 from metering.services import webhook_event_emit
 
@@ -151,8 +152,6 @@ def wallet_apply_to_invoice(
     """Spend the customer's unexpired credits on the just-finalized ``invoice``,
     up to its amount due, as one ``applied`` movement; the invoice is ``paid``
     when nothing is left due. None when there is nothing to apply."""
-    from invoices.services.lifecycle import invoice_event_data
-
     invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
     if not invoice.is_open or invoice.amount_due <= 0:
         return None
@@ -178,22 +177,7 @@ def wallet_apply_to_invoice(
     movement = _debit(
         wallet=wallet, kind=Kind.APPLIED, amount=taken, now=now, invoice=invoice
     )
-    invoice.credits_applied += taken
-    invoice.amount_due -= taken
-    changed = ["credits_applied", "amount_due", "updated_at"]
-    if invoice.amount_due == 0:
-        invoice.status = Invoice.Status.PAID
-        invoice.paid_at = now
-        changed += ["status", "paid_at"]
-    invoice.save(update_fields=changed)
-    if invoice.status == Invoice.Status.PAID:
-        webhook_event_emit(
-            organization=invoice.organization,
-            type=WebhookEvent.Type.INVOICE_PAID,
-            payload={"invoice": invoice_event_data(invoice)},
-            now=now,
-            key=f"invoice:{invoice.pk}",
-        )
+    invoice_settle(invoice=invoice, column="credits_applied", amount=taken, now=now)
     return movement
 
 
