@@ -43,7 +43,8 @@ class CreditNote(TimeStampedModel):
     )
     number = models.CharField(max_length=32)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.VOID)
-    # Net of tax (the lines' amounts), the tax on them, and their sum.
+    # What is credited net of tax (the lines less their share of the invoice's
+    # discounts), the tax on it, and their sum (``invoices.services.credit_notes``).
     subtotal = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     tax_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     amount = models.DecimalField(max_digits=18, decimal_places=2)
