@@ -35,6 +35,7 @@ SESSION_SPACING_SECONDS = 45 * 60
 MAX_SESSION_LENGTH = 40
 # Per-customer rate multiplier: gamma with mean 1 and this coefficient of variation.
 RATE_CV = 0.25
+USAGE_GOAL = "7-day usage error <= 15%"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,12 @@ class PlantedUsage:
     matrices: np.ndarray  # per customer: the true V x V chain
     future_events: np.ndarray  # per customer: events in the week after the window
     expected_daily_events: np.ndarray  # per customer: the planted mean rate
+    # Per customer: what a forecast knowing the planted groups but not the
+    # individual can say from the window (see ``group_informed_rates``).
+    group_daily_events: np.ndarray  # the group's mean rate (noise: their own)
+    group_sessions_per_day: np.ndarray  # the group's mean sessions a day
+    window_sessions: np.ndarray  # sessions started inside the window
+    active_days: np.ndarray  # days of the window since the customer started
     first_seen: np.ndarray  # per customer: epoch seconds of the first event
     window_start: int
     window_end: int
@@ -177,7 +184,8 @@ def generate(
         return np.where(noise, noise_values, values[np.maximum(labels, 0)])
 
     multiplier = rng.gamma(1 / RATE_CV**2, RATE_CV**2, customers)
-    rate = per_customer("sessions_per_day", rng.uniform(1, 8, customers)) * multiplier
+    base_rate = per_customer("sessions_per_day", rng.uniform(1, 8, customers))
+    rate = base_rate * multiplier
     mean_length = per_customer("mean_session_length", rng.uniform(5, 25, customers))
     centre = per_customer("hour_centre", rng.integers(0, 24, customers))
     spread = per_customer("hour_spread", np.full(customers, 6.0))
@@ -234,13 +242,21 @@ def generate(
     )
     first_seen = np.full(customers, window_end, dtype=np.int64)
     np.minimum.at(first_seen, events.customer, events.timestamp)
+    mean_events = _capped_geometric_mean(mean_length)
+    session_inside = (starts >= window_start) & (starts < window_end)
     return PlantedUsage(
         scenario=scenario,
         events=events,
         labels=labels.astype(np.int64),
         matrices=matrices,
         future_events=np.bincount(event_customer[future], minlength=customers),
-        expected_daily_events=rate * _capped_geometric_mean(mean_length),
+        expected_daily_events=rate * mean_events,
+        group_daily_events=np.where(noise, rate, base_rate) * mean_events,
+        group_sessions_per_day=np.where(noise, rate, base_rate),
+        window_sessions=np.bincount(
+            session_customer[session_inside], minlength=customers
+        ),
+        active_days=ages.astype(np.float64),
         first_seen=first_seen,
         window_start=window_start,
         window_end=window_end,
@@ -251,6 +267,22 @@ def _capped_geometric_mean(mean: np.ndarray) -> np.ndarray:
     """Mean of ``min(Geometric(1 / mean), MAX_SESSION_LENGTH)``."""
     p = 1 / mean
     return (1 - (1 - p) ** MAX_SESSION_LENGTH) / p
+
+
+def group_informed_rates(usage: PlantedUsage) -> np.ndarray:
+    """Expected events per day from what a profiler that segmented perfectly could
+    know: the customer's group (its mean rate, and the gamma spread of individual
+    rates around it, ``RATE_CV``) and the sessions the customer started in the
+    window over the days since they started. The posterior mean of their rate
+    multiplier, gamma prior with Poisson sessions, is ``(a + sessions) / (a +
+    group sessions a day * days)`` with ``a = 1 / RATE_CV**2``: a customer seen
+    for a day is mostly their group, one seen for a month mostly themselves.
+    Noise customers, who have no group, get their own planted rate."""
+    shape = 1 / RATE_CV**2
+    multiplier = (shape + usage.window_sessions) / (
+        shape + usage.group_sessions_per_day * usage.active_days
+    )
+    return usage.group_daily_events * multiplier
 
 
 def _walk(matrices, initials, session_customer, starts, lengths, rng, vocab):
@@ -294,7 +326,14 @@ class PlantedScores:
     algorithm: str
     top1: float  # next operation, held-out last 20% of each customer's events
     bayes_top1: float  # the true chains' own top-1 on the same transitions
-    usage_error: float  # median |predicted - actual| / actual, next 7 days
+    # Median |predicted - actual| / actual over the next 7 days, over the customers
+    # with events both in the window and in that week (a customer the window never
+    # saw is unknown to any profiler built on it, as for ARI).
+    usage_error: float
+    # The same median for a forecast that knows each customer's planted group and
+    # counts their sessions (``group_informed_rates``): what perfect segments could
+    # reach without the individual's rate, which the window only estimates.
+    informed_usage_error: float
     # The same median for a forecast that knows each customer's planted rate: the
     # error no profiler can go below, from the week's own randomness.
     oracle_usage_error: float
@@ -308,7 +347,7 @@ class PlantedScores:
         return {
             "ARI >= 0.9": self.adjusted_rand >= 0.9,
             "top-1 within 2 points of Bayes": self.top1 >= self.bayes_top1 - 0.02,
-            "7-day usage error <= 15%": self.usage_error <= 0.15,
+            USAGE_GOAL: self.usage_error <= 0.15,
         }
 
 
@@ -332,8 +371,7 @@ def score(usage: PlantedUsage, *, seed: int = 0) -> PlantedScores:
     bayes = best[events.customer[test], events.operation[test - 1]]
     bayes_top1 = float((bayes == events.operation[test]).mean()) if len(test) else 0.0
     actual = usage.future_events
-    everyone = np.ones(events.customer_count, dtype=bool)
-    settled = usage.window_end - usage.first_seen >= FUTURE_DAYS * DAY
+    settled = observed & (usage.window_end - usage.first_seen >= FUTURE_DAYS * DAY)
     truth = usage.expected_daily_events
     return PlantedScores(
         scenario=usage.scenario.name,
@@ -349,8 +387,11 @@ def score(usage: PlantedUsage, *, seed: int = 0) -> PlantedScores:
         algorithm=str(result.scores["algorithm"]),
         top1=float(held_out.accuracy["customer"][1]),
         bayes_top1=bayes_top1,
-        usage_error=_usage_error(result.daily_events, actual, everyone),
-        oracle_usage_error=_usage_error(truth, actual, everyone),
+        usage_error=_usage_error(result.daily_events, actual, observed),
+        informed_usage_error=_usage_error(
+            group_informed_rates(usage), actual, observed
+        ),
+        oracle_usage_error=_usage_error(truth, actual, observed),
         settled_usage_error=_usage_error(result.daily_events, actual, settled),
         settled_oracle_usage_error=_usage_error(truth, actual, settled),
     )
@@ -378,12 +419,15 @@ def score_all(*, customers: int, seed: int = 1) -> list[PlantedScores]:
 
 def table(scores: list[PlantedScores]) -> list[str]:
     """The scores as text lines, each figure beside its goal ("unseen": grouped
-    customers without events in the window, left out of ARI; "week+": the usage
-    errors over customers first seen at least a week before the window ends)."""
+    customers without events in the window, left out of ARI and of the usage
+    errors; "groups": the usage error of a forecast knowing the planted groups;
+    "oracle": one knowing every planted rate; "week+": the usage errors over
+    customers first seen at least a week before the window ends)."""
     lines = [
         f"{'scenario':<58} {'ARI':>5} {'unseen':>6} {'k':>5} {'top-1':>6} "
-        f"{'Bayes':>6} {'7-day err':>9} {'oracle':>6} {'week+ err':>9} "
-        f"{'oracle':>6}  goals (ARI>=0.9, top-1>=Bayes-0.02, err<=15%)"
+        f"{'Bayes':>6} {'7-day err':>9} {'groups':>6} {'oracle':>6} "
+        f"{'week+ err':>9} {'oracle':>6}  "
+        "goals (ARI>=0.9, top-1>=Bayes-0.02, err<=15%)"
     ]
     for s in scores:
         met = " ".join("yes" if ok else "NO" for ok in s.meets_goals().values())
@@ -391,7 +435,7 @@ def table(scores: list[PlantedScores]) -> list[str]:
             f"{s.title:<58} {s.adjusted_rand:5.3f} {s.unseen:>6} "
             f"{s.k:>2}/{s.planted_groups:<2} "
             f"{s.top1:6.3f} {s.bayes_top1:6.3f} {s.usage_error:9.1%} "
-            f"{s.oracle_usage_error:6.1%} {s.settled_usage_error:9.1%} "
-            f"{s.settled_oracle_usage_error:6.1%}  {met}"
+            f"{s.informed_usage_error:6.1%} {s.oracle_usage_error:6.1%} "
+            f"{s.settled_usage_error:9.1%} {s.settled_oracle_usage_error:6.1%}  {met}"
         )
     return lines
