@@ -3,8 +3,10 @@ subscriptions and the current usage cost of a customer (tax rates, tax profiles
 and coupons: ``invoices.api_taxes_coupons``).
 
 An invoice's figures: ``subtotal`` (its charges, net of any tax they include),
-``discount_total``, ``tax_total``, ``total`` and ``amount_due`` (what the
-customer owes; see ``invoices.rating``).
+``discount_total``, ``tax_total``, ``total`` (see ``invoices.rating``), what has
+settled it so far (``credits_applied`` from the prepaid wallet, ``amount_paid``
+by payments, ``amount_credited`` by credit notes) and ``amount_due``, what the
+customer still owes: ``total - credits_applied - amount_paid - amount_credited``.
 
 ``customer_id`` is always the customer's external id. Money is rendered as decimal
 strings. Issued invoices cannot be edited: there is no write endpoint for invoices
@@ -61,7 +63,8 @@ class InvoiceOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "number", "customer_id", "period_start", "period_end", "status",
             "currency", "subtotal", "discount_total", "tax_total", "total",
-            "amount_due", "lines",
+            "credits_applied", "amount_paid", "amount_credited", "amount_due",
+            "lines",
         ]  # fmt: skip
 
 

@@ -31,7 +31,7 @@ def test_invoice_json_shape(api_client, invoice):
     assert list(body) == [
         "id", "number", "customer_id", "period_start", "period_end", "status",
         "currency", "subtotal", "discount_total", "tax_total", "total",
-        "amount_due", "lines",
+        "credits_applied", "amount_paid", "amount_credited", "amount_due", "lines",
     ]  # fmt: skip
     assert body["customer_id"] == "acme"
     assert (body["period_start"], body["period_end"]) == ("2026-10-01", "2026-10-31")
@@ -39,6 +39,9 @@ def test_invoice_json_shape(api_client, invoice):
     assert [body[name] for name in (
         "subtotal", "discount_total", "tax_total", "total", "amount_due"
     )] == ["190.02", "0.00", "0.00", "190.02", "190.02"]  # fmt: skip
+    assert [body[name] for name in (
+        "credits_applied", "amount_paid", "amount_credited"
+    )] == ["0.00", "0.00", "0.00"]  # fmt: skip
     assert body["lines"][3] == {
         "kind": "overage",
         "description": "image.resize: beyond bundle",

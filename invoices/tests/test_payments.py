@@ -63,6 +63,10 @@ def test_partial_payments_then_paid_with_one_event(api_client, invoice):
     }
     assert _figures(invoice) == ("finalized", Decimal("40.00"), Decimal("60.00"))
     assert not WebhookEvent.objects.filter(type="invoice.paid").exists()
+    shown = api_client.get(f"/api/v1/invoices/{invoice.pk}/").json()
+    assert [shown[name] for name in (
+        "total", "credits_applied", "amount_paid", "amount_credited", "amount_due"
+    )] == ["100.00", "0.00", "40.00", "0.00", "60.00"]  # fmt: skip
 
     assert _pay(api_client, invoice, "60.00", "bank-2").status_code == 201
 
