@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing_site.errors import DomainError
+from billing_site.formatting import format_money
 from invoices import (
     admin_credit_notes,  # registers its screens; the invoice's credit step
     admin_taxes_coupons,  # noqa: F401 (registers its screens)
@@ -217,16 +218,16 @@ class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
                 credit_note = services.invoice_void(
                     invoice=invoice, now=now, reason=reason
                 )
+                amount = format_money(credit_note.amount, credit_note.currency)
                 message = (
-                    f"Voided {name}: credit note {credit_note.number} for "
-                    f"{credit_note.currency} {credit_note.amount}."
+                    f"Voided {name}: credit note {credit_note.number} for {amount}."
                 )
             else:
+                # What is still due, not the total: earlier payments, credits
+                # and credit notes have settled the rest.
+                due = format_money(invoice.amount_due, invoice.currency)
                 invoice = services.invoice_mark_paid(invoice=invoice, now=now)
-                message = (
-                    f"Recorded payment of {invoice.currency} {invoice.total} "
-                    f"for {name}."
-                )
+                message = f"Recorded payment of {due} for {name}."
         except DomainError as error:
             self.message_user(
                 request,

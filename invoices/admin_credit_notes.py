@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing_site.errors import DomainError
+from billing_site.formatting import format_money
 from invoices.api_credit_notes import credit_note_pdf
 from invoices.models import CreditNote, CreditNoteLine, Invoice
 from invoices.services.credit_notes import CREDITABLE_KINDS, credit_note_create
@@ -147,8 +148,8 @@ def invoice_credit_view(model_admin, request, invoice: Invoice):
             form.add_error(_form_field(error.field, lines), error.message)
         else:
             message = (
-                f"Credit note {note.number} for {note.currency} {note.amount} on "
-                f"{invoice}."
+                f"Credit note {note.number} for "
+                f"{format_money(note.amount, note.currency)} on {invoice}."
             )
             model_admin.log_change(request, invoice, message)
             model_admin.message_user(request, message, messages.SUCCESS)

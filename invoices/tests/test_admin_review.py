@@ -10,7 +10,7 @@ from invoices import services
 from invoices.models import CreditNote, Invoice
 from invoices.tests.conftest import AFTER_OCTOBER, OCTOBER
 from invoices.tests.factories import InvoiceFactory, staff_member
-from metering.tests.factories import UserFactory
+from metering.tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -237,6 +237,38 @@ def test_confirmed_payment_marks_the_invoice_paid(admin_client, invoice, clock_s
     ]
     assert invoice.status == "paid"
     assert invoice.paid_at.date() == clock_start.date()
+
+
+def test_confirmed_payment_after_a_partial_one_records_what_was_left(
+    admin_client, organization, clock_start
+):
+    invoice = InvoiceFactory(
+        customer=CustomerFactory(organization=organization, name="Globex"),
+        finalized=True,
+        total=Decimal("12345.67"),
+    )
+    services.invoice_payment_record(
+        invoice=invoice,
+        amount=Decimal("345.00"),
+        paid_at=clock_start,
+        reference="bank-1",
+        source="api",
+        now=clock_start,
+    )
+
+    response = admin_client.post(
+        action_url(invoice, "pay"), {"confirm": "yes"}, follow=True
+    )
+
+    invoice.refresh_from_db()
+    assert messages_of(response) == [
+        f"Recorded payment of USD 12,000.67 for {invoice.number} (Globex)."
+    ]
+    assert (invoice.status, invoice.amount_paid, invoice.amount_due) == (
+        "paid",
+        Decimal("12345.67"),
+        Decimal("0.00"),
+    )
 
 
 def test_pdf_and_csv_downloads(admin_client, invoice):
