@@ -402,6 +402,10 @@ def test_admin_credit_step_issues_a_note_and_shows_refusals(client, organization
     assert done.status_code == 302
     note = CreditNote.objects.get()
     assert (note.amount, note.reason) == (D("10.00"), "outage")
+    shown = client.get(done["Location"])
+    assert [str(m) for m in shown.context["messages"]] == [
+        f"Credit note {note.number} for USD 10.00 on {invoice}."
+    ]
 
     listed = client.get(reverse("admin:invoices_creditnote_changelist"))
     assert note.number in listed.content.decode()
