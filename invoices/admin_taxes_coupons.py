@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from billing_site.admin_columns import PlainDecimalsForm, number_field
 from billing_site.errors import DomainError
+from billing_site.formatting import format_money, format_number
 from invoices import services
 from invoices.models import Coupon, CouponRedemption, CustomerTaxProfile, TaxRate
 from metering.staff import OrganizationScoped, scoped_to_staff
@@ -93,8 +94,7 @@ class CustomerTaxProfileAdmin(OrganizationScoped, admin.ModelAdmin):
 @admin.register(Coupon)
 class CouponAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
-        "code", "name", number_field("percent_off", "percent off"), "amount_off",
-        "currency", "duration",
+        "code", "name", "percent_off_shown", "amount_off_shown", "duration",
         "duration_in_periods", "times_redeemed", "max_redemptions", "expires_at",
     ]  # fmt: skip
     list_filter = ["duration", "organization"]
@@ -106,8 +106,30 @@ class CouponAdmin(OrganizationScoped, admin.ModelAdmin):
         "duration_in_periods", "applies_to_operations",
     ]  # fmt: skip
 
+    # Read-only discounts are shown formatted, not as the padded stored decimal.
+    SHOWN = {"percent_off": "percent_off_shown", "amount_off": "amount_off_shown"}
+
     def get_readonly_fields(self, request, obj=None):
-        return [*self.TERMS, "times_redeemed"] if obj is not None else []
+        if obj is None:
+            return []
+        return [*self.TERMS, *self.SHOWN.values(), "times_redeemed"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None:
+            return fields
+        shown = set(self.SHOWN.values())
+        return [self.SHOWN.get(name, name) for name in fields if name not in shown]
+
+    @admin.display(description="percent off", ordering="percent_off")
+    def percent_off_shown(self, obj) -> str:
+        return "-" if obj.percent_off is None else format_number(obj.percent_off)
+
+    @admin.display(description="amount off", ordering="amount_off")
+    def amount_off_shown(self, obj) -> str:
+        if obj.amount_off is None:
+            return "-"
+        return format_money(obj.amount_off, obj.currency)
 
     def save_model(self, request, obj, form, change):
         if change:

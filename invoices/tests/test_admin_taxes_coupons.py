@@ -2,6 +2,7 @@
 field, and applying a coupon to a customer through the redemption service."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -24,8 +25,53 @@ def test_the_lists_open(superuser_client, organization):
     for model in ("taxrate", "coupon", "couponredemption", "customertaxprofile"):
         response = superuser_client.get(f"/admin/invoices/{model}/")
         assert response.status_code == 200, model
+    CouponFactory(
+        organization=organization,
+        code="BIG",
+        percent_off=None,
+        amount_off=Decimal("1250.00"),
+        currency="USD",
+    )
     page = superuser_client.get("/admin/invoices/coupon/").content.decode()
     assert "SPRING20" in page
+    assert "USD 1,250.00" in page and "1250.00" not in page and "20.0000" not in page
+
+
+def test_a_coupons_fixed_terms_are_shown_formatted_and_cannot_be_changed(
+    superuser_client, organization
+):
+    percent = CouponFactory(organization=organization, code="SPRING20")
+    fixed = CouponFactory(
+        organization=organization,
+        code="BIG",
+        percent_off=None,
+        amount_off=Decimal("1250.00"),
+        currency="USD",
+    )
+
+    def readonly(coupon) -> dict[str, str]:
+        page = superuser_client.get(f"/admin/invoices/coupon/{coupon.pk}/change/")
+        assert page.status_code == 200
+        form = page.context["adminform"]
+        assert not {"percent_off", "amount_off"} & set(form.form.fields)
+        return {
+            field.field["label"]: field.contents()
+            for fieldset in form
+            for line in fieldset
+            for field in line
+            if field.is_readonly
+        }
+
+    shown = readonly(percent)
+    assert (shown["percent off"], shown["amount off"]) == ("20", "-")
+    shown = readonly(fixed)
+    assert (shown["percent off"], shown["amount off"]) == ("-", "USD 1,250.00")
+    superuser_client.post(
+        f"/admin/invoices/coupon/{percent.pk}/change/",
+        {"name": "Renamed", "percent_off": "90"},
+    )
+    percent.refresh_from_db()
+    assert (percent.name, percent.percent_off) == ("Renamed", Decimal("20"))
 
 
 def test_a_coupon_with_both_discounts_is_refused_by_field(
