@@ -1,16 +1,17 @@
 """Reads of profiling: event extraction into numpy, runs, profiles, predictions.
 
 Extraction on PostgreSQL is one ``COPY (SELECT ...) TO STDOUT (FORMAT binary)`` of
-fixed-width bigint columns parsed by ``numpy.frombuffer``, over the events metering
-selects (``metering.selectors.usage_events_sql``): operation codes come from a join
-on the run's operation list, and session openings from ``LAG(occurred_at)`` over
-each customer's events. Other databases (the SQLite demo) use the ORM and numpy for
-the same arrays.
+fixed-width 8-byte columns parsed by ``numpy.frombuffer``, over the events metering
+selects (``metering.selectors.usage_events_sql``) in each customer's time order:
+operation codes are positions in the run's operation list, and times travel as
+PostgreSQL's own microseconds, from which numpy finds the session openings (no
+window function, no conversion per row in the database). Other databases (the
+SQLite demo) use the ORM and numpy for the same arrays.
 """
 
 import io
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import psycopg
@@ -30,8 +31,12 @@ from profiling.models import (
     Segment,
 )
 
-# customer id, operation code, epoch seconds, volume + 1, new session, end-user key
-_COLUMNS = 6
+# customer id, operation code, occurred_at, volume + 1, end-user key
+_COLUMNS = 5
+# A binary COPY's timestamptz: microseconds since 2000-01-01 00:00 UTC.
+_POSTGRES_EPOCH_SECONDS = 946_684_800
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 # A non-zero 64-bit key of the end user (0 when the event names none), so the COPY
 # stays fixed-width; END_USERS_SQL maps the keys back to ``user_id`` strings.
@@ -56,14 +61,10 @@ COPY (
     SELECT e.customer_id,
            (coalesce(array_position(%s::text[], e.operation::text), 0)
             - 1)::bigint,
-           floor(extract(epoch FROM e.occurred_at))::bigint,
+           e.occurred_at,
            coalesce(e.data_volume_bytes + 1, 0),
-           (lag(e.occurred_at) OVER w IS NULL
-            OR e.occurred_at - lag(e.occurred_at) OVER w
-               > make_interval(secs => {gap}))::int::bigint,
            {user_key}
     FROM ({events}) e
-    WINDOW w AS (PARTITION BY e.customer_id ORDER BY e.occurred_at, e.id)
     ORDER BY e.customer_id, e.occurred_at, e.id
 ) TO STDOUT (FORMAT binary)
 """
@@ -147,14 +148,25 @@ def operation_catalogue(*, organization: Organization) -> list[str]:
     )
 
 
-def _parse_binary_copy(payload: bytes) -> np.ndarray:
+def _parse_binary_copy(payload: bytes) -> list[np.ndarray]:
+    """The ``_COLUMNS`` int64 columns of a binary COPY of 8-byte values."""
     fields = [("count", ">i2")]
     for index in range(_COLUMNS):
         fields += [(f"len{index}", ">i4"), (f"v{index}", ">i8")]
     row = np.dtype(fields)
     body = payload[19:-2]  # 11-byte signature + flags + extension; trailer -1
     records = np.frombuffer(body, dtype=row)
-    return np.column_stack([records[f"v{i}"].astype(np.int64) for i in range(_COLUMNS)])
+    return [records[f"v{i}"].astype(np.int64) for i in range(_COLUMNS)]
+
+
+def _session_starts(customer: np.ndarray, times: np.ndarray, gap) -> np.ndarray:
+    """True where a customer's event opens a session: their first event, or one
+    more than ``gap`` (in the unit of ``times``) after their previous one. Rows
+    are sorted by customer then time."""
+    starts = np.ones(len(customer), dtype=bool)
+    if len(customer) > 1:
+        starts[1:] = (customer[1:] != customer[:-1]) | (np.diff(times) > gap)
+    return starts
 
 
 def events_extract(
@@ -184,9 +196,7 @@ def events_extract(
                 max(customer_ids, default=-1),
             ),
         )
-        extract = EXTRACT_SQL.format(
-            gap=int(gap_seconds), user_key=USER_KEY_SQL, events=events
-        )
+        extract = EXTRACT_SQL.format(user_key=USER_KEY_SQL, events=events)
         buffer = io.BytesIO()
         with psycopg.ClientCursor(connection.connection) as cursor:
             with cursor.copy(extract, (operations, *params)) as copy:
@@ -196,20 +206,27 @@ def events_extract(
                 END_USERS_SQL.format(user_key=USER_KEY_SQL, events=events), params
             )
             end_users = cursor.fetchall()
-        table = _parse_binary_copy(buffer.getvalue())
-        if len(table) == 0:
-            table = np.zeros((0, _COLUMNS), dtype=np.int64)
-        # Events of operations outside the list (code -1) are dropped.
-        table = table[table[:, 1] >= 0]
-        volume = table[:, 3].astype(np.float64) - 1
-        volume[table[:, 3] == 0] = np.nan
+        customer, operation, micros, volume, user_key = _parse_binary_copy(
+            buffer.getvalue()
+        )
+        # Sessions open over every event, then events of operations outside the
+        # list (code -1) are dropped.
+        starts = _session_starts(customer, micros, gap_seconds * 1_000_000)
+        known = operation >= 0
+        if not known.all():
+            customer, operation = customer[known], operation[known]
+            micros, volume = micros[known], volume[known]
+            user_key, starts = user_key[known], starts[known]
+        unreported = volume == 0  # volume + 1, 0 when not reported
+        volume = volume.astype(np.float64) - 1
+        volume[unreported] = np.nan
         return RawEvents(
-            customer_id=table[:, 0],
-            operation=table[:, 1],
-            timestamp=table[:, 2],
+            customer_id=customer,
+            operation=operation,
+            timestamp=micros // 1_000_000 + _POSTGRES_EPOCH_SECONDS,
             volume=volume,
-            session_start=table[:, 4].astype(bool),
-            user_key=table[:, 5],
+            session_start=starts,
+            user_key=user_key,
             **_end_user_arrays(end_users),
         )
     codes = {op: i for i, op in enumerate(operations)}
@@ -221,19 +238,25 @@ def events_extract(
             "customer_id", "operation", "occurred_at", "data_volume_bytes", "user_id"
         )
     )
-    rows = [row for row in rows if row[1] in codes]
+    # As on PostgreSQL: sessions open over every event (to the microsecond),
+    # then events of operations outside the list are dropped.
+    micros = np.array([(r[2] - _EPOCH) // _MICROSECOND for r in rows], dtype=np.int64)
+    starts = _session_starts(
+        np.array([r[0] for r in rows], dtype=np.int64),
+        micros,
+        gap_seconds * 1_000_000,
+    )
+    known = np.array([row[1] in codes for row in rows], dtype=bool)
+    rows = [row for row, kept in zip(rows, known, strict=True) if kept]
+    starts, micros = starts[known], micros[known]
     # Without PostgreSQL's hash, the keys are positions in the sorted end users.
     end_users = sorted({(r[0], r[4]) for r in rows if r[4]})
     keys = {pair: index + 1 for index, pair in enumerate(end_users)}
     customer = np.array([r[0] for r in rows], dtype=np.int64)
-    stamps = np.array([int(r[2].timestamp()) for r in rows], dtype=np.int64)
-    starts = np.ones(len(rows), dtype=bool)
-    if len(rows) > 1:
-        starts[1:] = (customer[1:] != customer[:-1]) | (np.diff(stamps) > gap_seconds)
     return RawEvents(
         customer_id=customer,
         operation=np.array([codes[r[1]] for r in rows], dtype=np.int64),
-        timestamp=stamps,
+        timestamp=np.floor_divide(micros, 1_000_000),
         volume=np.array(
             [np.nan if r[3] is None else float(r[3]) for r in rows], dtype=np.float64
         ),
