@@ -81,7 +81,9 @@ def test_void_with_a_reason_from_the_invoice_page_and_download_its_csv(
     assert "INV-000001" in summary
     assert "Initech (initech)" in summary
     assert "USD 49.00" in summary
-    assert "credit note for USD 49.00" in page.inner_text("#consequence")
+    assert "credit note for what is still due, USD 49.00," in page.inner_text(
+        "#consequence"
+    )
     page.fill("textarea[name=reason], input[name=reason]", "Billed twice")
     page.click("input[name=confirm]")
     page.wait_for_url(change_url)

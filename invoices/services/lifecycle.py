@@ -95,8 +95,10 @@ def invoice_finalize(*, invoice: Invoice, now: datetime) -> Invoice:
 
 @transaction.atomic
 def invoice_void(*, invoice: Invoice, now: datetime, reason: str = "") -> CreditNote:
-    """Void a finalized invoice: a credit note for its total cancels it, and the
-    provider charges it billed are released to the next invoice."""
+    """Void an open invoice that no payment or prepaid credit has settled: a
+    credit note for what is still due (its total, less any credit notes already
+    issued on it) cancels it, and the provider charges it billed are released to
+    the next invoice."""
     invoice = _locked(invoice)
     if not invoice.is_open:
         raise InvalidTransition(

@@ -208,6 +208,30 @@ def test_confirmed_void_issues_a_credit_note_with_the_reason(admin_client, invoi
     )
 
 
+def test_void_after_a_credit_note_credits_what_is_still_due(admin_client, invoice):
+    services.invoice_finalize(invoice=invoice, now=AFTER_OCTOBER)
+    line = invoice.lines.filter(amount__gte=10).order_by("id").first()
+    services.credit_note_create(
+        invoice=invoice, lines=[(line.pk, Decimal("10.00"))], now=AFTER_OCTOBER
+    )
+
+    page = admin_client.get(action_url(invoice, "void")).content.decode()
+    assert "credit note for what is still due, USD 180.02," in page
+    response = admin_client.post(
+        action_url(invoice, "void"), {"confirm": "yes", "reason": "Moved"}, follow=True
+    )
+
+    assert messages_of(response) == [
+        "Voided INV-000001 (Acme Ltd): credit note CN-000002 for USD 180.02."
+    ]
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_credited, invoice.amount_due) == (
+        "void",
+        Decimal("190.02"),
+        Decimal("0.00"),
+    )
+
+
 def test_void_of_a_draft_shows_the_domain_error(admin_client, invoice):
     response = admin_client.post(
         action_url(invoice, "void"),
