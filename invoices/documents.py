@@ -14,6 +14,7 @@
 Plain values only: no ORM, no settings.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
@@ -75,6 +76,20 @@ LIFECYCLE_FIELDS = frozenset(
         "updated_at",
     }
 )
+
+
+def guard_installer(sql_of: Callable[[], str]) -> Callable:
+    """A ``RunPython`` function installing the guard ``sql_of()`` returns, on
+    PostgreSQL only (other databases have no trigger), through a cursor without
+    parameters: the SQL contains RAISE's "%"."""
+
+    def install(apps, schema_editor) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(sql_of())
+
+    return install
 
 
 def invoice_guard_sql(lifecycle_fields=LIFECYCLE_FIELDS) -> str:

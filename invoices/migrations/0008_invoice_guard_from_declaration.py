@@ -6,21 +6,10 @@ import importlib
 
 from django.db import migrations
 
-from invoices.documents import invoice_guard_sql
+from invoices.documents import guard_installer, invoice_guard_sql
 
 # The lifecycle columns of this migration's time (0011 adds more).
 LIFECYCLE_FIELDS = frozenset({"status", "paid_at", "voided_at", "updated_at"})
-
-
-def _run(sql_of):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        # Through a cursor without parameters: the SQL contains RAISE's "%".
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(sql_of())
-
-    return run
 
 
 def _listed_guard_sql() -> str:
@@ -39,6 +28,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            _run(lambda: invoice_guard_sql(LIFECYCLE_FIELDS)), _run(_listed_guard_sql)
+            guard_installer(lambda: invoice_guard_sql(LIFECYCLE_FIELDS)),
+            guard_installer(_listed_guard_sql),
         )
     ]

@@ -7,7 +7,7 @@ import invoices.models.invoicing
 from django.db import migrations, models
 from django.db.models import F
 
-from invoices.documents import invoice_guard_sql
+from invoices.documents import guard_installer, invoice_guard_sql
 
 # What an issued invoice may still change from this migration on: its payments,
 # credits and overdue state join the lifecycle (0008 froze the earlier list).
@@ -28,14 +28,7 @@ PREVIOUS_LIFECYCLE_FIELDS = frozenset({"status", "paid_at", "voided_at", "update
 
 
 def _guard(fields):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        # Through a cursor without parameters: the SQL contains RAISE's "%".
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(invoice_guard_sql(fields))
-
-    return run
+    return guard_installer(lambda: invoice_guard_sql(fields))
 
 
 def settle_issued_invoices(apps, schema_editor):
