@@ -103,7 +103,8 @@ class InvoiceAdmin(OrganizationScoped, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": [
             "organization", "customer", "customer_name", "customer_external_id",
-            "billing_model_name", "frequency", "period_start", "period_end",
+            "customer_tax_id", "customer_country", "billing_model_name",
+            "frequency", "period_start", "period_end",
             "status", "number",
         ]}),
         ("Amounts", {"fields": [

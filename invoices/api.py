@@ -8,9 +8,10 @@ settled it so far (``credits_applied`` from the prepaid wallet, ``amount_paid``
 by payments, ``amount_credited`` by credit notes) and ``amount_due``, what the
 customer still owes: ``total - credits_applied - amount_paid - amount_credited``.
 
-``customer_id`` is always the customer's external id. Money is rendered as decimal
-strings. Issued invoices cannot be edited: there is no write endpoint for invoices
-besides the lifecycle actions.
+``customer_id`` is always the customer's external id; ``customer_tax_id`` and
+``customer_country`` are the customer's tax profile when the invoice was rated.
+Money is rendered as decimal strings. Issued invoices cannot be edited: there is
+no write endpoint for invoices besides the lifecycle actions.
 """
 
 from django.http import Http404, HttpResponse
@@ -61,7 +62,8 @@ class InvoiceOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Invoice
         fields = [
-            "id", "number", "customer_id", "period_start", "period_end", "status",
+            "id", "number", "customer_id", "customer_tax_id", "customer_country",
+            "period_start", "period_end", "status",
             "currency", "subtotal", "discount_total", "tax_total", "total",
             "credits_applied", "amount_paid", "amount_credited", "amount_due",
             "lines",

@@ -35,6 +35,8 @@ class InvoiceSnapshot:
     amount_due: Decimal  # what the customer owes (``Rating.amount_due``)
     customer_name: str  # cut to the column's 200 characters
     customer_external_id: str
+    customer_tax_id: str  # from the customer's tax profile, empty without one
+    customer_country: str
     billing_model_name: str  # empty without a subscription
     lines_digest: str  # see ``Invoice.lines_digest``
     rated_at: datetime

@@ -203,6 +203,14 @@ class Invoice(TimeStampedModel):
     # Snapshot of the customer and billing model when the lines were rated.
     customer_name = models.CharField(max_length=200, blank=True)
     customer_external_id = models.CharField(max_length=128, blank=True)
+    # The customer's tax profile when rated: their tax id (a VAT number, say)
+    # and country, as the document must state them.
+    customer_tax_id = models.CharField(
+        max_length=64, blank=True, default="", db_default=""
+    )
+    customer_country = models.CharField(
+        max_length=2, blank=True, default="", db_default=""
+    )
     billing_model_name = models.CharField(max_length=200, blank=True)
     # BLAKE2b-128 (hex) of the lines as written; a refreshed draft whose lines
     # rate the same keeps them instead of rewriting them.

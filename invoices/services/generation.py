@@ -117,14 +117,17 @@ def _generate(
         candidates = set(usage) | set(terms.subscriptions)
     if customer_ids is not None:
         candidates &= set(customer_ids)
+    # Name, external id, tax id and country of each customer to rate.
     customers = {
-        pk: (name, external_id)
-        for pk, name, external_id in Customer.objects.filter(
+        pk: (name, external_id, tax_id or "", country or "")
+        for pk, name, external_id, tax_id, country in Customer.objects.filter(
             organization=organization,
             pk__in=selectors.customers_in(
                 candidates if customer_ids is None else customer_ids
             ),
-        ).values_list("id", "name", "external_id")
+        ).values_list(
+            "id", "name", "external_id", "tax_profile__tax_id", "tax_profile__country"
+        )
         if pk in candidates
     }
     result = GenerationResult(period=period)
@@ -196,7 +199,7 @@ def _write_chunk(
     organization: Organization,
     period: Period,
     terms: selectors.OrganizationTerms,
-    customers: dict[int, tuple[str, str]],
+    customers: dict[int, tuple[str, str, str, str]],
     ratings: dict[int, rating.Rating],
     now: datetime,
     result: GenerationResult,
@@ -245,7 +248,7 @@ def _write_chunk(
                 if pk is not None:
                     emptied.append(pk)
                 continue
-            name, external_id = customers[customer_id]
+            name, external_id, tax_id, country = customers[customer_id]
             subscription = terms.subscriptions.get(customer_id)
             model = (
                 terms.models.get(subscription.billing_model_id)
@@ -263,6 +266,8 @@ def _write_chunk(
                 amount_due=rated.amount_due,
                 customer_name=name[:200],
                 customer_external_id=external_id,
+                customer_tax_id=tax_id,
+                customer_country=country,
                 billing_model_name=model.name if model else "",
                 lines_digest=digest,
                 rated_at=now,

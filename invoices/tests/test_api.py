@@ -29,7 +29,8 @@ def test_invoice_json_shape(api_client, invoice):
     assert response.status_code == 200
     body = response.json()
     assert list(body) == [
-        "id", "number", "customer_id", "period_start", "period_end", "status",
+        "id", "number", "customer_id", "customer_tax_id", "customer_country",
+        "period_start", "period_end", "status",
         "currency", "subtotal", "discount_total", "tax_total", "total",
         "credits_applied", "amount_paid", "amount_credited", "amount_due", "lines",
     ]  # fmt: skip

@@ -274,6 +274,7 @@ def test_portal_invoice_page_shows_discount_and_totals(
         '<tr id="total-tax_total"><th>Tax</th><td class="num">USD 16.00</td>',
         '<tr id="total-total"><th>Total</th><td class="num">USD 96.00</td>',
         '<tr id="total-amount_due"><th>Amount due</th><td class="num">USD 96.00</td>',
+        f"Billed to {vat.name}, tax id FR123, FR",
     ):
         assert text in page
     # Another customer's invoice, and a draft, are not found.
@@ -281,3 +282,44 @@ def test_portal_invoice_page_shows_discount_and_totals(
     assert client.get(f"/portal/invoices/{draft.pk}/").status_code == 404
     client.force_login(PortalUserFactory(customer=mwst).user)
     assert client.get(f"/portal/invoices/{invoice.pk}/").status_code == 404
+
+
+def test_invoices_state_the_customers_tax_id_and_country_as_rated(
+    api_client, organization, taxed_customers
+):
+    import io
+
+    import pypdf
+
+    vat, mwst = taxed_customers
+    period = _month(MONTHS[0])
+    services.invoices_generate(
+        organization=organization, period=period, now=period.closes_at
+    )
+    issued = services.invoice_finalize(
+        invoice=Invoice.objects.get(customer=vat), now=period.closes_at
+    )
+    draft = Invoice.objects.get(customer=mwst)
+    assert (issued.customer_tax_id, issued.customer_country) == ("FR123", "FR")
+    assert (draft.customer_tax_id, draft.customer_country) == ("", "DE")
+
+    # A later change of the profiles re-rates the draft, never the issued invoice.
+    services.customer_tax_profile_update(
+        customer=vat, country="BE", tax_id="BE0999", tax_rate_codes=["VAT20"]
+    )
+    services.customer_tax_profile_update(customer=mwst, country="DE", tax_id="DE42")
+    services.invoices_generate(
+        organization=organization, period=period, now=period.closes_at
+    )
+    issued.refresh_from_db()
+    draft.refresh_from_db()
+    assert (issued.customer_tax_id, issued.customer_country) == ("FR123", "FR")
+    assert (draft.customer_tax_id, draft.customer_country) == ("DE42", "DE")
+
+    body = api_client.get(f"/api/v1/invoices/{issued.pk}/").json()
+    assert (body["customer_tax_id"], body["customer_country"]) == ("FR123", "FR")
+    pdf = api_client.get(f"/api/v1/invoices/{issued.pk}/pdf/")
+    text = "\n".join(
+        page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.content)).pages
+    )
+    assert "Tax id: FR123 (FR)" in text
