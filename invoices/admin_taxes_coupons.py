@@ -94,7 +94,8 @@ class CustomerTaxProfileAdmin(OrganizationScoped, admin.ModelAdmin):
 @admin.register(Coupon)
 class CouponAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = [
-        "code", "name", "percent_off_shown", "amount_off_shown", "duration",
+        "code", "name", number_field("percent_off", "percent off"),
+        "amount_off_shown", "duration",
         "duration_in_periods", "times_redeemed", "max_redemptions", "expires_at",
     ]  # fmt: skip
     list_filter = ["duration", "organization"]
