@@ -111,17 +111,25 @@ def _daily_arrays(
             chosen.setdefault(key, {}).setdefault(day, (derived, value, count))
     arrays = {}
     for key, by_day in chosen.items():
-        newest = max(by_day)
-        derived, _, count = by_day[newest]
-        hourly_derived = kinds[key].get(True, 0) > 0
-        if derived and hourly_derived and count < HOURS_PER_DAY and len(by_day) > 1:
-            del by_day[newest]
+        _drop_unfinished_day(by_day, hourly_derived=kinds[key].get(True, 0) > 0)
         ordered = sorted(by_day)
         arrays[key] = (
             [int(day.timestamp()) for day in ordered],
             [by_day[day][1] for day in ordered],
         )
     return arrays
+
+
+def _drop_unfinished_day(by_day: dict, *, hourly_derived: bool) -> None:
+    """Leave out a daily series' newest day (``by_day``: day -> (derived, value,
+    points)) while hourly derived points cover only part of it: the day is not
+    over, and its part-total would read as a fall. Never the only day."""
+    if not hourly_derived or len(by_day) < 2:
+        return
+    newest = max(by_day)
+    derived, _, count = by_day[newest]
+    if derived and count < HOURS_PER_DAY:
+        del by_day[newest]
 
 
 def metric_series(
@@ -197,23 +205,30 @@ def metric_series_by_step(
     A bucket sums the points in it (averages them for a level resource, see
     ``LEVEL_RESOURCES``). A measured point always wins over derived ones: a bucket
     holding any measured point is the sum of its measured points only, so a daily
-    measured total is never mixed with the hourly derived points of its day.
+    measured total is never mixed with the hourly derived points of its day. Per
+    day, the newest day is left out while derived hourly points cover only part
+    of it, as in the forecast's input (``metric_arrays``).
     """
     trunc = TruncDay if step == "day" else TruncHour
     combine = Avg if resource in LEVEL_RESOURCES else Sum
     rows = ResourceMetric.objects.filter(customer=customer, resource=resource)
     if since is not None:
         rows = rows.filter(timestamp__gte=since)
-    buckets: dict[datetime, float] = {}
-    for bucket, _, value in (
+    buckets: dict[datetime, tuple] = {}
+    for bucket, derived, value, count in (
         rows.annotate(bucket=trunc("timestamp", tzinfo=UTC))
         .values("bucket", "derived")
-        .annotate(value=combine("value"))
+        .annotate(value=combine("value"), count=Count("pk"))
         .order_by("bucket", "derived")  # measured (False) first in each bucket
-        .values_list("bucket", "derived", "value")
+        .values_list("bucket", "derived", "value", "count")
     ):
-        buckets.setdefault(bucket, value)
-    return list(buckets.items())
+        buckets.setdefault(bucket, (derived, value, count))
+    if step == "day":
+        key = (customer.pk, resource)
+        kinds = _series_kinds(organization=customer.organization_id, keys=[key])
+        hourly = kinds.get(key, {}).get(True, 0) > 0
+        _drop_unfinished_day(buckets, hourly_derived=hourly)
+    return [(bucket, value) for bucket, (_, value, _) in sorted(buckets.items())]
 
 
 def metric_latest_for(*, customer: Customer, resource: str) -> datetime | None:

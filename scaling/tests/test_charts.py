@@ -77,6 +77,32 @@ def test_utilisation_plots_daily_totals_with_measured_days_winning(mixed_bandwid
     assert figure.layout.xaxis.title.text == "time (UTC)"
 
 
+def test_a_day_still_in_progress_is_not_plotted(mixed_bandwidth):
+    # Ten hours of day 4 so far: 20 GB would read as a fall from 48.
+    for hour in range(1, 11):
+        _point(
+            mixed_bandwidth,
+            "bandwidth_gb",
+            DAY3 + dt.timedelta(days=1, hours=hour),
+            2.0,
+            derived=True,
+        )
+    daily = selectors.metric_series_by_step(
+        customer=mixed_bandwidth, resource="bandwidth_gb", step="day"
+    )
+    assert daily == [(DAY1, 142.0), (DAY2, 90.0), (DAY3, 48.0)]
+    # Hour by hour, every hour so far is plotted.
+    hourly = selectors.metric_series_by_step(
+        customer=mixed_bandwidth, resource="bandwidth_gb", step="hour"
+    )
+    assert hourly[-1] == (DAY3 + dt.timedelta(days=1, hours=10), 2.0)
+    # A day measured as a whole is plotted as soon as it is stored.
+    _point(mixed_bandwidth, "bandwidth_gb", DAY3 + dt.timedelta(days=1), 30.0)
+    assert selectors.metric_series_by_step(
+        customer=mixed_bandwidth, resource="bandwidth_gb", step="day"
+    )[-1] == (DAY3 + dt.timedelta(days=1), 30.0)
+
+
 def test_a_level_resource_is_averaged_per_day(customer):
     _point(customer, "storage_gb", DAY1, 10.0)
     _point(customer, "storage_gb", DAY1 + dt.timedelta(hours=12), 20.0)
