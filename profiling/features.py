@@ -37,11 +37,16 @@ class EventArrays:
 
 def session_starts(events: EventArrays, gap_seconds: int = SESSION_GAP_SECONDS):
     """True where an event opens a session: a new customer, or a gap over the limit."""
-    starts = np.ones(len(events), dtype=bool)
-    if len(events) > 1:
-        same_customer = events.customer[1:] == events.customer[:-1]
-        close = np.diff(events.timestamp) <= gap_seconds
-        starts[1:] = ~(same_customer & close)
+    return session_openings(events.customer, events.timestamp, gap_seconds)
+
+
+def session_openings(customer: np.ndarray, times: np.ndarray, gap) -> np.ndarray:
+    """True where a customer's event opens a session: their first event, or one
+    more than ``gap`` (in the unit of ``times``) after their previous one. Rows
+    are sorted by customer then time."""
+    starts = np.ones(len(customer), dtype=bool)
+    if len(customer) > 1:
+        starts[1:] = (customer[1:] != customer[:-1]) | (np.diff(times) > gap)
     return starts
 
 

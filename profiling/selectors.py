@@ -21,7 +21,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from metering.models import Customer, Organization
 from metering.selectors import operation_list, usage_event_list, usage_events_sql
 from profiling import markov
-from profiling.features import SESSION_GAP_SECONDS
+from profiling.features import SESSION_GAP_SECONDS, session_openings
 from profiling.models import (
     UNUSUAL_LABEL,
     BehavioralTag,
@@ -159,16 +159,6 @@ def _parse_binary_copy(payload: bytes) -> list[np.ndarray]:
     return [records[f"v{i}"].astype(np.int64) for i in range(_COLUMNS)]
 
 
-def _session_starts(customer: np.ndarray, times: np.ndarray, gap) -> np.ndarray:
-    """True where a customer's event opens a session: their first event, or one
-    more than ``gap`` (in the unit of ``times``) after their previous one. Rows
-    are sorted by customer then time."""
-    starts = np.ones(len(customer), dtype=bool)
-    if len(customer) > 1:
-        starts[1:] = (customer[1:] != customer[:-1]) | (np.diff(times) > gap)
-    return starts
-
-
 def events_extract(
     *,
     organization: Organization,
@@ -211,7 +201,7 @@ def events_extract(
         )
         # Sessions open over every event, then events of operations outside the
         # list (code -1) are dropped.
-        starts = _session_starts(customer, micros, gap_seconds * 1_000_000)
+        starts = session_openings(customer, micros, gap_seconds * 1_000_000)
         known = operation >= 0
         if not known.all():
             customer, operation = customer[known], operation[known]
@@ -241,7 +231,7 @@ def events_extract(
     # As on PostgreSQL: sessions open over every event (to the microsecond),
     # then events of operations outside the list are dropped.
     micros = np.array([(r[2] - _EPOCH) // _MICROSECOND for r in rows], dtype=np.int64)
-    starts = _session_starts(
+    starts = session_openings(
         np.array([r[0] for r in rows], dtype=np.int64),
         micros,
         gap_seconds * 1_000_000,
