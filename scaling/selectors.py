@@ -215,19 +215,26 @@ def metric_series_by_step(
     if since is not None:
         rows = rows.filter(timestamp__gte=since)
     buckets: dict[datetime, tuple] = {}
-    for bucket, derived, value, count in (
-        rows.annotate(bucket=trunc("timestamp", tzinfo=UTC))
+    hourly_derived = False
+    for bucket, derived, value, count, off_midnight in (
+        rows.annotate(
+            bucket=trunc("timestamp", tzinfo=UTC),
+            hour=ExtractHour("timestamp", tzinfo=UTC),
+            minute=ExtractMinute("timestamp", tzinfo=UTC),
+        )
         .values("bucket", "derived")
-        .annotate(value=combine("value"), count=Count("pk"))
+        .annotate(
+            value=combine("value"),
+            count=Count("pk"),
+            off_midnight=Count("pk", filter=~Q(hour=0, minute=0)),
+        )
         .order_by("bucket", "derived")  # measured (False) first in each bucket
-        .values_list("bucket", "derived", "value", "count")
+        .values_list("bucket", "derived", "value", "count", "off_midnight")
     ):
+        hourly_derived = hourly_derived or (derived and off_midnight > 0)
         buckets.setdefault(bucket, (derived, value, count))
     if step == "day":
-        key = (customer.pk, resource)
-        kinds = _series_kinds(organization=customer.organization_id, keys=[key])
-        hourly = kinds.get(key, {}).get(True, 0) > 0
-        _drop_unfinished_day(buckets, hourly_derived=hourly)
+        _drop_unfinished_day(buckets, hourly_derived=hourly_derived)
     return [(bucket, value) for bucket, (_, value, _) in sorted(buckets.items())]
 
 
