@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from billing_site.admin_columns import PlainDecimalsForm, number_field
 from billing_site.errors import DomainError
-from billing_site.formatting import format_money, format_number
+from billing_site.formatting import format_money
 from invoices import services
 from invoices.models import Coupon, CouponRedemption, CustomerTaxProfile, TaxRate
 from metering.staff import OrganizationScoped, scoped_to_staff
@@ -108,7 +108,10 @@ class CouponAdmin(OrganizationScoped, admin.ModelAdmin):
     ]  # fmt: skip
 
     # Read-only discounts are shown formatted, not as the padded stored decimal.
-    SHOWN = {"percent_off": "percent_off_shown", "amount_off": "amount_off_shown"}
+    SHOWN = {
+        "percent_off": number_field("percent_off", "percent off"),
+        "amount_off": "amount_off_shown",
+    }
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -121,10 +124,6 @@ class CouponAdmin(OrganizationScoped, admin.ModelAdmin):
             return fields
         shown = set(self.SHOWN.values())
         return [self.SHOWN.get(name, name) for name in fields if name not in shown]
-
-    @admin.display(description="percent off", ordering="percent_off")
-    def percent_off_shown(self, obj) -> str:
-        return "-" if obj.percent_off is None else format_number(obj.percent_off)
 
     @admin.display(description="amount off", ordering="amount_off")
     def amount_off_shown(self, obj) -> str:
